@@ -1,0 +1,28 @@
+// The palette commands: restart, re-index, log, rule pages.
+import * as vscode from 'vscode';
+import { reindexRequest } from '../../server/src/protocol';
+import { RULES } from '../../server/src/analysis/rules';
+import type { GpcscopeContext } from './context';
+
+export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
+	return [
+		vscode.commands.registerCommand('gpcscope.restartServer', async () => {
+			await ctx.restart();
+			void vscode.window.showInformationMessage('gpcscope server restarted.');
+		}),
+		vscode.commands.registerCommand('gpcscope.reindex', async () => {
+			const status = await ctx.client?.sendRequest(reindexRequest);
+			if (status) ctx.status.show(status);
+		}),
+		vscode.commands.registerCommand('gpcscope.showOutput', () => ctx.output.show()),
+		vscode.commands.registerCommand('gpcscope.showRule', async (rule?: string) => {
+			const id = rule ?? (await vscode.window.showQuickPick(
+				[...RULES.values()].map((r) => ({ label: r.id, description: r.severity, detail: r.summary })),
+				{ placeHolder: 'Which rule?' },
+			))?.label;
+			if (!id) return;
+			const page = vscode.Uri.joinPath(ctx.extension.extensionUri, 'docs', 'rules', `${id}.md`);
+			await vscode.commands.executeCommand('markdown.showPreview', page);
+		}),
+	];
+}

@@ -1,0 +1,70 @@
+// Owns the language client, its restarts and the disposables of every feature.
+import * as vscode from 'vscode';
+import {
+	CloseAction, ErrorAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions,
+} from 'vscode-languageclient/node';
+import { registerCommands } from './commands';
+import { StatusItem } from './status';
+
+/** Restarts allowed within RESTART_WINDOW_MS before the client gives up and says so. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 3 * 60 * 1000;
+
+export class GpcscopeContext {
+	readonly output = vscode.window.createOutputChannel('gpcscope', { log: true });
+	readonly status = new StatusItem();
+	client: LanguageClient | undefined;
+	private readonly disposables: vscode.Disposable[] = [this.output, this.status];
+	private restarts: number[] = [];
+
+	constructor(readonly extension: vscode.ExtensionContext) {
+		this.disposables.push(...registerCommands(this));
+	}
+
+	async start(): Promise<void> {
+		const serverModule = this.extension.asAbsolutePath('dist/server.js');
+		const serverOptions: ServerOptions = {
+			run: { module: serverModule, transport: TransportKind.ipc },
+			debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+		};
+		const clientOptions: LanguageClientOptions = {
+			documentSelector: [{ scheme: 'file', language: 'c' }],
+			synchronize: { configurationSection: 'gpcscope' },
+			outputChannel: this.output,
+			errorHandler: this.errorHandler(),
+		};
+		this.client = new LanguageClient('gpcscope', 'gpcscope', serverOptions, clientOptions);
+		this.status.attach(this.client);
+		await this.client.start();
+	}
+
+	async restart(): Promise<void> {
+		await this.client?.stop().catch(() => undefined);
+		await this.client?.dispose().catch(() => undefined);
+		this.client = undefined;
+		await this.start();
+	}
+
+	async dispose(): Promise<void> {
+		await this.client?.stop().catch(() => undefined);
+		for (const d of this.disposables) d.dispose();
+	}
+
+	/** Restart a crashed server and tell the user; stop after repeated crashes. */
+	private errorHandler(): ErrorHandler {
+		return {
+			error: () => ({ action: ErrorAction.Continue }),
+			closed: () => {
+				const now = Date.now();
+				this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
+				if (this.restarts.length > MAX_RESTARTS) {
+					this.status.failed('The gpcscope server crashed repeatedly and was not restarted.');
+					return { action: CloseAction.DoNotRestart, message: 'The gpcscope server crashed 5 times in 3 minutes; see the gpcscope output. Run "gpcscope: Restart server" to try again.' };
+				}
+				this.output.warn('The gpcscope server stopped unexpectedly; restarting it.');
+				void vscode.window.showInformationMessage('The gpcscope server stopped unexpectedly and was restarted.');
+				return { action: CloseAction.Restart };
+			},
+		};
+	}
+}

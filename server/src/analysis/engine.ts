@@ -1,0 +1,448 @@
+// The one engine behind the CLI and the language server:
+//   pass 1  facts of every file (era, gpc fields, call graph, may-sleep seeds);
+//   pass 2  per-function dataflow with the rules, in rounds: each round learns
+//           what callers pass their callees (atomic context, gpc locks held)
+//           and the next round re-analyses with it;
+//   then    the cross-file rules over the merged lifecycle facts.
+import type { Parser } from 'web-tree-sitter';
+import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
+import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra } from './api';
+import { apiTable, detectEra, type EraDecision } from './era';
+import { dirtyExemptions, type DirtyExemption } from './exemptions';
+import { extractFacts, type FileFacts } from './facts';
+import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
+import { analyzeFunction, functionName, variableTypes, type FunctionAnalysis, type TreeKnowledge } from './flow';
+import type { AtomicContext } from './observations';
+import { baseIdentifier, lastSegment } from './paths';
+import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
+import type { LifecycleSite } from './rules/treeRule';
+import type { Related, RuleId, Severity } from './rules/types';
+
+export interface SourceFile {
+	/** Path relative to the analysed root, with forward slashes. */
+	file: string;
+	/** Read on demand so that a whole tree is never held in memory. */
+	read(): string;
+	/** An up-to-date tree the caller owns (an open document's); the engine never deletes it. */
+	tree?(): Tree | undefined;
+	/** Only its call graph is needed (a neighbour of a gpc file, for may-sleep summaries). */
+	summariesOnly?: boolean;
+}
+
+export interface EngineOptions {
+	era?: ApiEra;
+	/** Rules to run; all implemented rules when absent. */
+	rules?: ReadonlySet<RuleId>;
+	severity?: Partial<Record<RuleId, Severity | 'off'>>;
+	/** Field names whose writes need no mark-dirty (replaces the built-in table). */
+	dirtyExemptions?: readonly string[];
+}
+
+export interface EngineStats {
+	filesAnalysed: number;
+	functionsAnalysed: number;
+	/** ERROR regions inside analysed functions (skipped quietly). */
+	unparsedRegions: number;
+	/** gpc API call sites in the analysed files, and those the dataflow reached. */
+	apiCallSites: number;
+	apiCallSitesAnalysed: number;
+	findingsSuppressed: number;
+	rounds: number;
+	ms: number;
+}
+
+export interface EngineResult {
+	era: EraDecision;
+	findings: Finding[];
+	facts: FileFacts[];
+	lifecycle: Map<string, LifecycleSite[]>;
+	stats: EngineStats;
+}
+
+const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
+const MENTIONS_GPC = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b|->lock\b/;
+const MAX_ROUNDS = 3;
+
+/** What every file's analysis shares. */
+interface TreeContext {
+	knowledge: TreeKnowledge;
+	enabled: ReadonlySet<RuleId>;
+	options: EngineOptions;
+	exemptions: Map<string, DirtyExemption>;
+	era: ApiEra;
+	hasMarkDirtyHelper: boolean;
+	implementationFiles: Set<string>;
+	/** Functions worth analysing: gpc users and their callers. */
+	relevant: Set<string>;
+	instanceId(path: string, types: Map<string, string>): string | undefined;
+}
+
+interface FilePass {
+	findings: Finding[];
+	lifecycle: LifecycleSite[];
+	analyses: { analysis: FunctionAnalysis; types: Map<string, string>; file: string }[];
+	functions: number;
+	unparsedRegions: number;
+	apiCallsAnalysed: number;
+	suppressed: number;
+}
+
+export class Engine {
+	private constructor(readonly parser: Parser) {}
+
+	static async create(): Promise<Engine> {
+		return new Engine(await createCParser());
+	}
+
+	dispose(): void {
+		this.parser.delete();
+	}
+
+	analyze(sources: readonly SourceFile[], options: EngineOptions = {}): EngineResult {
+		const started = performance.now();
+		const facts: FileFacts[] = [];
+		const texts = new Map<string, string>();
+		for (const source of sources) {
+			const text = source.read();
+			this.withTree(source, text, (tree) => facts.push(extractFacts(source.file, tree)));
+			if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
+		}
+		const analysable = new Set(sources.filter((s) => !s.summariesOnly).map((s) => s.file));
+		const gpcFacts = facts.filter((f) => analysable.has(f.file));
+		const era = detectEra(gpcFacts, options.era);
+		const api = apiTable(era.era, gpcFacts);
+		const maySleep = sleepSummaries(facts);
+
+		const atomicEntry = new Map<string, AtomicContext>();
+		const callerHolds = new Map<string, 'none' | 'some'>();
+		let learntCallers = false;
+		const ctx: TreeContext = {
+			knowledge: {
+				api,
+				gpcFields: new Set(gpcFacts.flatMap((f) => f.gpcFields.map((g) => g.field))),
+				maySleep: (name) => maySleep.get(name),
+				atomicEntry: (name) => atomicEntry.get(name),
+				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
+			},
+			enabled: options.rules ?? IMPLEMENTED_RULES,
+			options,
+			exemptions: dirtyExemptions(options.dirtyExemptions),
+			era: era.era,
+			hasMarkDirtyHelper: hasMarkDirtyHelper(api, gpcFacts),
+			implementationFiles: new Set(gpcFacts.filter((f) => f.functions.some((fn) => ALL_GPC_FUNCTION_NAMES.has(fn.name) && api.has(fn.name))).map((f) => f.file)),
+			relevant: relevantFunctions(gpcFacts),
+			instanceId: instanceIdentity(gpcFacts),
+		};
+
+		const byFile = new Map(sources.map((s) => [s.file, s]));
+		const gpcFiles = gpcFacts.filter((f) => f.functions.some((fn) => ctx.relevant.has(fn.name))).map((f) => f.file);
+		let perFile = new Map<string, FilePass>();
+		let rounds = 0;
+		for (let changed = true; changed && rounds < MAX_ROUNDS; rounds++) {
+			perFile = new Map();
+			for (const file of gpcFiles) {
+				const source = byFile.get(file)!;
+				const text = texts.get(file) ?? source.read();
+				this.withTree(source, text, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx)));
+			}
+			changed = learnFromCalls([...perFile.values()], atomicEntry, callerHolds) || !learntCallers;
+			learntCallers = true;
+		}
+
+		const findings: Finding[] = [];
+		const lifecycle = new Map<string, LifecycleSite[]>();
+		const stats: EngineStats = {
+			filesAnalysed: perFile.size, functionsAnalysed: 0, unparsedRegions: 0, apiCallSites: 0, apiCallSitesAnalysed: 0,
+			findingsSuppressed: 0, rounds, ms: 0,
+		};
+		const passes = [...perFile.values()];
+		for (const site of [...passes.flatMap((p) => p.lifecycle), ...helperLifecycle(passes, ctx)]) {
+			if (!lifecycle.has(site.instance)) lifecycle.set(site.instance, []);
+			lifecycle.get(site.instance)!.push(site);
+		}
+		for (const pass of passes) {
+			findings.push(...pass.findings);
+			stats.functionsAnalysed += pass.functions;
+			stats.unparsedRegions += pass.unparsedRegions;
+			stats.apiCallSitesAnalysed += pass.apiCallsAnalysed;
+			stats.findingsSuppressed += pass.suppressed;
+		}
+		for (const f of gpcFacts) stats.apiCallSites += f.apiCalls.length;
+		findings.push(...treeFindings(lifecycle, ctx));
+
+		findings.sort(compareFindings);
+		stats.ms = Math.round(performance.now() - started);
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats };
+	}
+
+	/** Runs `use` on the source's own tree, or on a fresh one that is deleted afterwards. */
+	private withTree(source: SourceFile, text: string, use: (tree: Tree) => void): void {
+		const borrowed = source.tree?.();
+		const tree = borrowed ?? this.parser.parse(text);
+		if (!tree) throw new Error(`gpcscope: tree-sitter returned no tree for ${source.file}`);
+		try {
+			use(tree);
+		} finally {
+			if (!borrowed) tree.delete();
+		}
+	}
+}
+
+function hasMarkDirtyHelper(api: Map<string, unknown>, facts: FileFacts[]): boolean {
+	if (!api.has('kvm_gpc_mark_dirty_in_slot')) return false;
+	const declares = facts.some((f) => f.declarations.length > 0);
+	return !declares || facts.some((f) => f.declarations.some((d) => d.name === 'kvm_gpc_mark_dirty_in_slot'));
+}
+
+/** gpc users, and their callers (whose call sites carry the context the users run in). */
+function relevantFunctions(facts: FileFacts[]): Set<string> {
+	const users = new Set(facts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
+	const relevant = new Set(users);
+	for (const f of facts) for (const fn of f.functions) if (fn.callees.some((c) => users.has(c))) relevant.add(fn.name);
+	return relevant;
+}
+
+/**
+ * An instance is its owner struct and field: "kvm_vcpu_xen.runstate_cache" from the
+ * struct that declares the field, or the base variable's type plus the path.
+ */
+function instanceIdentity(facts: FileFacts[]): (path: string, types: Map<string, string>) => string | undefined {
+	const declaringStruct = new Map<string, string | undefined>();
+	for (const g of facts.flatMap((f) => f.gpcFields)) {
+		// A field name two structs declare cannot name an instance on its own.
+		declaringStruct.set(g.field, declaringStruct.has(g.field) && declaringStruct.get(g.field) !== g.struct ? undefined : g.struct);
+	}
+	return (path, types) => {
+		const field = lastSegment(path);
+		const struct = declaringStruct.get(field);
+		return struct && path.includes('.') ? `${struct}.${field}` : ownerKey(path, types);
+	};
+}
+
+/** "v.arch.xen.runstate_cache" with v: kvm_vcpu → "kvm_vcpu.arch.xen.runstate_cache". */
+export function ownerKey(path: string, types: Map<string, string>): string | undefined {
+	const base = baseIdentifier(path);
+	const type = types.get(base);
+	if (!type || type === 'gfn_to_pfn_cache') return undefined;
+	return `${type}${path.slice(base.length)}`.replace(/^kvm_vcpu\.kvm\./, 'kvm.');
+}
+
+/** Updates what callees learn from their callers; true when something new was learnt. */
+function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>): boolean {
+	let changed = false;
+	for (const pass of passes) {
+		for (const { analysis } of pass.analyses) {
+			for (const call of analysis.calls) {
+				const held = call.heldGpc.length > 0;
+				const before = callerHolds.get(call.callee);
+				const after = held || before === 'some' ? 'some' : 'none';
+				if (before !== after) {
+					callerHolds.set(call.callee, after);
+					changed = true;
+				}
+				const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
+				if (ctx && !atomicEntry.has(call.callee)) {
+					atomicEntry.set(call.callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node });
+					changed = true;
+				}
+			}
+		}
+	}
+	return changed;
+}
+
+function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): FilePass {
+	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
+	const errors = tree.rootNode.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]);
+	const lines = text.split('\n');
+	const ignored = (line: number, rule: RuleId) =>
+		[line, line - 1].some((l) => {
+			const m = IGNORE_COMMENT.exec(lines[l] ?? '');
+			return !!m && m[1].split(/\s*,\s*/).includes(rule);
+		});
+	const isImplementation = ctx.implementationFiles.has(file);
+
+	for (const fn of tree.rootNode.descendantsOfType('function_definition')) {
+		const name = fn && functionName(fn);
+		if (!fn || !name || !ctx.relevant.has(name)) continue;
+		const types = variableTypes(fn);
+		const seen = new Set<string>();
+		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {
+			const severity = severityOf(rule.meta.id, ctx.options);
+			if (!severity) return [];
+			return [rule.create({
+				file,
+				era: ctx.era,
+				functionName: name,
+				hasMarkDirtyHelper: ctx.hasMarkDirtyHelper,
+				dirtyExemption: (field) => ctx.exemptions.get(field)?.reason,
+				report: (node, message, related = []) => {
+					const key = `${rule.meta.id}@${node.startIndex}`;
+					if (seen.has(key)) return;
+					seen.add(key);
+					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.meta.id)) {
+						pass.suppressed++;
+						return;
+					}
+					pass.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+				},
+			})];
+		});
+
+		const analysis = analyzeFunction(fn, ctx.knowledge, (o) => {
+			for (const c of checkers) c.observe(o);
+			if (o.kind === 'gpcCall' && ['init', 'activate', 'deactivate', 'check', 'refresh'].includes(o.api.role)) {
+				const instance = ctx.instanceId(o.instance, types);
+				if (instance) {
+					pass.lifecycle.push({
+						instance, role: o.api.role as LifecycleSite['role'], file, range: rangeOf(o.node), functionName: name,
+						len: o.api.len !== undefined ? o.args[o.api.len]?.text : undefined,
+						gpa: o.api.gpa !== undefined ? o.args[o.api.gpa]?.text : undefined,
+					});
+				}
+			}
+		});
+		for (const c of checkers) c.finish?.();
+		pass.analyses.push({ analysis, types, file });
+		pass.functions++;
+		pass.unparsedRegions += analysis.cfg.unparsed.length;
+		pass.apiCallsAnalysed += new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
+	}
+	const seenSites = new Set<string>();
+	pass.lifecycle = pass.lifecycle.filter((s) => {
+		const key = `${s.instance}@${s.range.start.line}:${s.range.start.character}`;
+		return !seenSites.has(key) && !!seenSites.add(key);
+	});
+	return pass;
+}
+
+/**
+ * A helper that deactivates (or activates) the cache it is given stands for that
+ * lifecycle step at each of its call sites: `release(&vcpu->arch.xen.vcpu_info_cache)`.
+ */
+function helperLifecycle(passes: FilePass[], ctx: TreeContext): LifecycleSite[] {
+	const helpers = new Map<string, { role: LifecycleSite['role']; parameter: number }[]>();
+	for (const pass of passes) {
+		for (const { analysis } of pass.analyses) {
+			for (const call of analysis.calls) {
+				const api = ctx.knowledge.api.get(call.callee);
+				if (!api || !['activate', 'deactivate', 'init'].includes(api.role)) continue;
+				const parameter = analysis.params.indexOf(call.argPaths[api.gpc] ?? '');
+				if (parameter < 0) continue;
+				const list = helpers.get(analysis.name) ?? [];
+				list.push({ role: api.role as LifecycleSite['role'], parameter });
+				helpers.set(analysis.name, list);
+			}
+		}
+	}
+	const sites: LifecycleSite[] = [];
+	for (const pass of passes) {
+		for (const { analysis, types, file } of pass.analyses) {
+			for (const call of analysis.calls) {
+				for (const h of helpers.get(call.callee) ?? []) {
+					const path = call.argPaths[h.parameter];
+					const instance = path && ctx.instanceId(path, types);
+					if (instance) sites.push({ instance, role: h.role, file, range: rangeOf(call.node), functionName: analysis.name });
+				}
+			}
+		}
+	}
+	return sites;
+}
+
+function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext): Finding[] {
+	const out: Finding[] = [];
+	for (const rule of TREE_RULES) {
+		if (!ctx.enabled.has(rule.meta.id)) continue;
+		const severity = severityOf(rule.meta.id, ctx.options);
+		if (!severity) continue;
+		rule.check(lifecycle, (at, message, related = []) => {
+			if (ctx.implementationFiles.has(at.file) && rule.meta.readerOnly) return;
+			out.push({
+				rule: rule.meta.id, severity, file: at.file, range: at.range, message,
+				related: related.map((r) => ({ file: r.site.file, range: r.site.range, message: r.message })),
+			});
+		});
+	}
+	return out;
+}
+
+function severityOf(rule: RuleId, options: EngineOptions): Severity | undefined {
+	const configured = options.severity?.[rule];
+	if (configured === 'off') return undefined;
+	return configured ?? RULES.get(rule)!.severity;
+}
+
+export function rangeOf(node: SyntaxNode): Range {
+	const end = node.startPosition.row === node.endPosition.row ? node.endPosition : { row: node.startPosition.row, column: node.startPosition.column + firstLineLength(node) };
+	return {
+		start: { line: node.startPosition.row, character: node.startPosition.column },
+		end: { line: end.row, character: end.column },
+	};
+}
+
+function firstLineLength(node: SyntaxNode): number {
+	const nl = node.text.indexOf('\n');
+	return nl < 0 ? node.text.length : nl;
+}
+
+function relatedOf(file: string, r: Related): RelatedLocation {
+	return { file: r.file ?? file, range: rangeOf(r.node), message: r.message };
+}
+
+/** Rules that can all fire on one check call; the first in this order explains the others. */
+const CHECK_SITE_PRECEDENCE: RuleId[] = ['gpc-use-unchecked', 'gpc-check-unlocked', 'gpc-use-before-activate', 'gpc-len-mismatch'];
+
+/** One finding per check line: a check of the wrong cache is also unlocked and has the wrong length. */
+function onePerCheckSite(findings: Finding[]): Finding[] {
+	const best = new Map<string, number>();
+	const rank = (f: Finding) => CHECK_SITE_PRECEDENCE.indexOf(f.rule);
+	for (const f of findings) {
+		if (rank(f) < 0) continue;
+		const key = `${f.file}:${f.range.start.line}`;
+		best.set(key, Math.min(best.get(key) ?? Infinity, rank(f)));
+	}
+	return findings.filter((f) => rank(f) < 0 || best.get(`${f.file}:${f.range.start.line}`) === rank(f));
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+	const out: Finding[] = [];
+	let last = '';
+	for (const f of findings) {
+		const key = `${f.file}:${f.range.start.line}:${f.range.start.character}:${f.rule}:${f.message}`;
+		if (key !== last) out.push(f);
+		last = key;
+	}
+	return out;
+}
+
+/** Bottom-up may-sleep over the call graph of the indexed files, with the chain that explains it. */
+export function sleepSummaries(facts: FileFacts[]): Map<string, string> {
+	const byName = new Map<string, { callees: Set<string>; sleeps?: string }>();
+	for (const f of facts) {
+		for (const fn of f.functions) {
+			if (fn.dropsCallerLock) continue;
+			const entry = byName.get(fn.name) ?? { callees: new Set<string>() };
+			for (const c of fn.callees) entry.callees.add(c);
+			entry.sleeps ??= fn.sleeps;
+			byName.set(fn.name, entry);
+		}
+	}
+	const result = new Map<string, string>();
+	for (const [name, e] of byName) if (e.sleeps) result.set(name, `it calls ${e.sleeps}`);
+	for (let changed = true; changed; ) {
+		changed = false;
+		for (const [name, e] of byName) {
+			if (result.has(name)) continue;
+			for (const callee of e.callees) {
+				const chain = result.get(callee);
+				if (chain !== undefined && byName.has(callee)) {
+					result.set(name, `it calls ${callee}(), ${chain.replace(/^it /, 'which ')}`);
+					changed = true;
+					break;
+				}
+			}
+		}
+	}
+	return result;
+}

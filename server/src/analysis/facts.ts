@@ -1,0 +1,139 @@
+// Pass 1: cheap per-file facts that cross-file reasoning needs before any
+// function is analysed: API declarations (era), gpc-typed fields, the call
+// graph with direct sleeping calls, and the gpc call-site census.
+import type { SyntaxNode, Tree } from '../parse/parser';
+import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
+import { functionName } from './flow';
+import { callArguments, calleeName, declaratorName, typeName } from './paths';
+
+export interface ApiDeclaration {
+	name: string;
+	/** Parameter (type, name) pairs in order. */
+	params: { type: string; name: string }[];
+	file: string;
+	line: number;
+}
+
+export interface FunctionFacts {
+	name: string;
+	file: string;
+	line: number;
+	callees: string[];
+	/** A sleeping primitive called directly, if any. */
+	sleeps?: string;
+	usesGpc: boolean;
+	hasErrors: boolean;
+	dropsCallerLock: boolean;
+}
+
+export interface UsageArgument {
+	value: string;
+	file: string;
+	line: number;
+	callee: string;
+}
+
+export interface FileFacts {
+	file: string;
+	declarations: ApiDeclaration[];
+	/** Fields declared `struct gfn_to_pfn_cache name;`, with the struct that declares them. */
+	gpcFields: { field: string; struct?: string }[];
+	hasUsageEnum: boolean;
+	functions: FunctionFacts[];
+	/** Every call of a gpc API function, and whether it is inside a function definition. */
+	apiCalls: { name: string; line: number; arity: number; inFunction: boolean }[];
+	usageArguments: UsageArgument[];
+	errorNodes: number;
+}
+
+const GPC_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b|->lock\b/;
+
+export function extractFacts(file: string, tree: Tree): FileFacts {
+	const root = tree.rootNode;
+	const facts: FileFacts = {
+		file, declarations: [], gpcFields: [], hasUsageEnum: false, functions: [], apiCalls: [], usageArguments: [], errorNodes: 0,
+	};
+
+	for (const decl of root.descendantsOfType(['declaration', 'field_declaration'])) {
+		if (!decl) continue;
+		const type = typeName(decl.childForFieldName('type'));
+		for (const d of decl.childrenForFieldName('declarator')) {
+			const fnDecl = findFunctionDeclarator(d);
+			if (fnDecl) {
+				const name = declaratorName(fnDecl.childForFieldName('declarator'));
+				if (name && ALL_GPC_FUNCTION_NAMES.has(name)) facts.declarations.push(declarationOf(name, fnDecl, file));
+			} else if (type === 'gfn_to_pfn_cache' && decl.type === 'field_declaration') {
+				const field = declaratorName(d);
+				const owner = decl.parent?.parent;
+				const struct = owner?.type === 'struct_specifier' ? owner.childForFieldName('name')?.text : undefined;
+				if (field) facts.gpcFields.push({ field, struct });
+			}
+		}
+	}
+	for (const e of root.descendantsOfType('enum_specifier')) {
+		if (e?.childForFieldName('name')?.text === 'pfn_cache_usage' && e.childForFieldName('body')) facts.hasUsageEnum = true;
+	}
+	facts.errorNodes = root.descendantsOfType('ERROR').length;
+
+	for (const fn of root.descendantsOfType('function_definition')) {
+		if (!fn) continue;
+		const name = functionName(fn);
+		if (!name) continue;
+		const fnDecl = findFunctionDeclarator(fn.childForFieldName('declarator'));
+		if (fnDecl && ALL_GPC_FUNCTION_NAMES.has(name)) facts.declarations.push(declarationOf(name, fnDecl, file));
+		const callees = new Set<string>();
+		let sleeps: string | undefined;
+		let firstLockOp: string | undefined;
+		for (const call of fn.descendantsOfType('call_expression')) {
+			const callee = call && calleeName(call);
+			if (!call || !callee) continue;
+			callees.add(callee);
+			if (!firstLockOp && /^(read|write)_(un)?lock|^lockdep_assert_held/.test(callee) && /->lock\b/.test(call.text)) firstLockOp = callee;
+			if (!sleeps && SLEEPING_PRIMITIVES.has(callee)) sleeps = `${callee}()`;
+			if (!sleeps && ALLOCATORS.test(callee) && callArguments(call).some((a) => SLEEPING_GFP.test(a.text))) sleeps = `${callee}(GFP_KERNEL)`;
+		}
+		// Entered with the caller's gpc lock held and dropping it (hva_to_pfn_retry): its sleeps
+		// happen after the drop, so calling it under that lock is its contract, not a bug.
+		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
+		facts.functions.push({
+			name, file, line: fn.startPosition.row, callees: [...callees], sleeps, dropsCallerLock,
+			usesGpc: GPC_MENTION.test(fn.text), hasErrors: fn.hasError,
+		});
+	}
+
+	for (const call of root.descendantsOfType('call_expression')) {
+		const callee = call && calleeName(call);
+		if (!call || !callee || !GPC_API_NAME.test(callee)) continue;
+		const args = callArguments(call);
+		facts.apiCalls.push({ name: callee, line: call.startPosition.row, arity: args.length, inFunction: insideFunction(call) });
+		for (const a of args) {
+			if (/\bKVM_(GUEST|HOST)_USES_PFN\b/.test(a.text)) {
+				facts.usageArguments.push({ value: a.text.trim(), file, line: a.startPosition.row, callee });
+			}
+		}
+	}
+	return facts;
+}
+
+function insideFunction(node: SyntaxNode): boolean {
+	for (let p = node.parent; p; p = p.parent) if (p.type === 'function_definition') return true;
+	return false;
+}
+
+function findFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | undefined {
+	let cur = d;
+	while (cur) {
+		if (cur.type === 'function_declarator') return cur;
+		cur = cur.childForFieldName('declarator');
+	}
+	return undefined;
+}
+
+function declarationOf(name: string, fnDecl: SyntaxNode, file: string): ApiDeclaration {
+	const params: { type: string; name: string }[] = [];
+	for (const p of fnDecl.childForFieldName('parameters')?.namedChildren ?? []) {
+		if (p?.type !== 'parameter_declaration') continue;
+		params.push({ type: typeName(p.childForFieldName('type')) ?? '', name: declaratorName(p.childForFieldName('declarator')) ?? '' });
+	}
+	return { name, params, file, line: fnDecl.startPosition.row };
+}

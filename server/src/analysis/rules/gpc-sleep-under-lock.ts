@@ -1,0 +1,24 @@
+import { displayPath } from '../paths';
+import type { FunctionRule } from './types';
+
+export const gpcSleepUnderLock: FunctionRule = {
+	meta: {
+		id: 'gpc-sleep-under-lock',
+		severity: 'error',
+		summary: 'a call that may sleep while a gpc lock is held',
+		readerOnly: false,
+	},
+	create: (ctx) => ({
+		observe(o) {
+			if (o.kind !== 'sleep') return;
+			const held = Object.entries(o.world.instances).find(([, s]) => s.held === 'yes');
+			if (!held) return;
+			const [inst, s] = held;
+			ctx.report(
+				o.node,
+				`${o.why}, but ${displayPath(inst)}.lock (an rwlock, spinning) is held`,
+				s.hold ? [{ node: s.hold.site, message: 'lock taken here' }] : [],
+			);
+		},
+	}),
+};

@@ -1,0 +1,211 @@
+// The abstract state the dataflow carries: a small set of "worlds", each a
+// conjunction of facts about every gpc instance the function touches.
+import type { SyntaxNode } from '../parse/parser';
+import type { LockVariant } from './api';
+
+/** yes / no are facts on every path the world stands for; maybe suppresses reports. */
+export type Tri = 'yes' | 'no' | 'maybe';
+
+export interface Hold {
+	id: number;
+	mode: 'read' | 'write';
+	variant: LockVariant;
+	flags?: string;
+	/** Taken by read_trylock while local_irq_save(flags) had IRQs off: irqrestore releases both. */
+	irqPairFlags?: string;
+	trylock: boolean;
+	site: SyntaxNode;
+}
+
+export interface InstanceState {
+	held: Tri;
+	hold?: Hold;
+	valid: Tri;
+	checkSite?: SyntaxNode;
+	/** The check that failed under the current hold. */
+	failedSite?: SyntaxNode;
+	/** A check under the current hold whose result nobody looked at. */
+	ignoredCheck?: SyntaxNode;
+	/** The failed check a refresh answered; cleared by the next successful check (not by unlock). */
+	refreshedAfter?: SyntaxNode;
+	/** The last check that failed, kept across the unlock that precedes a refresh. */
+	lastFailedCheck?: SyntaxNode;
+	/** A check of another cache made while only this one's lock was held (the wrong cache?). */
+	foreignCheck?: { instance: string; site: SyntaxNode };
+	/** The hold that validated the cache was dropped here. */
+	dropped?: { unlock: SyntaxNode; check?: SyntaxNode; lock?: SyntaxNode };
+	/** A write through khva not yet marked dirty. */
+	dirty?: { write: SyntaxNode; unlock?: SyntaxNode; lock?: SyntaxNode; markedAfterUnlock?: SyntaxNode };
+	life: 'unknown' | 'active' | 'inactive';
+	lifeSite?: SyntaxNode;
+}
+
+export interface DerivedPointer {
+	instance: string;
+	/** yes once the hold it was taken under has been dropped (even if the lock is taken again). */
+	stale: Tri;
+	site: SyntaxNode;
+}
+
+export interface World {
+	instances: Record<string, InstanceState>;
+	/** Local pointer → canonical path it points at (`vx = &v->arch.xen`). */
+	aliases: Record<string, string>;
+	/** Locals holding a pointer into a gpc mapping (`vi = gpc->khva`). */
+	derived: Record<string, DerivedPointer>;
+	/** Truthiness of locals and parameters learnt from conditions and assignments. */
+	known: Record<string, boolean>;
+	/** `ret = kvm_gpc_check(...)`: the variable carries the check result. */
+	checkVars: Record<string, { instance: string; site: SyntaxNode }>;
+	irqOff: Tri;
+	irqFlags?: string;
+	irqSite?: SyntaxNode;
+	/** Other spinning locks held (atomic context). */
+	spins: Record<string, SyntaxNode>;
+	/** Why this path is atomic, beyond locks and IRQs (read_trylock, a caller's context). */
+	atomicReason?: { why: string; site?: SyntaxNode };
+	/** A runtime guard (`in_atomic()`, `!task_is_running()`) proved the path sleepable. */
+	sleepable: boolean;
+}
+
+export function emptyWorld(): World {
+	return { instances: {}, aliases: {}, derived: {}, known: {}, checkVars: {}, irqOff: 'no', spins: {}, sleepable: false };
+}
+
+export function cloneWorld(w: World): World {
+	const instances: Record<string, InstanceState> = {};
+	for (const [k, v] of Object.entries(w.instances)) instances[k] = { ...v };
+	return {
+		...w,
+		instances,
+		aliases: { ...w.aliases },
+		derived: { ...w.derived },
+		known: { ...w.known },
+		checkVars: { ...w.checkVars },
+		spins: { ...w.spins },
+	};
+}
+
+const siteKey = (n?: SyntaxNode) => (n ? n.startIndex : -1);
+
+function instanceKey(s: InstanceState): string {
+	return [
+		s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
+		s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
+		siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
+	].join(',');
+}
+
+/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
+export function worldKey(w: World): string {
+	const parts: string[] = [];
+	for (const k of Object.keys(w.instances).sort()) parts.push(`${k}=${instanceKey(w.instances[k])}`);
+	for (const k of Object.keys(w.aliases).sort()) parts.push(`a:${k}=${w.aliases[k]}`);
+	for (const k of Object.keys(w.derived).sort()) parts.push(`d:${k}=${w.derived[k].instance}/${w.derived[k].stale}`);
+	for (const k of Object.keys(w.checkVars).sort()) parts.push(`c:${k}=${w.checkVars[k].instance}`);
+	parts.push(`irq=${w.irqOff}/${w.irqFlags ?? ''}`, `spin=${Object.keys(w.spins).sort().join('+')}`);
+	parts.push(`atomic=${w.atomicReason?.why ?? ''}`, `sleepable=${w.sleepable}`);
+	return parts.join(';');
+}
+
+function intersectKnown(a: Record<string, boolean>, b: Record<string, boolean>): Record<string, boolean> {
+	const out: Record<string, boolean> = {};
+	for (const [k, v] of Object.entries(a)) if (b[k] === v) out[k] = v;
+	return out;
+}
+
+function joinDerived(a: Record<string, DerivedPointer>, b: Record<string, DerivedPointer>): Record<string, DerivedPointer> {
+	const out: Record<string, DerivedPointer> = {};
+	for (const [k, p] of Object.entries(a)) {
+		const q = b[k];
+		if (q && q.instance === p.instance) out[k] = { ...p, stale: joinTri(p.stale, q.stale) };
+	}
+	return out;
+}
+
+function joinTri(a: Tri, b: Tri): Tri {
+	return a === b ? a : 'maybe';
+}
+
+function joinInstance(a: InstanceState | undefined, b: InstanceState | undefined, fallback: InstanceState): InstanceState {
+	const x = a ?? fallback;
+	const y = b ?? fallback;
+	return {
+		held: joinTri(x.held, y.held),
+		hold: joinHold(x.hold, y.hold),
+		valid: joinTri(x.valid, y.valid),
+		checkSite: x.checkSite === y.checkSite ? x.checkSite : undefined,
+		failedSite: x.failedSite === y.failedSite ? x.failedSite : undefined,
+		ignoredCheck: x.ignoredCheck === y.ignoredCheck ? x.ignoredCheck : undefined,
+		foreignCheck: x.foreignCheck?.site === y.foreignCheck?.site ? x.foreignCheck : undefined,
+		refreshedAfter: x.refreshedAfter === y.refreshedAfter ? x.refreshedAfter : undefined,
+		lastFailedCheck: x.lastFailedCheck === y.lastFailedCheck ? x.lastFailedCheck : undefined,
+		dropped: x.dropped && y.dropped ? x.dropped : undefined,
+		dirty: x.dirty && y.dirty ? x.dirty : undefined,
+		life: x.life === y.life ? x.life : 'unknown',
+		lifeSite: x.lifeSite === y.lifeSite ? x.lifeSite : undefined,
+	};
+}
+
+/** Holds taken at different sites (before a loop and inside it) join if they are the same kind. */
+function joinHold(a: Hold | undefined, b: Hold | undefined): Hold | undefined {
+	if (!a || !b) return undefined;
+	if (a.id === b.id) return a;
+	const same = a.mode === b.mode && a.variant === b.variant && a.flags === b.flags && a.irqPairFlags === b.irqPairFlags && a.trylock === b.trylock;
+	return same ? a : undefined;
+}
+
+/** Lattice join of two worlds: disagreement becomes `maybe`, which reports nothing. */
+export function joinWorlds(a: World, b: World, fallback: (instance: string) => InstanceState): World {
+	const instances: Record<string, InstanceState> = {};
+	for (const k of new Set([...Object.keys(a.instances), ...Object.keys(b.instances)])) {
+		instances[k] = joinInstance(a.instances[k], b.instances[k], fallback(k));
+	}
+	const pick = <T>(x: Record<string, T>, y: Record<string, T>, eq: (p: T, q: T) => boolean) => {
+		const out: Record<string, T> = {};
+		for (const [k, v] of Object.entries(x)) if (k in y && eq(v, y[k])) out[k] = v;
+		return out;
+	};
+	return {
+		instances,
+		aliases: pick(a.aliases, b.aliases, (p, q) => p === q),
+		derived: joinDerived(a.derived, b.derived),
+		known: intersectKnown(a.known, b.known),
+		checkVars: pick(a.checkVars, b.checkVars, (p, q) => p.instance === q.instance),
+		irqOff: joinTri(a.irqOff, b.irqOff),
+		irqFlags: a.irqFlags === b.irqFlags ? a.irqFlags : undefined,
+		irqSite: a.irqSite === b.irqSite ? a.irqSite : undefined,
+		spins: pick(a.spins, b.spins, () => true),
+		atomicReason: a.atomicReason && b.atomicReason ? a.atomicReason : undefined,
+		sleepable: a.sleepable && b.sleepable,
+	};
+}
+
+/**
+ * Merges a list of worlds: equal gpc state merges exactly; beyond `limit`
+ * distinct worlds, the most recent are folded together with the lattice join.
+ */
+export function mergeWorlds(worlds: World[], limit: number, fallback: (instance: string) => InstanceState): World[] {
+	const byKey = new Map<string, World>();
+	for (const w of worlds) {
+		const key = worldKey(w);
+		const seen = byKey.get(key);
+		if (seen) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known) });
+		else byKey.set(key, w);
+	}
+	const out = [...byKey.values()];
+	while (out.length > limit) {
+		const last = out.pop()!;
+		out[out.length - 1] = joinWorlds(out[out.length - 1], last, fallback);
+	}
+	return out;
+}
+
+const fullKey = (w: World) =>
+	worldKey(w) + '|' + Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',');
+
+export function sameWorlds(a: World[], b: World[]): boolean {
+	if (a.length !== b.length) return false;
+	const keys = new Set(a.map(fullKey));
+	return b.every((w) => keys.has(fullKey(w)));
+}

@@ -1,0 +1,34 @@
+// Findings → LSP diagnostics: rule id as `code`, a link to the rule's page,
+// related locations, and the Unnecessary tag for dead code.
+import { DiagnosticSeverity, DiagnosticTag, type Diagnostic } from 'vscode-languageserver';
+import { URI } from 'vscode-uri';
+import { join } from 'node:path';
+import type { Finding } from '../analysis/findings';
+import { RULES } from '../analysis/rules';
+import { packageRoot } from '../packageRoot';
+
+const SEVERITY = {
+	error: DiagnosticSeverity.Error,
+	warning: DiagnosticSeverity.Warning,
+	information: DiagnosticSeverity.Information,
+	hint: DiagnosticSeverity.Hint,
+} as const;
+
+export function ruleDocUri(rule: string): string {
+	return URI.file(join(packageRoot(), 'docs', 'rules', `${rule}.md`)).toString();
+}
+
+/** `uriOf` maps a finding's root-relative file to its document URI. */
+export function toDiagnostic(f: Finding, uriOf: (file: string) => string): Diagnostic {
+	const d: Diagnostic = {
+		range: f.range,
+		severity: SEVERITY[f.severity],
+		code: f.rule,
+		codeDescription: { href: ruleDocUri(f.rule) },
+		source: 'gpcscope',
+		message: f.message,
+		relatedInformation: f.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })),
+	};
+	if (RULES.get(f.rule)?.unnecessary) d.tags = [DiagnosticTag.Unnecessary];
+	return d;
+}

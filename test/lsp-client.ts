@@ -1,0 +1,81 @@
+// A generic LSP client for tests: in-process (streams) or a spawned `gpcscope lsp --stdio`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import {
+	createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+import { createConnection } from 'vscode-languageserver/node';
+import { startServer } from '../server/src/server';
+
+export interface TestClient {
+	rpc: MessageConnection;
+	/** Resolves with the next non-empty diagnostics published for `uri` (or any, with `allowEmpty`). */
+	diagnostics(uri: string, allowEmpty?: boolean, timeoutMs?: number): Promise<Diagnostic[]>;
+	close(): Promise<void>;
+	process?: ChildProcess;
+}
+
+function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess): TestClient {
+	const waiters: { uri: string; allowEmpty: boolean; resolve: (d: Diagnostic[]) => void }[] = [];
+	rpc.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
+		for (const w of [...waiters]) {
+			if (w.uri === p.uri && (w.allowEmpty || p.diagnostics.length)) {
+				waiters.splice(waiters.indexOf(w), 1);
+				w.resolve(p.diagnostics);
+			}
+		}
+	});
+	rpc.onRequest('window/workDoneProgress/create', () => null);
+	rpc.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({})));
+	rpc.onRequest('client/registerCapability', () => null);
+	rpc.onNotification('window/logMessage', () => undefined);
+	rpc.onNotification('$/progress', () => undefined);
+	rpc.onNotification('gpcscope/status', () => undefined);
+	rpc.listen();
+	return {
+		rpc,
+		process: child,
+		diagnostics: (uri, allowEmpty = false, timeoutMs = 20_000) =>
+			new Promise((resolve, reject) => {
+				const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} within ${timeoutMs} ms`)), timeoutMs);
+				waiters.push({ uri, allowEmpty, resolve: (d) => { clearTimeout(timer); resolve(d); } });
+			}),
+		close: async () => {
+			try {
+				await rpc.sendRequest('shutdown');
+				rpc.sendNotification('exit');
+			} catch {
+				// already gone
+			}
+			rpc.dispose();
+			cleanup();
+		},
+	};
+}
+
+export function inProcessClient(): TestClient {
+	const up = new PassThrough();
+	const down = new PassThrough();
+	const serverConnection = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
+	startServer(serverConnection);
+	const rpc = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
+	return wrap(rpc, () => serverConnection.dispose());
+}
+
+export function stdioClient(cli: string): TestClient {
+	const child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+	const rpc = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+	return wrap(rpc, () => child.kill(), child);
+}
+
+export async function initialize(client: TestClient, rootUri: string | null): Promise<{ capabilities: Record<string, unknown>; serverInfo?: { name: string } }> {
+	const result = await client.rpc.sendRequest('initialize', {
+		processId: process.pid,
+		rootUri,
+		workspaceFolders: rootUri ? [{ uri: rootUri, name: 'root' }] : null,
+		capabilities: { workspace: { configuration: true }, window: { workDoneProgress: true }, textDocument: { publishDiagnostics: { relatedInformation: true, codeDescriptionSupport: true } } },
+	});
+	client.rpc.sendNotification('initialized', {});
+	return result as never;
+}

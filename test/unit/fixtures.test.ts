@@ -1,0 +1,60 @@
+// The fixture harness: every `expect:` marker must be reported (right rule,
+// right line), and nothing else may be, in bad/ and good/ alike.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IMPLEMENTED_RULES } from '../../server/src/analysis/rules';
+import { scanTree } from '../../server/src/index/scan';
+import { analyzePath, DEMO, expectationMarkers, FIXTURES } from '../helpers';
+
+const MIN_PER_KIND = 6;
+const ruleDirs = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((d) => statSync(join(FIXTURES, d)).isDirectory()).sort() : [];
+
+function markersOf(path: string): string[] {
+	const scan = scanTree(path, { allFiles: true });
+	return scan.sources.flatMap((s) => expectationMarkers(s.file, readFileSync(join(scan.root, s.file), 'utf8')));
+}
+
+describe('fixtures', () => {
+	it('has a fixture directory for every implemented rule', () => {
+		for (const rule of IMPLEMENTED_RULES) expect(ruleDirs, rule).toContain(rule);
+	});
+
+	for (const rule of ruleDirs) {
+		const implemented = IMPLEMENTED_RULES.has(rule as never);
+		describe.skipIf(!implemented)(rule, () => {
+			for (const kind of ['bad', 'good'] as const) {
+				const dir = join(FIXTURES, rule, kind);
+				const cases = existsSync(dir) ? readdirSync(dir).sort() : [];
+				it(`has at least ${MIN_PER_KIND} ${kind} fixtures`, () => {
+					expect(cases.length).toBeGreaterThanOrEqual(MIN_PER_KIND);
+				});
+				for (const name of cases) {
+					it(`${kind}/${name}`, async () => {
+						const path = join(dir, name);
+						const expected = markersOf(path).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
+						if (kind === 'bad') expect(expected.some((m) => m.endsWith(`:${rule}`)), 'a bad fixture marks its own rule').toBe(true);
+						else expect(expected, 'a good fixture has no markers').toEqual([]);
+						const result = await analyzePath(path);
+						const actual = result.findings
+							.filter((f) => IMPLEMENTED_RULES.has(f.rule))
+							.map((f) => `${f.file}:${f.range.start.line + 1}:${f.rule}`)
+							.sort();
+						const detail = result.findings.map((f) => `${f.file}:${f.range.start.line + 1}: ${f.message} [${f.rule}]`).join('\n');
+						expect(actual, `findings of ${relative(FIXTURES, path)}:\n${detail}`).toEqual(expected);
+					});
+				}
+			}
+		});
+	}
+});
+
+describe('examples/demo-kernel', () => {
+	it('reports exactly its expect: markers, and every implemented rule at least once', async () => {
+		const expected = markersOf(DEMO).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
+		const result = await analyzePath(DEMO);
+		const actual = result.findings.filter((f) => IMPLEMENTED_RULES.has(f.rule)).map((f) => `${f.file}:${f.range.start.line + 1}:${f.rule}`).sort();
+		expect(actual).toEqual(expected);
+		expect(new Set(result.findings.map((f) => f.rule))).toEqual(new Set(IMPLEMENTED_RULES));
+	});
+});

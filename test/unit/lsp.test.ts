@@ -1,0 +1,85 @@
+// The language server through LSP: in-process over streams, and the real
+// `gpcscope lsp --stdio` process, each driven by a generic client.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { URI } from 'vscode-uri';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO, REPO } from '../helpers';
+import { initialize, inProcessClient, stdioClient, type TestClient } from '../lsp-client';
+
+const DEMO_BUGS = join(DEMO, 'arch/x86/kvm/demo_bugs.c');
+let client: TestClient | undefined;
+afterEach(async () => {
+	await client?.close();
+	client = undefined;
+});
+
+const open = (c: TestClient, file: string, text = readFileSync(file, 'utf8')) => {
+	const uri = URI.file(file).toString();
+	c.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+	return uri;
+};
+
+describe('language server (in-process)', () => {
+	it('publishes diagnostics with the rule id as code and a link to the rule page', async () => {
+		client = inProcessClient();
+		const init = await initialize(client, URI.file(DEMO).toString());
+		expect(init.capabilities.textDocumentSync).toMatchObject({ openClose: true, change: 2 });
+		const uri = open(client, DEMO_BUGS);
+		const diagnostics = await client.diagnostics(uri);
+		expect(diagnostics.length).toBeGreaterThan(0);
+		for (const d of diagnostics) {
+			expect(d.code).toMatch(/^gpc-[a-z-]+$/);
+			expect(d.source).toBe('gpcscope');
+			expect(d.codeDescription?.href).toMatch(new RegExp(`docs/rules/${d.code}\\.md$`));
+		}
+	});
+
+	it('re-analyses after an incremental edit and drops fixed findings', async () => {
+		client = inProcessClient();
+		await initialize(client, null);
+		const text = [
+			'struct gfn_to_pfn_cache { rwlock_t lock; void *khva; };',
+			'bool kvm_gpc_check(struct gfn_to_pfn_cache *gpc, unsigned long len);',
+			'static int peek(struct gfn_to_pfn_cache *gpc)',
+			'{',
+			'\tint v;',
+			'',
+			'\tread_lock(&gpc->lock);',
+			'\tif (!kvm_gpc_check(gpc, 4)) {',
+			'\t\tread_unlock(&gpc->lock);',
+			'\t\treturn -1;',
+			'\t}',
+			'\tread_unlock(&gpc->lock);',
+			'\tv = *(int *)gpc->khva;',
+			'\treturn v;',
+			'}',
+			'',
+		].join('\n');
+		const file = join(REPO, 'test', 'scratch-peek.c');
+		const uri = open(client, file, text);
+		const before = await client.diagnostics(uri);
+		expect(before.map((d) => [d.code, d.range.start.line])).toEqual([['gpc-use-after-unlock', 12]]);
+		// Move the unlock below the read: delete line 11, insert it after line 12.
+		const fixed = client.diagnostics(uri, true);
+		client.rpc.sendNotification('textDocument/didChange', {
+			textDocument: { uri, version: 2 },
+			contentChanges: [
+				{ range: { start: { line: 11, character: 0 }, end: { line: 12, character: 0 } }, text: '' },
+				{ range: { start: { line: 12, character: 0 }, end: { line: 12, character: 0 } }, text: '\tread_unlock(&gpc->lock);\n' },
+			],
+		});
+		expect(await fixed).toEqual([]);
+	});
+});
+
+describe('gpcscope lsp --stdio', () => {
+	it('answers initialize and publishes diagnostics for an opened file', async () => {
+		client = stdioClient(join(REPO, 'dist', 'cli.js'));
+		const init = await initialize(client, URI.file(DEMO).toString());
+		expect(init.serverInfo?.name).toBe('gpcscope');
+		const uri = open(client, DEMO_BUGS);
+		const diagnostics = await client.diagnostics(uri);
+		expect(diagnostics.some((d) => d.code === 'gpc-check-unlocked')).toBe(true);
+	});
+});
