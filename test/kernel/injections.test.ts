@@ -18,6 +18,8 @@ interface Injection {
 	expect: string[];
 	original: string;
 	replacement: string;
+	/** Measured and explained misses: the test fails if one starts passing, so the list stays true. */
+	knownMiss?: string;
 }
 
 const INJECTIONS: Injection[] = JSON.parse(readFileSync(join(__dirname, 'injections.json'), 'utf8'));
@@ -40,7 +42,8 @@ const recall = new Map<string, { hit: number; total: number }>();
 
 describe('bug injections', () => {
 	for (const inj of INJECTIONS) {
-		it(`${inj.id} ${inj.tree} ${inj.function}: ${inj.bug}`, async () => {
+		const test = inj.knownMiss ? it.fails : it;
+		test(`${inj.id} ${inj.tree} ${inj.function}: ${inj.bug}${inj.knownMiss ? ` (known miss: ${inj.knownMiss})` : ''}`, async () => {
 			const tree = kernelTree(inj.tree);
 			const text = readFileSync(join(tree, inj.file), 'latin1');
 			const at = text.indexOf(inj.original);

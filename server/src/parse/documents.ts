@@ -47,8 +47,14 @@ export class DocumentTrees {
 				newEndPosition: pointAt(newText, startIndex + change.text.length),
 			});
 			tree.edit(edit);
-			const next = this.parse(newText, tree);
+			let next = this.parse(newText, tree);
 			tree.delete();
+			// Error recovery may differ between an incremental and a fresh parse of the same
+			// text; results must not depend on the edit history, so such trees are redone.
+			if (next.rootNode.hasError) {
+				next.delete();
+				next = this.parse(newText);
+			}
 			tree = next;
 			text = newText;
 		}

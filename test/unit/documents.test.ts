@@ -1,0 +1,53 @@
+// Open documents keep one tree, edited incrementally: after any sequence of
+// edits it must equal a fresh parse of the same text.
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Parser } from 'web-tree-sitter';
+import { DocumentTrees, offsetAt } from '../../server/src/parse/documents';
+import { createCParser } from '../../server/src/parse/parser';
+import { DEMO } from '../helpers';
+
+let parser: Parser;
+beforeAll(async () => {
+	parser = await createCParser();
+});
+afterAll(() => parser.delete());
+
+const source = readFileSync(join(DEMO, 'arch/x86/kvm/xen.c'), 'utf8');
+
+function positionOf(text: string, offset: number) {
+	const before = text.slice(0, offset);
+	const line = before.split('\n').length - 1;
+	return { line, character: offset - (before.lastIndexOf('\n') + 1) };
+}
+
+describe('DocumentTrees', () => {
+	it('matches a fresh parse after random incremental edits', () => {
+		fc.assert(
+			fc.property(
+				fc.array(fc.tuple(fc.nat(), fc.nat(40), fc.constantFrom('', ';', '{', '}', 'read_unlock(&gpc->lock);\n', '\n', 'x', '/*', 'if (a)\n')), { minLength: 1, maxLength: 8 }),
+				(edits) => {
+					const docs = new DocumentTrees(parser);
+					let text = source;
+					docs.open('file:///t.c', text);
+					for (const [at, length, insert] of edits) {
+						const start = at % (text.length + 1);
+						const end = Math.min(text.length, start + length);
+						const range = { start: positionOf(text, start), end: positionOf(text, end) };
+						expect(offsetAt(text, range.start)).toBe(start);
+						text = text.slice(0, start) + insert + text.slice(end);
+						docs.change('file:///t.c', [{ range, text: insert }]);
+					}
+					const fresh = parser.parse(text)!;
+					expect(docs.get('file:///t.c')!.tree.rootNode.toString()).toBe(fresh.rootNode.toString());
+					fresh.delete();
+					docs.dispose();
+					expect(docs.size).toBe(0);
+				},
+			),
+			{ numRuns: 60, seed: 42 },
+		);
+	});
+});
