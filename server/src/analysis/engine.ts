@@ -27,6 +27,15 @@ export interface SourceFile {
 	tree?(): Tree | undefined;
 	/** Only its call graph is needed (a neighbour of a gpc file, for may-sleep summaries). */
 	summariesOnly?: boolean;
+	/** Pass-1 facts computed earlier for this exact text (an on-disk cache, a worker). */
+	facts?: FileFacts;
+}
+
+export interface EngineHooks {
+	/** Pass-1 facts of a file, once computed (to cache them). */
+	onFacts?(file: string, facts: FileFacts): void;
+	/** Progress through pass 1 (files) then pass 2 (rounds × gpc files). */
+	onProgress?(phase: 'facts' | 'dataflow', done: number, total: number): void;
 }
 
 export interface EngineOptions {
@@ -98,15 +107,23 @@ export class Engine {
 		this.parser.delete();
 	}
 
-	analyze(sources: readonly SourceFile[], options: EngineOptions = {}): EngineResult {
+	analyze(sources: readonly SourceFile[], options: EngineOptions = {}, hooks: EngineHooks = {}): EngineResult {
 		const started = performance.now();
 		const facts: FileFacts[] = [];
 		const texts = new Map<string, string>();
-		for (const source of sources) {
-			const text = source.read();
-			this.withTree(source, text, (tree) => facts.push(extractFacts(source.file, tree)));
-			if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
-		}
+		sources.forEach((source, i) => {
+			if (source.facts) facts.push(source.facts);
+			else {
+				const text = source.read();
+				this.withTree(source, text, (tree) => {
+					const fileFacts = extractFacts(source.file, tree);
+					facts.push(fileFacts);
+					hooks.onFacts?.(source.file, fileFacts);
+				});
+				if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
+			}
+			hooks.onProgress?.('facts', i + 1, sources.length);
+		});
 		const analysable = new Set(sources.filter((s) => !s.summariesOnly).map((s) => s.file));
 		const gpcFacts = facts.filter((f) => analysable.has(f.file));
 		const era = detectEra(gpcFacts, options.era);
@@ -140,7 +157,8 @@ export class Engine {
 		let rounds = 0;
 		for (let changed = true; changed && rounds < MAX_ROUNDS; rounds++) {
 			perFile = new Map();
-			for (const file of gpcFiles) {
+			for (const [i, file] of gpcFiles.entries()) {
+				hooks.onProgress?.('dataflow', rounds * gpcFiles.length + i, MAX_ROUNDS * gpcFiles.length);
 				const source = byFile.get(file)!;
 				const text = texts.get(file) ?? source.read();
 				this.withTree(source, text, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx)));
