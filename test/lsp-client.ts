@@ -6,12 +6,15 @@ import {
 } from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
 import { createConnection } from 'vscode-languageserver/node';
+import type { ServerStatus } from '../server/src/protocol';
 import { startServer } from '../server/src/server';
 
 export interface TestClient {
 	rpc: MessageConnection;
 	/** Resolves with the next non-empty diagnostics published for `uri` (or any, with `allowEmpty`). */
 	diagnostics(uri: string, allowEmpty?: boolean, timeoutMs?: number): Promise<Diagnostic[]>;
+	/** Resolves with the next `gpcscope/status` the server sends with state "ready". */
+	ready(timeoutMs?: number): Promise<ServerStatus>;
 	close(): Promise<void>;
 	process?: ChildProcess;
 }
@@ -31,7 +34,10 @@ function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess)
 	rpc.onRequest('client/registerCapability', () => null);
 	rpc.onNotification('window/logMessage', () => undefined);
 	rpc.onNotification('$/progress', () => undefined);
-	rpc.onNotification('gpcscope/status', () => undefined);
+	const readyWaiters: ((s: ServerStatus) => void)[] = [];
+	rpc.onNotification('gpcscope/status', (s: ServerStatus) => {
+		if (s.state === 'ready') for (const w of readyWaiters.splice(0)) w(s);
+	});
 	rpc.listen();
 	return {
 		rpc,
@@ -40,6 +46,11 @@ function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess)
 			new Promise((resolve, reject) => {
 				const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} within ${timeoutMs} ms`)), timeoutMs);
 				waiters.push({ uri, allowEmpty, resolve: (d) => { clearTimeout(timer); resolve(d); } });
+			}),
+		ready: (timeoutMs = 60_000) =>
+			new Promise((resolve, reject) => {
+				const timer = setTimeout(() => reject(new Error(`server not ready within ${timeoutMs} ms`)), timeoutMs);
+				readyWaiters.push((s) => { clearTimeout(timer); resolve(s); });
 			}),
 		close: async () => {
 			try {

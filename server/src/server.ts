@@ -7,6 +7,7 @@ import {
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
+import { hover } from './features/hover';
 import { reindexRequest, statusNotification } from './protocol';
 import { VERSION } from './version';
 import { Workspace } from './workspace';
@@ -32,7 +33,10 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		folders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri).fsPath);
 		if (!folders.length && params.rootUri) folders = [URI.parse(params.rootUri).fsPath];
 		return {
-			capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental } },
+			capabilities: {
+				textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+				hoverProvider: true,
+			},
 			serverInfo: { name: 'gpcscope', version: VERSION },
 		};
 	});
@@ -85,6 +89,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace?.close(d.uri);
 	});
 	connection.onDidChangeConfiguration(async () => workspace?.configure(await readSettings()));
+	connection.onHover(({ textDocument, position }) => {
+		const doc = workspace?.documentFor(textDocument.uri);
+		const { result, file, uriOf } = workspace?.resultFor(textDocument.uri) ?? {};
+		return doc && result && uriOf ? hover({ tree: doc.tree, file: file!, result, uriOf }, position) : null;
+	});
 	connection.onRequest(reindexRequest, async () => {
 		await indexFolders();
 		return workspace!.status();

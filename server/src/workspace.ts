@@ -10,6 +10,7 @@ import { scanTree } from './index/scan';
 import { engineOptions, type Settings } from './config';
 import { toDiagnostic } from './features/diagnostics';
 import { DocumentTrees, type TextChange } from './parse/documents';
+import type { Tree } from './parse/parser';
 import type { ServerStatus } from './protocol';
 
 interface Folder {
@@ -86,10 +87,15 @@ export class Workspace {
 		this.schedule(folder, 0);
 	}
 
+	/** An open document's text and up-to-date tree (hover, code actions). */
+	documentFor(uri: string): { text: string; tree: Tree } | undefined {
+		return this.documents.get(uri);
+	}
+
 	/** The latest analysis of the folder holding `uri`. */
-	resultFor(uri: string): { result?: EngineResult; file: string } {
+	resultFor(uri: string): { result?: EngineResult; file: string; uriOf: (file: string) => string } {
 		const folder = this.folderOf(uri);
-		return { result: folder.result, file: this.relativeFile(folder, uri) };
+		return { result: folder.result, file: this.relativeFile(folder, uri), uriOf: (file) => this.uriOf(folder, file) };
 	}
 
 	status(): ServerStatus {

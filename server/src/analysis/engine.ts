@@ -66,6 +66,9 @@ export interface EngineResult {
 	facts: FileFacts[];
 	lifecycle: Map<string, LifecycleSite[]>;
 	stats: EngineStats;
+	/** What the last round knew about the tree: to re-run one function for hover and the simulator. */
+	knowledge: TreeKnowledge;
+	instanceId(path: string, types: Map<string, string>): string | undefined;
 }
 
 const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
@@ -190,7 +193,7 @@ export class Engine {
 
 		findings.sort(compareFindings);
 		stats.ms = Math.round(performance.now() - started);
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats };
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, instanceId: ctx.instanceId };
 	}
 
 	/** Runs `use` on the source's own tree, or on a fresh one that is deleted afterwards. */
