@@ -1,0 +1,326 @@
+// gpcscope simulator webview: draws one lane per thread, steps through a
+// counterexample and shows the model state after each step. No framework, no
+// inline code (strict CSP); all DOM is built with textContent.
+(function () {
+	'use strict';
+
+	const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+	const $ = (id) => document.getElementById(id);
+
+	/** @type {{ result: any, index: number, timer: any, delay: number, lanes: string[], cards: HTMLElement[], numbers: HTMLElement[] }} */
+	const view = { result: null, index: -1, timer: null, delay: 800, lanes: [], cards: [], numbers: [] };
+
+	function el(tag, cls, text) {
+		const e = document.createElement(tag);
+		if (cls) e.className = cls;
+		if (text !== undefined && text !== null) e.textContent = String(text);
+		return e;
+	}
+
+	function post(msg) {
+		if (vscode) vscode.postMessage(msg);
+	}
+
+	function whereText(loc) {
+		const line = loc.line ? ':' + loc.line : '';
+		return loc.file + line + ' · ' + loc.function + '()';
+	}
+
+	// ---- trace loading -------------------------------------------------------
+
+	function load(result, index) {
+		stop();
+		view.result = result;
+		const trace = result.trace || [];
+		view.lanes = result.threads.slice();
+		for (const s of trace) if (!view.lanes.includes(s.thread)) view.lanes.push(s.thread);
+		renderHeader(result);
+		renderLanes(result);
+		select(index === undefined ? -1 : Math.min(index, trace.length - 1), false);
+		$('lanes').focus();
+	}
+
+	function renderHeader(r) {
+		$('title').textContent = r.scenario + ' × ' + r.variant;
+		const badge = $('verdict');
+		badge.hidden = false;
+		badge.className = 'badge ' + r.verdict;
+		badge.textContent = r.verdict === 'safe' ? 'safe' : 'violation: ' + r.property;
+		$('stats').textContent = r.states + ' states · ' + r.ms + ' ms' + (r.trace ? ' · ' + r.trace.length + ' steps' : '');
+		$('message').textContent = r.message || '';
+		$('message').title = r.message || '';
+	}
+
+	function renderLanes(r) {
+		const host = $('lanes');
+		host.replaceChildren();
+		view.cards = [];
+		view.numbers = [];
+		const trace = r.trace || [];
+		if (!trace.length) {
+			host.appendChild(el('p', 'empty', r.verdict === 'safe' ? 'No violation within the bounds: nothing to replay.' : 'No trace.'));
+			return;
+		}
+		const grid = el('div', 'grid');
+		grid.style.gridTemplateColumns = '34px repeat(' + view.lanes.length + ', minmax(230px, 1fr))';
+		grid.style.gridTemplateRows = 'auto repeat(' + trace.length + ', auto)';
+		const corner = el('div', 'lane-head corner', '#');
+		corner.style.gridColumn = '1';
+		corner.style.gridRow = '1';
+		grid.appendChild(corner);
+		view.lanes.forEach((name, i) => {
+			const head = el('div', 'lane-head');
+			head.appendChild(el('span', '', name));
+			const steps = trace.filter((s) => s.thread === name).length;
+			head.appendChild(el('span', 'kind', steps + (steps === 1 ? ' step' : ' steps')));
+			head.style.gridColumn = String(i + 2);
+			head.style.gridRow = '1';
+			grid.appendChild(head);
+			const bg = el('div', 'lane-bg');
+			bg.style.gridColumn = String(i + 2);
+			bg.style.gridRow = '2 / ' + (trace.length + 2);
+			bg.style.alignSelf = 'stretch';
+			grid.appendChild(bg);
+		});
+		trace.forEach((s, i) => {
+			const no = el('div', 'stepno', i + 1);
+			no.style.gridColumn = '1';
+			no.style.gridRow = String(i + 2);
+			grid.appendChild(no);
+			view.numbers.push(no);
+			const card = el('div', 'step' + (s.violation ? ' violation' : ''));
+			card.tabIndex = -1;
+			card.dataset.index = String(i);
+			card.setAttribute('role', 'button');
+			card.setAttribute('aria-label', 'Step ' + (i + 1) + ', ' + s.thread + ': ' + s.action);
+			card.appendChild(el('div', 'action', s.action));
+			const where = el('div', 'where');
+			where.appendChild(el('span', 'file', whereText(s.location)));
+			if (s.location.tree) where.appendChild(el('span', 'tree', s.location.tree));
+			where.title = s.location.hint;
+			card.appendChild(where);
+			if (s.violation && s.note) card.appendChild(el('div', 'note', s.note));
+			card.style.gridColumn = String(view.lanes.indexOf(s.thread) + 2);
+			card.style.gridRow = String(i + 2);
+			card.addEventListener('click', () => {
+				select(i, true);
+				post({ type: 'reveal', location: s.location, step: i });
+			});
+			card.addEventListener('keydown', (e) => {
+				if (e.key === 'Enter') post({ type: 'reveal', location: s.location, step: i });
+			});
+			grid.appendChild(card);
+			view.cards.push(card);
+		});
+		host.appendChild(grid);
+	}
+
+	// ---- stepping ------------------------------------------------------------
+
+	function select(index, scroll) {
+		const trace = (view.result && view.result.trace) || [];
+		view.index = Math.max(-1, Math.min(index, trace.length - 1));
+		view.cards.forEach((c, i) => {
+			c.classList.toggle('current', i === view.index);
+			c.classList.toggle('future', i > view.index);
+		});
+		view.numbers.forEach((n, i) => n.classList.toggle('current', i === view.index));
+		const cur = view.cards[view.index];
+		if (cur && scroll !== false) cur.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+		$('position').textContent = view.index < 0 ? 'initial state · ' + trace.length + ' steps' : 'step ' + (view.index + 1) + ' / ' + trace.length;
+		$('back').disabled = $('first').disabled = view.index < 0;
+		$('fwd').disabled = $('last').disabled = view.index >= trace.length - 1;
+		renderInspector();
+		if (vscode) vscode.setState({ result: view.result, index: view.index });
+	}
+
+	function play() {
+		const trace = (view.result && view.result.trace) || [];
+		if (!trace.length) return;
+		if (view.timer) return stop();
+		if (view.index >= trace.length - 1) select(-1);
+		$('play').textContent = '❚❚ pause';
+		$('play').setAttribute('aria-label', 'Pause');
+		const tick = () => {
+			if (view.index >= trace.length - 1) return stop();
+			select(view.index + 1);
+			view.timer = setTimeout(tick, view.delay);
+		};
+		view.timer = setTimeout(tick, Math.min(view.delay, 300));
+	}
+
+	function stop() {
+		if (view.timer) clearTimeout(view.timer);
+		view.timer = null;
+		$('play').textContent = '▶ play';
+		$('play').setAttribute('aria-label', 'Play');
+	}
+
+	// ---- inspector -----------------------------------------------------------
+
+	const yes = (b) => (b ? 'yes' : 'no');
+	const orDash = (v) => (v === null || v === undefined || v === '' ? '—' : String(v));
+
+	function rows(state) {
+		/** @type {{ section: string, title: string, pills: [string, string][], items: [string, string, boolean?][] }[]} */
+		const groups = [];
+		for (const c of state.caches) {
+			const holders = c.lock.readers.map((r) => 'R ' + r);
+			if (c.lock.writer) holders.push('W ' + c.lock.writer);
+			const items = [
+				['gpa', c.gpa],
+				['uhva', orDash(c.uhva)],
+				['generation', c.generation + (c.generation === state.vm.memslotGeneration ? '' : ' ≠ ' + state.vm.memslotGeneration), c.generation !== state.vm.memslotGeneration],
+				['pfn', orDash(c.pfn)],
+				['khva', orDash(c.khva)],
+				['lock holders', holders.length ? holders.join(', ') : '—'],
+				['refresh_lock', orDash(c.refreshLock)],
+				['on gpc_list', yes(c.onList), !c.onList],
+			];
+			if (c.lock.count !== c.lock.readers.length) items.splice(6, 0, ['reader count', String(c.lock.count), true]);
+			groups.push({
+				section: 'caches',
+				title: c.name,
+				pills: [
+					[c.active ? 'active' : 'inactive', c.active ? 'neutral' : 'off'],
+					[c.valid ? 'valid' : 'invalid', c.valid ? 'on' : 'off'],
+				],
+				items,
+			});
+		}
+		const vm = state.vm;
+		const vmItems = [
+			['mmu_invalidate_seq', String(vm.mmuInvalidateSeq)],
+			['mmu_invalidate_in_progress', String(vm.mmuInvalidateInProgress)],
+			['mn_active_invalidate_count', String(vm.mnActiveInvalidateCount)],
+			['memslots generation', vm.memslotGeneration + (vm.memslotUpdateInProgress ? ' (update in progress)' : '')],
+			['kvm->gpc_lock', orDash(vm.gpcListLock)],
+			['rq->__lock', orDash(vm.rqLock)],
+		];
+		if (vm.vcpuMode) vmItems.push(['vcpu->mode', vm.vcpuMode], ['request pending', yes(vm.vcpuRequest)]);
+		groups.push({ section: 'vm', title: 'struct kvm', pills: [], items: vmItems });
+		const host = [];
+		for (const [gfn, hva] of Object.entries(state.host.memslots)) host.push(['memslot ' + gfn, '→ hva ' + hva]);
+		for (const [hva, page] of Object.entries(state.host.backing)) host.push(['hva ' + hva + (state.host.retiredHvas.includes(hva) ? ' (retired)' : ''), '→ ' + page]);
+		for (const p of state.host.pages) {
+			const what = p.freed ? 'freed' : p.backs ? 'backs ' + p.backs : 'stale copy';
+			host.push([p.page, what + ' · kmaps ' + p.kmaps, p.freed || !p.backs]);
+		}
+		groups.push({ section: 'host', title: 'host memory', pills: [], items: host });
+		const threads = [];
+		for (const [name, t] of Object.entries(state.threads)) threads.push([name, t.done ? 'done' : 'next: ' + t.at]);
+		groups.push({ section: 'threads', title: 'threads', pills: [], items: threads });
+		return groups;
+	}
+
+	function flat(state) {
+		const out = new Map();
+		if (!state) return out;
+		for (const g of rows(state)) {
+			for (const [k, v] of g.items) out.set(g.title + '/' + k, v);
+			for (const [p] of g.pills) out.set(g.title + '/pill', (out.get(g.title + '/pill') || '') + p);
+		}
+		return out;
+	}
+
+	function renderInspector() {
+		const box = $('inspector');
+		box.replaceChildren();
+		const r = view.result;
+		if (!r) return;
+		const trace = r.trace || [];
+		const state = view.index < 0 ? r.initial : trace[view.index].state;
+		const prev = flat(view.index < 0 ? null : view.index === 0 ? r.initial : trace[view.index - 1].state);
+		const titles = { caches: 'gfn_to_pfn_cache', vm: 'VM', host: 'Host', threads: 'Threads' };
+		let section = '';
+		for (const g of rows(state)) {
+			if (g.section !== section) {
+				section = g.section;
+				box.appendChild(el('h2', '', titles[section]));
+			}
+			const card = el('div', 'card');
+			const head = el('div', 'head');
+			head.appendChild(el('span', 'cname', g.title));
+			const pills = el('span');
+			for (const [text, kind] of g.pills) pills.appendChild(el('span', 'pill ' + kind, text));
+			head.appendChild(pills);
+			if (g.section === 'caches') card.appendChild(head);
+			const table = el('table', 'kv');
+			for (const [k, v, bad] of g.items) {
+				const tr = el('tr');
+				tr.appendChild(el('td', '', k));
+				const changed = prev.size > 0 && prev.get(g.title + '/' + k) !== v;
+				const td = el('td', (changed ? 'changed' : '') + (bad ? ' bad' : ''), v);
+				if (changed) td.title = 'was ' + orDash(prev.get(g.title + '/' + k));
+				tr.appendChild(td);
+				table.appendChild(tr);
+			}
+			card.appendChild(table);
+			box.appendChild(card);
+		}
+	}
+
+	// ---- static call chains (optional, sent by the host) ----------------------
+
+	function renderPaths(chains) {
+		const box = $('paths');
+		box.replaceChildren();
+		if (!chains || !chains.length) {
+			box.hidden = true;
+			return;
+		}
+		box.hidden = false;
+		box.appendChild(el('h2', '', 'Call chains in the indexed tree'));
+		for (const c of chains) {
+			const line = el('div', 'chain');
+			line.appendChild(el('span', '', c.title + ': '));
+			c.steps.forEach((s, i) => {
+				if (i) line.appendChild(el('span', '', ' → '));
+				const a = el('a', '', s.label);
+				a.tabIndex = 0;
+				a.addEventListener('click', () => post({ type: 'reveal', location: s.location }));
+				line.appendChild(a);
+			});
+			box.appendChild(line);
+		}
+	}
+
+	// ---- wiring --------------------------------------------------------------
+
+	$('first').addEventListener('click', () => (stop(), select(-1)));
+	$('back').addEventListener('click', () => (stop(), select(view.index - 1)));
+	$('fwd').addEventListener('click', () => (stop(), select(view.index + 1)));
+	$('last').addEventListener('click', () => (stop(), select(Number.MAX_SAFE_INTEGER)));
+	$('play').addEventListener('click', play);
+	$('speed').addEventListener('change', (e) => (view.delay = Number(e.target.value)));
+
+	document.addEventListener('keydown', (e) => {
+		if (!view.result || e.target instanceof HTMLSelectElement) return;
+		const keys = {
+			ArrowRight: () => (stop(), select(view.index + 1)),
+			ArrowDown: () => (stop(), select(view.index + 1)),
+			ArrowLeft: () => (stop(), select(view.index - 1)),
+			ArrowUp: () => (stop(), select(view.index - 1)),
+			Home: () => (stop(), select(-1)),
+			End: () => (stop(), select(Number.MAX_SAFE_INTEGER)),
+			' ': play,
+		};
+		const f = keys[e.key];
+		if (!f) return;
+		if (e.key === ' ' && e.target instanceof HTMLButtonElement) return;
+		e.preventDefault();
+		f();
+	});
+
+	window.addEventListener('message', (e) => {
+		const msg = e.data;
+		if (!msg || typeof msg !== 'object') return;
+		if (msg.type === 'trace' && msg.result) load(msg.result, msg.step);
+		else if (msg.type === 'select' && typeof msg.step === 'number') select(msg.step);
+		else if (msg.type === 'paths') renderPaths(msg.chains);
+	});
+
+	const saved = vscode && vscode.getState();
+	if (saved && saved.result) load(saved.result, saved.index);
+	post({ type: 'ready' });
+})();

@@ -1,0 +1,318 @@
+// Exhaustive breadth-first exploration of all interleavings of a model, with
+// state hashing. Breadth-first order makes the first counterexample a shortest
+// one (fewest atomic steps).
+import type { BuiltModel } from './build';
+import { END, type Expr, type Instr, type Stmt, type VarRef } from './ir';
+import { snapshot, type StateView } from './model';
+import type { Location, RunResult, Snapshot, Step, Violation } from './types';
+
+type F = (s: Int32Array) => number;
+type Exec = (s: Int32Array) => Violation | null;
+
+interface CInstr {
+	src: Instr;
+	guard: F | null;
+	body: Exec;
+	next: F;
+}
+
+interface CThread {
+	name: string;
+	adversary: boolean;
+	pcSlot: number;
+	brSlot: number;
+	end: number;
+	instrs: CInstr[];
+	locals: string[];
+}
+
+export class ModelError extends Error {}
+
+/** Flat Int32Array layout: globals first, then per thread its pc and locals. */
+export class Layout {
+	readonly globals = new Map<string, { off: number; size: number }>();
+	readonly threadBase: number[] = [];
+	readonly size: number;
+	constructor(readonly model: BuiltModel) {
+		let off = 0;
+		for (const d of model.globals) {
+			const size = d.size ?? 1;
+			this.globals.set(d.name, { off, size: d.size ?? 0 });
+			off += size;
+		}
+		for (const t of model.threads) {
+			this.threadBase.push(off);
+			off += 1 + t.locals.length;
+		}
+		this.size = off;
+	}
+	initial(): Int32Array {
+		const s = new Int32Array(this.size);
+		for (const d of this.model.globals) {
+			const { off } = this.globals.get(d.name)!;
+			const n = d.size ?? 1;
+			for (let i = 0; i < n; i++) s[off + i] = Array.isArray(d.init) ? d.init[i] : d.init;
+		}
+		return s;
+	}
+	localSlot(t: number, name: string): number {
+		const i = this.model.threads[t].locals.indexOf(name);
+		return i < 0 ? -1 : this.threadBase[t] + 1 + i;
+	}
+}
+
+function compileExpr(e: Expr, lay: Layout, t: number): F {
+	if (typeof e === 'number') return () => e;
+	if ('v' in e) return compileRef(e, lay, t).get;
+	switch (e.op) {
+		case '!': {
+			const a = compileExpr(e.a, lay, t);
+			return (s) => (a(s) ? 0 : 1);
+		}
+		case '?': {
+			const c = compileExpr(e.c, lay, t);
+			const a = compileExpr(e.a, lay, t);
+			const b = compileExpr(e.b, lay, t);
+			return (s) => (c(s) ? a(s) : b(s));
+		}
+	}
+	const a = compileExpr(e.a, lay, t);
+	const b = compileExpr(e.b, lay, t);
+	switch (e.op) {
+		case '+': return (s) => a(s) + b(s);
+		case '-': return (s) => a(s) - b(s);
+		case '==': return (s) => (a(s) === b(s) ? 1 : 0);
+		case '!=': return (s) => (a(s) !== b(s) ? 1 : 0);
+		case '<': return (s) => (a(s) < b(s) ? 1 : 0);
+		case '<=': return (s) => (a(s) <= b(s) ? 1 : 0);
+		case '>': return (s) => (a(s) > b(s) ? 1 : 0);
+		case '>=': return (s) => (a(s) >= b(s) ? 1 : 0);
+		case '&&': return (s) => (a(s) && b(s) ? 1 : 0);
+		case '||': return (s) => (a(s) || b(s) ? 1 : 0);
+	}
+}
+
+function compileRef(r: VarRef, lay: Layout, t: number): { get: F; put: (s: Int32Array, v: number) => void } {
+	if (r.local) {
+		const slot = lay.localSlot(t, r.v);
+		if (slot < 0) throw new ModelError(`thread ${lay.model.threads[t].name}: no local ${r.v}`);
+		return { get: (s) => s[slot], put: (s, v) => void (s[slot] = v) };
+	}
+	const gd = lay.globals.get(r.v);
+	if (!gd) throw new ModelError(`no global ${r.v}`);
+	const { off, size } = gd;
+	if (r.i === undefined) {
+		if (size) throw new ModelError(`global ${r.v} is an array`);
+		return { get: (s) => s[off], put: (s, v) => void (s[off] = v) };
+	}
+	const idx = compileExpr(r.i, lay, t);
+	const at = (s: Int32Array) => {
+		const k = idx(s);
+		if (k < 0 || k >= size) throw new ModelError(`index ${k} out of bounds of ${r.v}[${size}]`);
+		return off + k;
+	};
+	return { get: (s) => s[at(s)], put: (s, v) => void (s[at(s)] = v) };
+}
+
+function compileStmts(list: Stmt[], lay: Layout, t: number): Exec {
+	const parts: Exec[] = list.map((st): Exec => {
+		if ('set' in st) {
+			const ref = compileRef(st.set, lay, t);
+			const v = compileExpr(st.to, lay, t);
+			return (s) => (ref.put(s, v(s)), null);
+		}
+		if ('assert' in st) {
+			const c = compileExpr(st.assert, lay, t);
+			const viol: Violation = { property: st.prop, message: st.msg };
+			return (s) => (c(s) ? null : viol);
+		}
+		const c = compileExpr(st.if, lay, t);
+		const a = compileStmts(st.then, lay, t);
+		const b = compileStmts(st.else ?? [], lay, t);
+		return (s) => (c(s) ? a(s) : b(s));
+	});
+	return (s) => {
+		for (const p of parts) {
+			const v = p(s);
+			if (v) return v;
+		}
+		return null;
+	};
+}
+
+function compileThreads(lay: Layout): CThread[] {
+	return lay.model.threads.map((th, t) => {
+		const index = new Map(th.instrs.map((ins, i) => [ins.label, i]));
+		const end = th.instrs.length;
+		const target = (label: string) => (label === END ? end : index.get(label)!);
+		const instrs = th.instrs.map((ins): CInstr => {
+			let next: F;
+			if (typeof ins.next === 'string') {
+				const k = target(ins.next);
+				next = () => k;
+			} else {
+				const cases = ins.next.cases.map((c) => ({ when: compileExpr(c.when, lay, t), k: target(c.goto) }));
+				const otherwise = target(ins.next.else);
+				next = (s) => {
+					for (const c of cases) if (c.when(s)) return c.k;
+					return otherwise;
+				};
+			}
+			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t), next };
+		});
+		return { name: th.name, adversary: th.adversary, pcSlot: lay.threadBase[t], brSlot: lay.localSlot(t, 'br'), end, instrs, locals: th.locals };
+	});
+}
+
+export interface ExploreOptions {
+	maxStates?: number;
+	/** build the counterexample trace (default true) */
+	trace?: boolean;
+	/** report the steps no interleaving executes (dead code in the model) */
+	coverage?: boolean;
+}
+
+interface Found {
+	len: number;
+	state: number;
+	kind: 'step' | 'deadlock' | 'end';
+	thread: number;
+	instr: number;
+	violation: Violation;
+}
+
+const keyOf = (s: Int32Array): string => {
+	let k = '';
+	for (let i = 0; i < s.length; i++) k += String.fromCharCode(s[i] + 4096);
+	return k;
+};
+
+export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult {
+	const t0 = performance.now();
+	const maxStates = opts.maxStates ?? 4_000_000;
+	const lay = new Layout(model);
+	const threads = compileThreads(lay);
+	const ndone = lay.globals.get('ndone')!.off;
+	const adv = lay.globals.get('adv')!.off;
+	const endChecks = model.endChecks.map((c) => ({ f: compileExpr(c.assert, lay, 0), v: { property: c.prop, message: c.msg } as Violation }));
+
+	const states: Int32Array[] = [lay.initial()];
+	const parent: number[] = [-1];
+	const viaThread: number[] = [-1];
+	const viaInstr: number[] = [-1];
+	const depth: number[] = [0];
+	const seen = new Map<string, number>([[keyOf(states[0]), 0]]);
+	let transitions = 0;
+	let found: Found | null = null;
+	const hit = opts.coverage ? threads.map((th) => new Uint8Array(th.instrs.length)) : null;
+
+	for (let i = 0; i < states.length; i++) {
+		const s = states[i];
+		const d = depth[i];
+		if (found && d >= found.len) break;
+		let enabled = false;
+		for (let t = 0; t < threads.length; t++) {
+			const th = threads[t];
+			const pc = s[th.pcSlot];
+			if (pc === th.end) continue;
+			const ins = th.instrs[pc];
+			if (ins.guard && !ins.guard(s)) continue;
+			enabled = true;
+			transitions++;
+			if (hit) hit[t][pc] = 1;
+			const ns = s.slice();
+			const v = ins.body(ns);
+			if (v) {
+				if (!found || d + 1 < found.len) found = { len: d + 1, state: i, kind: 'step', thread: t, instr: pc, violation: v };
+				continue;
+			}
+			const np = ins.next(ns);
+			if (th.brSlot >= 0) ns[th.brSlot] = 0;
+			ns[th.pcSlot] = np;
+			if (np === th.end) {
+				ns[ndone]++;
+				if (th.adversary) ns[adv]--;
+			}
+			const k = keyOf(ns);
+			if (seen.has(k)) continue;
+			if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
+			seen.set(k, states.length);
+			states.push(ns);
+			parent.push(i);
+			viaThread.push(t);
+			viaInstr.push(pc);
+			depth.push(d + 1);
+		}
+		if (enabled) continue;
+		const blocked = threads.findIndex((th) => s[th.pcSlot] !== th.end);
+		if (blocked >= 0) {
+			const names = threads.filter((th) => s[th.pcSlot] !== th.end).map((th) => `${th.name} (${th.instrs[s[th.pcSlot]].src.action})`);
+			const v: Violation = { property: 'deadlock', message: `no thread can move: ${names.join('; ')} blocked forever` };
+			if (!found || d < found.len) found = { len: d, state: i, kind: 'deadlock', thread: blocked, instr: s[threads[blocked].pcSlot], violation: v };
+			continue;
+		}
+		for (const c of endChecks) {
+			if (c.f(s)) continue;
+			if (!found || d < found.len) found = { len: d, state: i, kind: 'end', thread: -1, instr: -1, violation: c.v };
+			break;
+		}
+	}
+
+	const view = (s: Int32Array): StateView => ({
+		g: (name, i) => s[lay.globals.get(name)!.off + (i ?? 0)],
+		local: (t, name) => {
+			const slot = lay.localSlot(t, name);
+			return slot < 0 ? 0 : s[slot];
+		},
+		at: (t) => {
+			const pc = s[threads[t].pcSlot];
+			return pc === threads[t].end ? 'done' : threads[t].instrs[pc].src.action;
+		},
+		done: (t) => s[threads[t].pcSlot] === threads[t].end,
+	});
+	const threadInfo = model.threads.map((th) => ({ name: th.name, locals: th.locals }));
+	const snap = (s: Int32Array): Snapshot => snapshot(model.world, threadInfo, view(s));
+
+	const result: RunResult = {
+		scenario: model.scenario,
+		variant: model.variant,
+		verdict: found ? 'violation' : 'safe',
+		states: states.length,
+		transitions,
+		ms: 0,
+		threads: model.threads.map((th) => th.name),
+		initial: snap(states[0]),
+	};
+	if (found) {
+		result.property = found.violation.property;
+		result.message = found.violation.message;
+		if (opts.trace !== false) result.trace = buildTrace(found, states, parent, viaThread, viaInstr, threads, snap);
+	}
+	if (hit) result.unreached = threads.flatMap((th, t) => th.instrs.filter((_, i) => !hit[t][i]).map((ins) => `${th.name}: ${ins.src.action}`));
+	result.ms = Math.round(performance.now() - t0);
+	return result;
+}
+
+function buildTrace(found: Found, states: Int32Array[], parent: number[], viaThread: number[], viaInstr: number[], threads: CThread[], snap: (s: Int32Array) => Snapshot): Step[] {
+	const path: number[] = [];
+	for (let i = found.state; i > 0; i = parent[i]) path.push(i);
+	path.reverse();
+	const steps: Step[] = path.map((i) => {
+		const ins = threads[viaThread[i]].instrs[viaInstr[i]].src;
+		return { thread: threads[viaThread[i]].name, action: ins.action, location: { ...ins.loc }, state: snap(states[i]) };
+	});
+	const last = states[found.state];
+	if (found.kind === 'step') {
+		const ins = threads[found.thread].instrs[found.instr];
+		const partial = last.slice();
+		ins.body(partial);
+		steps.push({ thread: threads[found.thread].name, action: ins.src.action, location: { ...ins.src.loc }, state: snap(partial), violation: true, note: found.violation.message });
+	} else if (found.kind === 'deadlock') {
+		const ins = threads[found.thread].instrs[found.instr].src;
+		steps.push({ thread: threads[found.thread].name, action: `blocked: ${ins.action}`, location: { ...ins.loc }, state: snap(last), violation: true, note: found.violation.message });
+	} else {
+		const where: Location = { file: 'virt/kvm/pfncache.c', function: 'gpc_unmap', hint: 'static void gpc_unmap(kvm_pfn_t pfn, void *khva)' };
+		steps.push({ thread: 'end', action: 'all threads finished', location: where, state: snap(last), violation: true, note: found.violation.message });
+	}
+	return steps;
+}

@@ -1,0 +1,60 @@
+// Step locations name a function and a code snippet, not a line, so one model
+// serves every tree; these helpers find the line in the tree at hand.
+import type { Location, RunResult } from './types';
+
+/** Lines [start, end] (1-based) of the definition of `fn` in C source text, if any. */
+export function findFunction(text: string, fn: string): { start: number; end: number } | undefined {
+	const lines = text.split('\n');
+	const def = new RegExp(`^[A-Za-z_][^;=]*\\b${fn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\(`);
+	for (let i = 0; i < lines.length; i++) {
+		if (!def.test(lines[i])) continue;
+		// A definition opens its body before the next ';' at column 0 or the next prototype.
+		for (let j = i; j < lines.length; j++) {
+			if (lines[j].startsWith('{')) {
+				for (let k = j + 1; k < lines.length; k++) if (lines[k].startsWith('}')) return { start: i + 1, end: k + 1 };
+				return undefined;
+			}
+			if (/;\s*$/.test(lines[j]) && !lines[j].startsWith('\t')) break;
+		}
+	}
+	return undefined;
+}
+
+/** Line of the occurrence-th appearance of hint inside fn, compared without whitespace differences. */
+export function locateHint(text: string, fn: string, hint: string, occurrence = 1): number | undefined {
+	const span = findFunction(text, fn);
+	if (!span) return undefined;
+	const norm = (s: string) => s.replace(/\s+/g, '');
+	const want = norm(hint);
+	if (!want) return span.start;
+	const lines = text.split('\n');
+	let seen = 0;
+	for (let i = span.start - 1; i < span.end; i++) {
+		// Hints may span two lines (a call broken after its first argument).
+		const here = norm(lines[i]);
+		const two = here + norm(lines[i + 1] ?? '');
+		if (here.includes(want) || (!here.includes(want) && two.includes(want) && two.indexOf(want) < here.length)) {
+			if (++seen === occurrence) return i + 1;
+		}
+	}
+	return undefined;
+}
+
+/**
+ * Fills `line` in every step location of today's tree (locations without `tree`).
+ * `read(file)` returns the file's text or undefined.
+ */
+export function resolveLines(result: RunResult, read: (file: string) => string | undefined, tree?: string): RunResult {
+	const cache = new Map<string, string | undefined>();
+	const text = (f: string) => {
+		if (!cache.has(f)) cache.set(f, read(f));
+		return cache.get(f);
+	};
+	const fix = (l: Location): Location => {
+		if (l.line !== undefined || (l.tree && l.tree !== tree)) return l;
+		const src = text(l.file);
+		const line = src === undefined ? undefined : locateHint(src, l.function, l.hint, l.occurrence);
+		return line === undefined ? l : { ...l, line };
+	};
+	return { ...result, trace: result.trace?.map((s) => ({ ...s, location: fix(s.location) })) };
+}
