@@ -9,6 +9,8 @@ import { RULES } from './analysis/rules';
 import { RULE_IDS, type RuleId } from './analysis/rules/types';
 import { scanTree, type SkippedFile } from './index/scan';
 import { startServer } from './server';
+import { runSimulateCommand, type SimulateArgs } from './simulator/command';
+import { simulateFromSource } from './simulator/fromSourceCommand';
 import { packageRoot } from './packageRoot';
 import { formatJson } from './report/json';
 import { formatSarif } from './report/sarif';
@@ -144,8 +146,14 @@ export function buildProgram(): Command {
 		.option('--scenario <name>', 'workload scenario')
 		.option('--from <file:line>', 'take the reader from the function at this line')
 		.option('--matrix', 'run every scenario against every variant')
+		.option('--emit-promela', 'print the model as Promela (for Spin) instead of exploring it')
 		.addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
-		.action(() => notYet('`gpcscope simulate` (the bundled simulator)'));
+		.action(async (options: SimulateArgs & { from?: string }) => {
+			const out = (s: string) => process.stdout.write(s);
+			process.exitCode = options.from
+				? await simulateFromSource({ ...options, from: options.from }, out, (s) => process.stderr.write(s))
+				: runSimulateCommand(options, out);
+		});
 
 	program
 		.command('explain')

@@ -84,6 +84,22 @@ describe('other subcommands', () => {
 		expect(page.stdout).toMatch(/^# gpc-use-after-unlock/);
 	});
 
+	it('simulate --matrix --format json prints the matrix of DESIGN.md §6', () => {
+		const r = run('simulate', '--matrix', '--format', 'json');
+		expect(r.status).toBe(0);
+		const { cells } = JSON.parse(r.stdout);
+		expect(cells.length).toBeGreaterThanOrEqual(64);
+		for (const c of cells) expect(Object.keys(c).sort()).toEqual(['ms', 'property', 'scenario', 'states', 'variant', 'verdict']);
+		expect(cells.filter((c: { variant: string; verdict: string }) => c.variant === 'upstream').every((c: { verdict: string }) => c.verdict === 'safe')).toBe(true);
+	});
+
+	it('simulate --from runs the function at a line against an invalidation', () => {
+		const r = run('simulate', '--from', join(DEMO, 'arch/x86/kvm/demo_bugs.c:51'), '--format', 'json');
+		expect(r.status).toBe(1);
+		expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'violation', reader: 'demo_vcpu_wants_upcall' });
+		expect(run('simulate', '--from', 'nope.c:3').status).toBe(2);
+	});
+
 	it('fix says plainly it is not there yet and exits 2', () => {
 		const r = run('fix', '--rule', 'gpc-dead-usage-flag', DEMO, '--dry-run');
 		expect(r.status).toBe(2);
