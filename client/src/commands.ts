@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { reindexRequest } from '../../server/src/protocol';
 import { RULES } from '../../server/src/analysis/rules';
 import type { GpcscopeContext } from './context';
+import { simulateAt } from './simulator-panel';
 
 export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 	return [
@@ -15,6 +16,14 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 			if (status) ctx.status.show(status);
 		}),
 		vscode.commands.registerCommand('gpcscope.showOutput', () => ctx.output.show()),
+		vscode.commands.registerCommand('gpcscope.simulateAtCursor', async () => {
+			const editor = vscode.window.activeTextEditor;
+			if (!editor) return void vscode.window.showWarningMessage('gpcscope: open a C file and put the cursor in a function.');
+			await simulateAt(ctx, editor.document.uri, editor.selection.active);
+		}),
+		vscode.commands.registerCommand('gpcscope.showInterleaving', async (uri: string, line: number) => {
+			await simulateAt(ctx, vscode.Uri.parse(uri), new vscode.Position(line, 0));
+		}),
 		vscode.commands.registerCommand('gpcscope.showRule', async (rule?: string) => {
 			const id = rule ?? (await vscode.window.showQuickPick(
 				[...RULES.values()].map((r) => ({ label: r.id, description: r.severity, detail: r.summary })),

@@ -4,6 +4,8 @@ import {
 	CloseAction, ErrorAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import { registerCommands } from './commands';
+import { statusNotification } from '../../server/src/protocol';
+import { InstancesView } from './instances-view';
 import { StatusItem } from './status';
 
 /** Restarts allowed within RESTART_WINDOW_MS before the client gives up and says so. */
@@ -13,12 +15,14 @@ const RESTART_WINDOW_MS = 3 * 60 * 1000;
 export class GpcscopeContext {
 	readonly output = vscode.window.createOutputChannel('gpcscope', { log: true });
 	readonly status = new StatusItem();
+	readonly instances: InstancesView;
 	client: LanguageClient | undefined;
 	private readonly disposables: vscode.Disposable[] = [this.output, this.status];
 	private restarts: number[] = [];
 
 	constructor(readonly extension: vscode.ExtensionContext) {
-		this.disposables.push(...registerCommands(this));
+		this.instances = new InstancesView(this);
+		this.disposables.push(this.instances, ...registerCommands(this));
 	}
 
 	async start(): Promise<void> {
@@ -35,6 +39,9 @@ export class GpcscopeContext {
 		};
 		this.client = new LanguageClient('gpcscope', 'gpcscope', serverOptions, clientOptions);
 		this.status.attach(this.client);
+		this.client.onNotification(statusNotification, (s) => {
+			if (s.state === 'ready') this.instances.refresh();
+		});
 		await this.client.start();
 	}
 

@@ -1,6 +1,6 @@
 // Custom LSP messages between the extension and the server: declared once, typed,
 // the only server module the client imports.
-import { NotificationType, RequestType0 } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
 export interface ServerStatus {
 	state: 'indexing' | 'ready' | 'error';
@@ -16,3 +16,43 @@ export interface ServerStatus {
 export const statusNotification = new NotificationType<ServerStatus>('gpcscope/status');
 /** Re-scan the workspace folders and re-analyse. */
 export const reindexRequest = new RequestType0<ServerStatus, void>('gpcscope/reindex');
+
+export interface SimulateParams {
+	uri: string;
+	/** A position inside the function to simulate. */
+	position: { line: number; character: number };
+	variant?: string;
+	/** A built-in scenario whose adversary threads to run against; default: one invalidation. */
+	scenario?: string;
+}
+
+export interface CallChain {
+	title: string;
+	steps: { label: string; location: { file: string; function: string; line?: number } }[];
+}
+
+export interface SimulateResponse {
+	/** The simulator's RunResult (verdict, property, states, ms, trace). */
+	result?: unknown;
+	reader?: string;
+	instances?: string[];
+	/** Absolute path of the folder that trace locations are relative to. */
+	root?: string;
+	chains?: CallChain[];
+	error?: string;
+}
+export const simulateRequest = new RequestType<SimulateParams, SimulateResponse, void>('gpcscope/simulate');
+
+export interface InstanceSite {
+	role: string;
+	uri: string;
+	line: number;
+	function: string;
+}
+export interface InstanceInfo {
+	/** Owner struct and field, e.g. "kvm_vcpu_xen.runstate_cache". */
+	id: string;
+	sites: InstanceSite[];
+	findings: number;
+}
+export const instancesRequest = new RequestType0<InstanceInfo[], void>('gpcscope/instances');

@@ -8,7 +8,9 @@ import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
 import { hover } from './features/hover';
-import { reindexRequest, statusNotification } from './protocol';
+import { instances } from './features/instances';
+import { simulateAt } from './features/simulate';
+import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
 import { VERSION } from './version';
 import { Workspace } from './workspace';
 
@@ -89,6 +91,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace?.close(d.uri);
 	});
 	connection.onDidChangeConfiguration(async () => workspace?.configure(await readSettings()));
+	connection.onRequest(simulateRequest, ({ uri, position, variant, scenario }) => {
+		const doc = workspace?.documentFor(uri);
+		const { result, file, root } = workspace?.resultFor(uri) ?? {};
+		if (!doc || !result) return { error: 'Open the file and wait for gpcscope to index it.' };
+		return simulateAt({ tree: doc.tree, file: file!, result, root }, position.line, variant, scenario);
+	});
+	connection.onRequest(instancesRequest, () => (workspace ? instances(workspace.results()) : []));
 	connection.onHover(({ textDocument, position }) => {
 		const doc = workspace?.documentFor(textDocument.uri);
 		const { result, file, uriOf } = workspace?.resultFor(textDocument.uri) ?? {};

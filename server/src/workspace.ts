@@ -93,9 +93,19 @@ export class Workspace {
 	}
 
 	/** The latest analysis of the folder holding `uri`. */
-	resultFor(uri: string): { result?: EngineResult; file: string; uriOf: (file: string) => string } {
+	resultFor(uri: string): { result?: EngineResult; file: string; root?: string; uriOf: (file: string) => string } {
 		const folder = this.folderOf(uri);
-		return { result: folder.result, file: this.relativeFile(folder, uri), uriOf: (file) => this.uriOf(folder, file) };
+		return {
+			result: folder.result,
+			file: this.relativeFile(folder, uri),
+			root: folder.root === LOOSE ? undefined : folder.root,
+			uriOf: (file) => this.uriOf(folder, file),
+		};
+	}
+
+	/** Every analysed folder's latest result, with its URI mapping (instances view). */
+	results(): { result: EngineResult; uriOf: (file: string) => string }[] {
+		return [...this.folders.values()].filter((f) => f.result).map((f) => ({ result: f.result!, uriOf: (file: string) => this.uriOf(f, file) }));
 	}
 
 	status(): ServerStatus {

@@ -73,6 +73,39 @@ describe('language server (in-process)', () => {
 	});
 });
 
+describe('custom requests', () => {
+	it('gpcscope/simulate runs the function at a position and resolves its lines', async () => {
+		client = inProcessClient();
+		await initialize(client, URI.file(DEMO).toString());
+		const uri = open(client, DEMO_BUGS);
+		await client.diagnostics(uri);
+		const response = (await client.rpc.sendRequest('gpcscope/simulate', { uri, position: { line: 50, character: 1 } })) as {
+			result: { verdict: string; trace: { location: { file: string; line?: number } }[] };
+			reader: string;
+			root: string;
+			chains: { title: string }[];
+		};
+		expect(response.reader).toBe('demo_vcpu_wants_upcall');
+		expect(response.result.verdict).toBe('violation');
+		expect(response.root).toBe(DEMO);
+		expect(response.result.trace.some((s) => s.location.file === 'arch/x86/kvm/demo_bugs.c' && s.location.line === 51)).toBe(true);
+		expect(response.chains.map((c) => c.title)).toContain('refresh');
+		const outside = (await client.rpc.sendRequest('gpcscope/simulate', { uri, position: { line: 0, character: 0 } })) as { error?: string };
+		expect(outside.error).toMatch(/not inside a function/);
+	});
+
+	it('gpcscope/instances lists owner struct and field with lifecycle sites', async () => {
+		client = inProcessClient();
+		await initialize(client, URI.file(DEMO).toString());
+		await client.ready();
+		const list = (await client.rpc.sendRequest('gpcscope/instances')) as { id: string; sites: { role: string; uri: string; line: number }[]; findings: number }[];
+		const vcpuInfo = list.find((i) => i.id === 'kvm_vcpu_xen.vcpu_info_cache');
+		expect(vcpuInfo).toBeDefined();
+		expect(vcpuInfo!.sites.map((s) => s.role)).toEqual(expect.arrayContaining(['init', 'activate', 'deactivate']));
+		expect(list.find((i) => i.id.endsWith('demo_hcall_page.gpc'))?.findings).toBeGreaterThan(0);
+	});
+});
+
 describe('gpcscope lsp --stdio', () => {
 	it('answers initialize and publishes diagnostics for an opened file', async () => {
 		client = stdioClient(join(REPO, 'dist', 'cli.js'));
