@@ -9,6 +9,7 @@ import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
+import { interleavingActions } from './features/interleaving';
 import { simulateAt } from './features/simulate';
 import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
 import { VERSION } from './version';
@@ -38,6 +39,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 			capabilities: {
 				textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
 				hoverProvider: true,
+				codeActionProvider: true,
 			},
 			serverInfo: { name: 'gpcscope', version: VERSION },
 		};
@@ -97,6 +99,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		if (!doc || !result) return { error: 'Open the file and wait for gpcscope to index it.' };
 		return simulateAt({ tree: doc.tree, file: file!, result, root }, position.line, variant, scenario);
 	});
+	connection.onCodeAction(({ textDocument, context }) => interleavingActions(textDocument.uri, context.diagnostics));
 	connection.onRequest(instancesRequest, () => (workspace ? instances(workspace.results()) : []));
 	connection.onHover(({ textDocument, position }) => {
 		const doc = workspace?.documentFor(textDocument.uri);
