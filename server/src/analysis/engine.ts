@@ -6,12 +6,12 @@
 //   then    the cross-file rules over the merged lifecycle facts.
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
-import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra } from './api';
+import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
-import { analyzeFunction, functionName, variableTypes, type FunctionAnalysis, type TreeKnowledge } from './flow';
+import { analyzeFunction, functionHeader, functionName, variableTypes, type FunctionAnalysis, type TreeKnowledge } from './flow';
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
 import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
@@ -45,6 +45,14 @@ export interface EngineOptions {
 	severity?: Partial<Record<RuleId, Severity | 'off'>>;
 	/** Field names whose writes need no mark-dirty (replaces the built-in table). */
 	dirtyExemptions?: readonly string[];
+	/** Wall-clock budget per file and pass, in ms (default DEFAULT_FILE_BUDGET_MS); a file over it is skipped. */
+	fileBudgetMs?: number;
+}
+
+/** A file (or one function of it) the engine gave up on, and why; callers log these. */
+export interface EngineSkip {
+	file: string;
+	reason: string;
 }
 
 export interface EngineStats {
@@ -69,11 +77,23 @@ export interface EngineResult {
 	/** What the last round knew about the tree: to re-run one function for hover and the simulator. */
 	knowledge: TreeKnowledge;
 	instanceId(path: string, types: Map<string, string>): string | undefined;
+	/** Files over the time budget, functions nested too deeply to analyse: skipped, never a crash. */
+	skipped: EngineSkip[];
 }
 
 const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
 const MENTIONS_GPC = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b|->lock\b/;
 const MAX_ROUNDS = 3;
+/** No single file may hang the engine (and with it a whole tree, or the language server). */
+export const DEFAULT_FILE_BUDGET_MS = 20_000;
+/**
+ * The CFG builder and the interpreter recurse along the syntax tree: deeper functions (5,000
+ * nested blocks, a 1,000-term `else if` chain) would overflow the JS stack. Real kernel
+ * functions stay far below this.
+ */
+export const MAX_FUNCTION_DEPTH = 400;
+
+class BudgetExceeded extends Error {}
 
 /** What every file's analysis shares. */
 interface TreeContext {
@@ -93,6 +113,8 @@ interface FilePass {
 	findings: Finding[];
 	lifecycle: LifecycleSite[];
 	analyses: { analysis: FunctionAnalysis; types: Map<string, string>; file: string }[];
+	/** Functions not analysed, with why. */
+	skipped: string[];
 	functions: number;
 	unparsedRegions: number;
 	apiCallsAnalysed: number;
@@ -112,22 +134,26 @@ export class Engine {
 
 	analyze(sources: readonly SourceFile[], options: EngineOptions = {}, hooks: EngineHooks = {}): EngineResult {
 		const started = performance.now();
+		const budgetMs = options.fileBudgetMs ?? DEFAULT_FILE_BUDGET_MS;
+		const skipped = new Map<string, string>();
+		const overBudget = (file: string, phase: string) => skipped.set(file, `over the ${budgetMs} ms time budget (${phase}); not analysed`);
 		const facts: FileFacts[] = [];
 		const texts = new Map<string, string>();
 		sources.forEach((source, i) => {
 			if (source.facts) facts.push(source.facts);
 			else {
 				const text = source.read();
-				this.withTree(source, text, (tree) => {
+				const parsed = this.withTree(source, text, performance.now() + budgetMs, (tree) => {
 					const fileFacts = extractFacts(source.file, tree);
 					facts.push(fileFacts);
 					hooks.onFacts?.(source.file, fileFacts);
 				});
-				if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
+				if (!parsed) overBudget(source.file, 'parsing');
+				else if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
 			}
 			hooks.onProgress?.('facts', i + 1, sources.length);
 		});
-		const analysable = new Set(sources.filter((s) => !s.summariesOnly).map((s) => s.file));
+		const analysable = new Set(sources.filter((s) => !s.summariesOnly && !skipped.has(s.file)).map((s) => s.file));
 		const gpcFacts = facts.filter((f) => analysable.has(f.file));
 		const era = detectEra(gpcFacts, options.era);
 		const api = apiTable(era.era, gpcFacts);
@@ -136,6 +162,7 @@ export class Engine {
 		const atomicEntry = new Map<string, AtomicContext>();
 		const callerHolds = new Map<string, 'none' | 'some'>();
 		let learntCallers = false;
+		let deadline = Infinity;
 		const ctx: TreeContext = {
 			knowledge: {
 				api,
@@ -143,6 +170,10 @@ export class Engine {
 				maySleep: (name) => maySleep.get(name),
 				atomicEntry: (name) => atomicEntry.get(name),
 				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
+				checkWrapper: checkWrappers(gpcFacts, api),
+				checkBudget: () => {
+					if (performance.now() > deadline) throw new BudgetExceeded();
+				},
 			},
 			enabled: options.rules ?? IMPLEMENTED_RULES,
 			options,
@@ -162,9 +193,19 @@ export class Engine {
 			perFile = new Map();
 			for (const [i, file] of gpcFiles.entries()) {
 				hooks.onProgress?.('dataflow', rounds * gpcFiles.length + i, MAX_ROUNDS * gpcFiles.length);
+				if (skipped.has(file)) continue;
 				const source = byFile.get(file)!;
 				const text = texts.get(file) ?? source.read();
-				this.withTree(source, text, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx)));
+				deadline = performance.now() + budgetMs;
+				try {
+					const parsed = this.withTree(source, text, deadline, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx)));
+					if (!parsed) overBudget(file, 'parsing');
+				} catch (e) {
+					if (!(e instanceof BudgetExceeded)) throw e;
+					overBudget(file, `dataflow, round ${rounds + 1}`);
+				} finally {
+					deadline = Infinity;
+				}
 			}
 			changed = learnFromCalls([...perFile.values()], atomicEntry, callerHolds) || !learntCallers;
 			learntCallers = true;
@@ -193,19 +234,30 @@ export class Engine {
 
 		findings.sort(compareFindings);
 		stats.ms = Math.round(performance.now() - started);
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, instanceId: ctx.instanceId };
+		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
+		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, instanceId: ctx.instanceId, skipped: skips };
 	}
 
-	/** Runs `use` on the source's own tree, or on a fresh one that is deleted afterwards. */
-	private withTree(source: SourceFile, text: string, use: (tree: Tree) => void): void {
+	/**
+	 * Runs `use` on the source's own tree, or on a fresh one that is deleted afterwards.
+	 * False when parsing did not finish before `deadline` (the file is then skipped).
+	 */
+	private withTree(source: SourceFile, text: string, deadline: number, use: (tree: Tree) => void): boolean {
 		const borrowed = source.tree?.();
-		const tree = borrowed ?? this.parser.parse(text);
-		if (!tree) throw new Error(`gpcscope: tree-sitter returned no tree for ${source.file}`);
+		const progressCallback = () => performance.now() > deadline;
+		const tree = borrowed ?? this.parser.parse(text, null, Number.isFinite(deadline) ? { progressCallback } : undefined);
+		if (!tree) {
+			// Cancelled: the next parse must start afresh, not resume this one.
+			this.parser.reset();
+			return false;
+		}
 		try {
 			use(tree);
 		} finally {
 			if (!borrowed) tree.delete();
 		}
+		return true;
 	}
 }
 
@@ -213,6 +265,19 @@ function hasMarkDirtyHelper(api: Map<string, unknown>, facts: FileFacts[]): bool
 	if (!api.has('kvm_gpc_mark_dirty_in_slot')) return false;
 	const declares = facts.some((f) => f.declarations.length > 0);
 	return !declares || facts.some((f) => f.declarations.some((d) => d.name === 'kvm_gpc_mark_dirty_in_slot'));
+}
+
+/** Functions that return a check of one of their parameters, and which parameter. */
+function checkWrappers(facts: FileFacts[], api: Map<string, GpcFunction>): (name: string) => number | undefined {
+	const wrappers = new Map<string, number>();
+	for (const f of facts) {
+		for (const fn of f.functions) {
+			const check = fn.returnsCheck && api.get(fn.returnsCheck.callee);
+			const index = check ? fn.params.indexOf(fn.returnsCheck!.args[check.gpc]?.replace(/^&/, '') ?? '') : -1;
+			if (index >= 0) wrappers.set(fn.name, index);
+		}
+	}
+	return (name) => wrappers.get(name);
 }
 
 /** gpc users, and their callers (whose call sites carry the context the users run in). */
@@ -273,7 +338,7 @@ function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicConte
 }
 
 function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): FilePass {
-	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
+	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
 	const errors = tree.rootNode.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]);
 	const lines = text.split('\n');
 	const ignored = (line: number, rule: RuleId) =>
@@ -286,6 +351,31 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 	for (const fn of tree.rootNode.descendantsOfType('function_definition')) {
 		const name = fn && functionName(fn);
 		if (!fn || !name || !ctx.relevant.has(name)) continue;
+		ctx.knowledge.checkBudget?.();
+		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
+			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
+			continue;
+		}
+		const before = { findings: pass.findings.length, lifecycle: pass.lifecycle.length, suppressed: pass.suppressed };
+		try {
+			analyzeOne(fn, name);
+		} catch (e) {
+			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
+			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
+			pass.findings.length = before.findings;
+			pass.lifecycle.length = before.lifecycle;
+			pass.suppressed = before.suppressed;
+			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is too deeply nested to analyse (${e.message})`);
+		}
+	}
+	const seenSites = new Set<string>();
+	pass.lifecycle = pass.lifecycle.filter((s) => {
+		const key = `${s.instance}@${s.range.start.line}:${s.range.start.character}`;
+		return !seenSites.has(key) && !!seenSites.add(key);
+	});
+	return pass;
+
+	function analyzeOne(fn: SyntaxNode, name: string): void {
 		const types = variableTypes(fn);
 		const seen = new Set<string>();
 		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {
@@ -295,6 +385,7 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 				file,
 				era: ctx.era,
 				functionName: name,
+				acquiresLock: /\b__acquires\s*\(/.test(functionHeader(fn)),
 				hasMarkDirtyHelper: ctx.hasMarkDirtyHelper,
 				dirtyExemption: (field) => ctx.exemptions.get(field)?.reason,
 				report: (node, message, related = []) => {
@@ -329,12 +420,25 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 		pass.unparsedRegions += analysis.cfg.unparsed.length;
 		pass.apiCallsAnalysed += new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
 	}
-	const seenSites = new Set<string>();
-	pass.lifecycle = pass.lifecycle.filter((s) => {
-		const key = `${s.instance}@${s.range.start.line}:${s.range.start.character}`;
-		return !seenSites.has(key) && !!seenSites.add(key);
-	});
-	return pass;
+}
+
+/** Whether the syntax tree under `node` is more than `limit` levels deep (an iterative walk: no recursion). */
+export function deeperThan(node: SyntaxNode, limit: number): boolean {
+	const cursor = node.walk();
+	try {
+		for (let depth = 0; ; ) {
+			if (cursor.gotoFirstChild()) {
+				if (++depth > limit) return true;
+				continue;
+			}
+			while (!cursor.gotoNextSibling()) {
+				if (depth === 0 || !cursor.gotoParent()) return false;
+				depth--;
+			}
+		}
+	} finally {
+		cursor.delete();
+	}
 }
 
 /**

@@ -24,6 +24,10 @@ export interface FunctionFacts {
 	usesGpc: boolean;
 	hasErrors: boolean;
 	dropsCallerLock: boolean;
+	/** Parameter names, in order. */
+	params: string[];
+	/** Every `return` returns one check call: `return kvm_gpc_check(gpc, len);` (a check wrapper). */
+	returnsCheck?: { callee: string; args: string[] };
 }
 
 export interface UsageArgument {
@@ -97,6 +101,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, callees: [...callees], sleeps, dropsCallerLock,
+			params: parameterNames(fnDecl), returnsCheck: returnedCheck(fn),
 			usesGpc: GPC_MENTION.test(fn.text), hasErrors: fn.hasError,
 		});
 	}
@@ -136,4 +141,25 @@ function declarationOf(name: string, fnDecl: SyntaxNode, file: string): ApiDecla
 		params.push({ type: typeName(p.childForFieldName('type')) ?? '', name: declaratorName(p.childForFieldName('declarator')) ?? '' });
 	}
 	return { name, params, file, line: fnDecl.startPosition.row };
+}
+
+function parameterNames(fnDecl: SyntaxNode | undefined): string[] {
+	return (fnDecl?.childForFieldName('parameters')?.namedChildren ?? [])
+		.filter((p) => p?.type === 'parameter_declaration')
+		.map((p) => declaratorName(p!.childForFieldName('declarator')) ?? '');
+}
+
+/** The check call every return of the function returns, if they all return one. */
+function returnedCheck(fn: SyntaxNode): { callee: string; args: string[] } | undefined {
+	let found: { callee: string; args: string[] } | undefined;
+	for (const ret of fn.descendantsOfType('return_statement')) {
+		const value = ret?.namedChildren.find((c) => c?.type !== 'comment');
+		const call = value?.type === 'call_expression' ? value : undefined;
+		const callee = call && calleeName(call);
+		if (!call || !callee || !/^(kvm_gpc_check|kvm_gfn_to_pfn_cache_check)$/.test(callee)) return undefined;
+		const args = callArguments(call).map((a) => a.text.trim());
+		if (found && (found.callee !== callee || found.args.join() !== args.join())) return undefined;
+		found = { callee, args };
+	}
+	return found;
 }

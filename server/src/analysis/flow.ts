@@ -30,6 +30,10 @@ export interface TreeKnowledge {
 	 * known call holds none (a check or use in it then needs its own lock), 'some' otherwise.
 	 */
 	callersHoldGpc(name: string): 'none' | 'some' | 'unknown';
+	/** For a function that returns a check of one of its parameters: that parameter's index. */
+	checkWrapper?(name: string): number | undefined;
+	/** Throws when the current file is over its time budget (the engine then skips the file). */
+	checkBudget?(): void;
 }
 
 export interface FunctionAnalysis {
@@ -95,6 +99,7 @@ export function analyzeFunction(
 		const id = work.shift()!;
 		queued.delete(id);
 		analysis.iterations++;
+		if ((analysis.iterations & 255) === 0) tree.checkBudget?.();
 		const count = (visits.get(id) ?? 0) + 1;
 		visits.set(id, count);
 		const node = cfg.nodes[id];
@@ -124,6 +129,12 @@ export function analyzeFunction(
 		reporter.transfer(node, worlds);
 	}
 	return analysis;
+}
+
+/** The declaration part of a definition (return type, name, parameters, annotations). */
+export function functionHeader(fn: SyntaxNode): string {
+	const body = fn.childForFieldName('body');
+	return body ? fn.text.slice(0, body.startIndex - fn.startIndex) : fn.text;
 }
 
 export function functionName(fn: SyntaxNode): string | undefined {
@@ -213,6 +224,10 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 			const path = callArguments(call)[0] && canonicalPath(callArguments(call)[0], {});
 			if (path?.endsWith('.lock')) for (const p of expand(path.slice(0, -5))) if (!managed.has(p)) callerHeld.add(p);
 		}
+	}
+	// sparse annotations in the declaration: `__must_hold(&gpc->lock)`, `__releases(&gpc->lock)`.
+	for (const m of functionHeader(fn).matchAll(/__(?:must_hold|releases)\s*\(\s*&?\s*([\w.>-]+?)\s*(?:->|\.)lock\s*\)/g)) {
+		for (const p of expand(m[1].replace(/->/g, '.'))) callerHeld.add(p);
 	}
 	for (const p of callerHeld) managed.delete(p);
 	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder };
@@ -487,9 +502,11 @@ class Interpreter {
 		}
 		if (v.type === 'call_expression') {
 			const api = this.apiOf(v);
-			const arg = api && callArguments(v)[api.gpc];
+			const callee = calleeName(v);
+			const checked = api?.role === 'check' ? api.gpc : callee ? this.tree.checkWrapper?.(callee) : undefined;
+			const arg = checked !== undefined ? callArguments(v)[checked] : undefined;
 			const inst = arg && this.gpcPath(arg, w, true);
-			if (api?.role === 'check' && inst) w.checkVars[name] = { instance: inst, site: v };
+			if (inst) w.checkVars[name] = { instance: inst, site: v };
 			return;
 		}
 		if (v.type === 'true' || (v.type === 'number_literal' && v.text !== '0')) w.known[name] = true;
@@ -806,8 +823,9 @@ class Interpreter {
 			const callee = calleeName(e);
 			const args = callArguments(e);
 			const api = callee ? this.tree.api.get(callee) : undefined;
-			if (api?.role === 'check') {
-				const inst = args[api.gpc] && this.gpcPath(args[api.gpc], w, true);
+			const checked = api?.role === 'check' ? api.gpc : callee ? this.tree.checkWrapper?.(callee) : undefined;
+			if (checked !== undefined) {
+				const inst = args[checked] && this.gpcPath(args[checked], w, true);
 				if (inst) this.checkOutcome(inst, e, w, value);
 				return true;
 			}

@@ -59,6 +59,7 @@ export const gpcLockImbalance: FunctionRule = {
 				}
 			},
 			finish() {
+				if (ctx.acquiresLock) return;
 				const instances = new Set(exits.flatMap((e) => [...e.held.keys()]));
 				for (const inst of instances) {
 					const leaking = exits.filter((e) => e.held.has(inst));

@@ -42,6 +42,8 @@ export interface FunctionRuleContext {
 	era: ApiEra;
 	functionName: string;
 	report(node: SyntaxNode, message: string, related?: Related[]): void;
+	/** The function is annotated `__acquires(...)`: returning with the lock held is its contract. */
+	acquiresLock: boolean;
 	/** The tree has kvm_gpc_mark_dirty_in_slot(): mark-dirty before unlock is the contract. */
 	hasMarkDirtyHelper: boolean;
 	/** Why writes through this instance need no mark-dirty, if they need none. */
