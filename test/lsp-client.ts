@@ -19,7 +19,14 @@ export interface TestClient {
 	process?: ChildProcess;
 }
 
-function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess): TestClient {
+export interface ClientOptions {
+	/** The `gpcscope` section answered to workspace/configuration. */
+	settings?: unknown;
+	/** Collects window/showMessage notifications (warnings about settings). */
+	messages?: string[];
+}
+
+function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess, options: ClientOptions = {}): TestClient {
 	const waiters: { uri: string; allowEmpty: boolean; resolve: (d: Diagnostic[]) => void }[] = [];
 	rpc.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
 		for (const w of [...waiters]) {
@@ -30,7 +37,12 @@ function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess)
 		}
 	});
 	rpc.onRequest('window/workDoneProgress/create', () => null);
-	rpc.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({})));
+	rpc.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => options.settings ?? {}));
+	rpc.onRequest('window/showMessageRequest', (p: { message: string }) => {
+		options.messages?.push(p.message);
+		return null;
+	});
+	rpc.onNotification('window/showMessage', (p: { message: string }) => options.messages?.push(p.message));
 	rpc.onRequest('client/registerCapability', () => null);
 	rpc.onNotification('window/logMessage', () => undefined);
 	rpc.onNotification('$/progress', () => undefined);
@@ -65,13 +77,13 @@ function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess)
 	};
 }
 
-export function inProcessClient(): TestClient {
+export function inProcessClient(options: ClientOptions = {}): TestClient {
 	const up = new PassThrough();
 	const down = new PassThrough();
 	const serverConnection = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
 	startServer(serverConnection);
 	const rpc = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
-	return wrap(rpc, () => serverConnection.dispose());
+	return wrap(rpc, () => serverConnection.dispose(), undefined, options);
 }
 
 export function stdioClient(cli: string): TestClient {

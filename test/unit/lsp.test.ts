@@ -73,6 +73,29 @@ describe('language server (in-process)', () => {
 	});
 });
 
+describe('settings', () => {
+	it('applies per-rule severities from workspace/configuration', async () => {
+		client = inProcessClient({ settings: { rules: { 'gpc-check-unlocked': 'hint', 'gpc-lock-imbalance': 'off' } } });
+		await initialize(client, URI.file(DEMO).toString());
+		const uri = open(client, DEMO_BUGS);
+		const diagnostics = await client.diagnostics(uri);
+		expect(diagnostics.find((d) => d.code === 'gpc-check-unlocked')?.severity).toBe(4);
+		expect(diagnostics.find((d) => d.code === 'gpc-use-after-unlock')?.severity).toBe(1);
+		expect(diagnostics.some((d) => d.code === 'gpc-lock-imbalance')).toBe(false);
+	});
+
+	it('warns about an invalid value and uses the default', async () => {
+		const messages: string[] = [];
+		client = inProcessClient({ settings: { apiEra: '7.0', rules: { 'gpc-check-unlocked': 'loud' } }, messages });
+		await initialize(client, URI.file(DEMO).toString());
+		const uri = open(client, DEMO_BUGS);
+		const diagnostics = await client.diagnostics(uri);
+		expect(diagnostics.find((d) => d.code === 'gpc-check-unlocked')?.severity).toBe(1);
+		expect(messages.some((m) => /^gpcscope\.apiEra: .*using the default/.test(m))).toBe(true);
+		expect(messages.some((m) => /^gpcscope\.rules: .*using the default/.test(m))).toBe(true);
+	});
+});
+
 describe('custom requests', () => {
 	it('gpcscope/simulate runs the function at a position and resolves its lines', async () => {
 		client = inProcessClient();
