@@ -8,6 +8,12 @@ import { REPO } from '../helpers';
 import { kernelTree, type KernelVersion } from './trees';
 import { scanTree } from '../../server/src/index/scan';
 
+/**
+ * 6.1 still carries the usage-flag machinery that upstream removed for 6.9: there,
+ * gpc-dead-usage-flag is the expected finding (hints only); tested in the build tier.
+ */
+const EXPECTED_RULES: Record<KernelVersion, string[]> = { '6.1': ['gpc-dead-usage-flag'], '6.12': [] };
+
 /** Findings reviewed one by one and kept because they are true: "file:line:rule" → reason. */
 const REVIEWED: Record<KernelVersion, Record<string, string>> = {
 	'6.1': {},
@@ -54,7 +60,10 @@ describe.each(['6.12', '6.1'] as const)('linux-%s', (version) => {
 				`${report.stats.functionsAnalysed} functions, ${report.stats.unparsedRegions} unparsed regions, ` +
 				`call sites: text scan ${textScan}, analysed ${report.stats.apiCallSitesAnalysed}, ${found.length} findings, ${seconds.toFixed(1)} s`,
 		);
-		const unexpected = report.diagnostics.filter((d: { file: string; line: number; rule: string }) => !(`${d.file}:${d.line}:${d.rule}` in REVIEWED[version]));
+		const unexpected = report.diagnostics.filter(
+			(d: { file: string; line: number; rule: string }) => !(`${d.file}:${d.line}:${d.rule}` in REVIEWED[version]) && !EXPECTED_RULES[version].includes(d.rule),
+		);
+		if (version === '6.1') expect(report.diagnostics.every((d: { severity: string }) => d.severity === 'hint')).toBe(true);
 		expect(unexpected, JSON.stringify(unexpected, null, 1)).toEqual([]);
 		expect(report.stats.apiCallSitesAnalysed).toBe(textScan);
 		expect(report.apiEra).toBe(version === '6.1' ? '6.1' : '6.9+');

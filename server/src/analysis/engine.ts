@@ -7,6 +7,7 @@
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
+import { atomicContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
@@ -17,6 +18,7 @@ import { baseIdentifier, lastSegment } from './paths';
 import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
 import type { LifecycleSite } from './rules/treeRule';
 import type { Related, RuleId, Severity } from './rules/types';
+import { deadUsageFindings } from '../usage/findings';
 
 export interface SourceFile {
 	/** Path relative to the analysed root, with forward slashes. */
@@ -160,6 +162,8 @@ export class Engine {
 		const maySleep = sleepSummaries(facts);
 
 		const atomicEntry = new Map<string, AtomicContext>();
+		const gpcUsers = new Set(gpcFacts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
+		const entryContexts = atomicContexts(facts, (name) => gpcUsers.has(name));
 		const callerHolds = new Map<string, 'none' | 'some'>();
 		let learntCallers = false;
 		let deadline = Infinity;
@@ -171,6 +175,7 @@ export class Engine {
 				atomicEntry: (name) => atomicEntry.get(name),
 				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
 				checkWrapper: checkWrappers(gpcFacts, api),
+				entryContexts: (name) => entryContexts.get(name) ?? [],
 				checkBudget: () => {
 					if (performance.now() > deadline) throw new BudgetExceeded();
 				},
@@ -231,6 +236,8 @@ export class Engine {
 		}
 		for (const f of gpcFacts) stats.apiCallSites += f.apiCalls.length;
 		findings.push(...treeFindings(lifecycle, ctx));
+		const deadUsage = ctx.enabled.has('gpc-dead-usage-flag') ? severityOf('gpc-dead-usage-flag', options) : undefined;
+		if (deadUsage) findings.push(...deadUsageFindings(sources, facts, era.era, this.parser, deadUsage));
 
 		findings.sort(compareFindings);
 		stats.ms = Math.round(performance.now() - started);
@@ -419,6 +426,10 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 		pass.functions++;
 		pass.unparsedRegions += analysis.cfg.unparsed.length;
 		pass.apiCallsAnalysed += new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
+		// Only the calls and parameters outlive the function's analysis (the next rounds learn from
+		// them): with --all-files, every function's states at once do not fit in memory.
+		analysis.statesAt.clear();
+		analysis.cfg.nodes.length = 0;
 	}
 }
 

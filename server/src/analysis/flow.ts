@@ -32,8 +32,18 @@ export interface TreeKnowledge {
 	callersHoldGpc(name: string): 'none' | 'some' | 'unknown';
 	/** For a function that returns a check of one of its parameters: that parameter's index. */
 	checkWrapper?(name: string): number | undefined;
+	/**
+	 * Atomic calling contexts the function is reached in from known atomic entry points,
+	 * with the constant values callers pass for its parameters (`state = RUNSTATE_runnable`).
+	 */
+	entryContexts?(name: string): EntryContext[];
 	/** Throws when the current file is over its time budget (the engine then skips the file). */
 	checkBudget?(): void;
+}
+
+export interface EntryContext {
+	why: string;
+	values: Record<string, string>;
 }
 
 export interface FunctionAnalysis {
@@ -50,6 +60,8 @@ export interface FunctionAnalysis {
 }
 
 const WORLD_LIMIT = 16;
+/** Named constants and numbers: what a calling context can bind a parameter to. */
+export const CONSTANT = /^([A-Z][A-Za-z0-9_]*|\d+[uUlL]*|0x[0-9a-fA-F]+|true|false)$/;
 const MAX_VISITS_PER_NODE = 64;
 
 interface FunctionScope {
@@ -89,7 +101,18 @@ export function analyzeFunction(
 	const entryAtomic = tree.atomicEntry(name);
 	if (entryAtomic) entryWorld.atomicReason = entryAtomic;
 
-	const inputs = new Map<number, World[]>([[cfg.entry, [entryWorld]]]);
+	// One more entry world per atomic calling context, with what the callers pass.
+	const entryWorlds = [entryWorld];
+	for (const c of tree.entryContexts?.(name) ?? []) {
+		const w = emptyWorld();
+		w.atomicReason = { why: c.why };
+		for (const [param, value] of Object.entries(c.values)) {
+			if (value === 'true' || value === 'false') w.known[param] = value === 'true';
+			else w.values[param] = value;
+		}
+		entryWorlds.push(w);
+	}
+	const inputs = new Map<number, World[]>([[cfg.entry, entryWorlds]]);
 	const visits = new Map<number, number>();
 	const work: number[] = [cfg.entry];
 	const queued = new Set(work);
@@ -517,6 +540,7 @@ class Interpreter {
 		delete w.aliases[name];
 		delete w.derived[name];
 		delete w.known[name];
+		delete w.values[name];
 		delete w.checkVars[name];
 	}
 
@@ -874,9 +898,19 @@ class Interpreter {
 			if ((op === '==' || op === '!=') && l && r) {
 				const ident = zero(r) ? stripParens(l) : zero(l) ? stripParens(r) : undefined;
 				if (ident?.type === 'identifier') return this.learn(ident.text, op === '==' ? !value : value, w);
+				// `state == RUNSTATE_runnable`: a variable against a named constant.
+				const [x, c] = [stripParens(l), stripParens(r)];
+				if (x.type === 'identifier' && CONSTANT.test(c.text)) return this.learnEquality(x.text, c.text, op === '==' ? value : !value, w);
 			}
 		}
 		if (e.type === 'field_expression' || e.type === 'pointer_expression') return true;
+		return true;
+	}
+
+	private learnEquality(name: string, constant: string, equal: boolean, w: World): boolean {
+		const known = w.values[name];
+		if (known !== undefined) return (known === constant) === equal;
+		if (equal) w.values[name] = constant;
 		return true;
 	}
 

@@ -55,6 +55,8 @@ export interface World {
 	derived: Record<string, DerivedPointer>;
 	/** Truthiness of locals and parameters learnt from conditions and assignments. */
 	known: Record<string, boolean>;
+	/** Values of locals and parameters known equal to a constant (`state == RUNSTATE_runnable`). */
+	values: Record<string, string>;
 	/** `ret = kvm_gpc_check(...)`: the variable carries the check result. */
 	checkVars: Record<string, { instance: string; site: SyntaxNode }>;
 	irqOff: Tri;
@@ -69,7 +71,7 @@ export interface World {
 }
 
 export function emptyWorld(): World {
-	return { instances: {}, aliases: {}, derived: {}, known: {}, checkVars: {}, irqOff: 'no', spins: {}, sleepable: false };
+	return { instances: {}, aliases: {}, derived: {}, known: {}, values: {}, checkVars: {}, irqOff: 'no', spins: {}, sleepable: false };
 }
 
 export function cloneWorld(w: World): World {
@@ -81,6 +83,7 @@ export function cloneWorld(w: World): World {
 		aliases: { ...w.aliases },
 		derived: { ...w.derived },
 		known: { ...w.known },
+		values: { ...w.values },
 		checkVars: { ...w.checkVars },
 		spins: { ...w.spins },
 	};
@@ -108,8 +111,8 @@ export function worldKey(w: World): string {
 	return parts.join(';');
 }
 
-function intersectKnown(a: Record<string, boolean>, b: Record<string, boolean>): Record<string, boolean> {
-	const out: Record<string, boolean> = {};
+function intersectKnown<T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> {
+	const out: Record<string, T> = {};
 	for (const [k, v] of Object.entries(a)) if (b[k] === v) out[k] = v;
 	return out;
 }
@@ -171,6 +174,7 @@ export function joinWorlds(a: World, b: World, fallback: (instance: string) => I
 		aliases: pick(a.aliases, b.aliases, (p, q) => p === q),
 		derived: joinDerived(a.derived, b.derived),
 		known: intersectKnown(a.known, b.known),
+		values: intersectKnown(a.values, b.values),
 		checkVars: pick(a.checkVars, b.checkVars, (p, q) => p.instance === q.instance),
 		irqOff: joinTri(a.irqOff, b.irqOff),
 		irqFlags: a.irqFlags === b.irqFlags ? a.irqFlags : undefined,
@@ -190,7 +194,7 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 	for (const w of worlds) {
 		const key = worldKey(w);
 		const seen = byKey.get(key);
-		if (seen) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known) });
+		if (seen) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known), values: intersectKnown(seen.values, w.values) });
 		else byKey.set(key, w);
 	}
 	const out = [...byKey.values()];
@@ -202,7 +206,7 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 }
 
 const fullKey = (w: World) =>
-	worldKey(w) + '|' + Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',');
+	worldKey(w) + '|' + Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',') + '|' + Object.keys(w.values).sort().map((k) => `${k}=${w.values[k]}`).join(',');
 
 export function sameWorlds(a: World[], b: World[]): boolean {
 	if (a.length !== b.length) return false;
