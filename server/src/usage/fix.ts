@@ -1,0 +1,138 @@
+// `gpcscope fix --rule gpc-dead-usage-flag <tree> [--dry-run]`: the whole-tree
+// rewrite in place, or as a unified diff. All or nothing: any refusal, and
+// nothing is written.
+import { statSync } from 'node:fs';
+import { diffArrays } from 'diff';
+import type { ApiEra } from '../analysis/api';
+import { detectEra } from '../analysis/era';
+import { extractFacts } from '../analysis/facts';
+import type { RuleId } from '../analysis/rules/types';
+import { createCParser } from '../parse/parser';
+import { applyChanges } from './apply';
+import { censusPhrase } from './census';
+import { renderPlan, unifiedDiff, type FileChange } from './diff';
+import { usageCensusExplanation } from './explain';
+import { ParsedFiles } from './files';
+import { planUsageRemoval, type Refusal, type UsagePlan } from './plan';
+import { USAGE_TEXT } from './syntax';
+import { diskTree } from './tree';
+
+export interface FixOptions {
+	rule: RuleId;
+	dryRun?: boolean;
+	apiEra?: ApiEra;
+}
+
+export interface FixIo {
+	stdout(text: string): void;
+	stderr(text: string): void;
+}
+
+const EXIT_DONE = 0;
+const EXIT_REFUSED = 1;
+const EXIT_BAD_INPUT = 2;
+
+const processIo: FixIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
+export async function fixCommand(path: string, options: FixOptions, io: FixIo = processIo): Promise<number> {
+	if (options.rule !== 'gpc-dead-usage-flag') {
+		io.stderr(`gpcscope: ${options.rule} has no automatic fix; only gpc-dead-usage-flag does.\n`);
+		return EXIT_BAD_INPUT;
+	}
+	try {
+		if (!statSync(path).isDirectory()) throw new Error('not a directory');
+	} catch {
+		io.stderr(`gpcscope: ${path}: not a kernel tree (a directory)\n`);
+		return EXIT_BAD_INPUT;
+	}
+	const { root, plan, outcome, encodingOf } = await planTree(path, options.apiEra);
+	if (outcome.kind === 'nothing') {
+		io.stderr(`gpcscope: ${outcome.message}\n`);
+		return EXIT_DONE;
+	}
+	if (outcome.kind === 'refused') {
+		io.stderr(`gpcscope: not rewriting ${root}, nothing was changed:\n`);
+		for (const r of outcome.refusals) io.stderr(`${r.file}:${r.line + 1}: error: ${r.message} [gpc-dead-usage-flag]\n`);
+		if (outcome.explanation) io.stderr(`${outcome.explanation}\n`);
+		return EXIT_REFUSED;
+	}
+	const { changes } = outcome;
+	if (options.dryRun) io.stdout(unifiedDiff(changes));
+	else applyChanges(root, changes, encodingOf);
+	io.stderr(`gpcscope: ${options.dryRun ? 'would rewrite' : 'rewrote'} ${changes.length} files (${stat(changes)}); ${censusPhrase(plan.census)}\n`);
+	return EXIT_DONE;
+}
+
+export interface TreePlan {
+	root: string;
+	plan: UsagePlan;
+	outcome: Outcome;
+	encodingOf(file: string): BufferEncoding;
+}
+
+/** The whole-tree plan of a tree on disk and what it amounts to; nothing is written. */
+export async function planTree(path: string, apiEra?: ApiEra): Promise<TreePlan> {
+	const tree = diskTree(path);
+	const parser = await createCParser();
+	const files = new ParsedFiles(parser);
+	try {
+		const usage = tree.sources.filter((s) => USAGE_TEXT.test(s.read()));
+		const era = apiEra ?? detectEra(usage.map((s) => extractFacts(s.file, files.add(s).tree))).era;
+		const plan = planUsageRemoval(files, tree.sources, { era, grep: (names) => tree.grep(names) });
+		return { root: tree.root, plan, outcome: outcomeOf(plan), encodingOf: tree.encodingOf };
+	} finally {
+		files.dispose();
+		parser.delete();
+	}
+}
+
+export type Outcome =
+	| { kind: 'nothing'; message: string }
+	| { kind: 'refused'; refusals: Refusal[]; explanation?: string }
+	| { kind: 'changes'; changes: FileChange[] };
+
+/** What a plan amounts to for the whole tree: nothing to do, a refusal, or the new file contents. */
+export function outcomeOf(plan: UsagePlan): Outcome {
+	const census = plan.census;
+	if (!census.usageEnum) return { kind: 'nothing', message: 'no enum pfn_cache_usage in the tree: no usage flags to remove' };
+	if (!census.dead) {
+		const at = census.guest[0] ?? census.unknown[0];
+		return {
+			kind: 'refused',
+			refusals: [{ file: at.file, line: at.line, message: census.guest.length ? 'passes KVM_GUEST_USES_PFN: the usage flags are live' : `cannot evaluate the usage value \`${at.value}\`` }],
+			explanation: plainText(usageCensusExplanation(census)),
+		};
+	}
+	if (plan.refusals.length) return { kind: 'refused', refusals: plan.refusals };
+	const { changes, conflicts } = renderPlan(plan);
+	const leftovers = changes.flatMap((c) => leftoverMentions(c));
+	if (conflicts.length || leftovers.length) return { kind: 'refused', refusals: [...conflicts, ...leftovers] };
+	if (!changes.length) return { kind: 'nothing', message: 'the usage flags are already gone' };
+	return { kind: 'changes', changes };
+}
+
+/** Code (not comments) that still names the machinery after the rewrite. */
+function leftoverMentions(c: FileChange): Refusal[] {
+	const code = c.after.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m) => m.replace(/[^\n]/g, ' '));
+	const out: Refusal[] = [];
+	code.split('\n').forEach((line, i) => {
+		if (USAGE_TEXT.test(line)) out.push({ file: c.file, line: i, message: 'the rewritten file still names the usage machinery here' });
+	});
+	return out;
+}
+
+function stat(changes: readonly FileChange[]): string {
+	let added = 0;
+	let removed = 0;
+	for (const c of changes) {
+		for (const part of diffArrays(c.before.split('\n'), c.after.split('\n'))) {
+			if (part.added) added += part.value.length;
+			if (part.removed) removed += part.value.length;
+		}
+	}
+	return `${added} insertions(+), ${removed} deletions(-)`;
+}
+
+function plainText(markdown: string): string {
+	return markdown.replace(/\*\*|`|\*/g, '');
+}

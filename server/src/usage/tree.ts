@@ -1,0 +1,92 @@
+// A kernel tree on disk as the rewrite sees it: the prefiltered gpc files,
+// plus a whole-tree search for the callers and prototypes of a function that
+// loses a parameter (kvm_main.c, kvm_mm.h do not mention the gpc API).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scanTree } from '../index/scan';
+import type { FileSource } from './files';
+
+const SKIP_DIRS = new Set(['.git', 'node_modules', '.pc', '.tmp_versions']);
+
+export interface DiskTree {
+	root: string;
+	sources: FileSource[];
+	grep(names: string[]): FileSource[];
+	encodingOf(file: string): BufferEncoding;
+}
+
+export interface DiskTreeOptions {
+	/** An open document's text (and tree), which wins over the disk. */
+	override?(file: string): Omit<FileSource, 'file'> | undefined;
+	/** The gpc files, when an analysis already knows them (else the tree is scanned). */
+	files?: readonly string[];
+}
+
+export function diskTree(path: string, options: DiskTreeOptions = {}): DiskTree {
+	const scan = options.files ? undefined : scanTree(path);
+	const root = scan?.root ?? path;
+	const overrides = { get: (file: string) => options.override?.(file) };
+	const encodings = new Map<string, BufferEncoding>();
+	const texts = new Map<string, string>();
+	const source = (file: string): FileSource => {
+		const open = overrides.get(file);
+		if (open) return { file, read: open.read, tree: open.tree };
+		return {
+			file,
+			read: () => {
+				let text = texts.get(file);
+				if (text === undefined) {
+					const bytes = readFileSync(join(root, file));
+					text = bytes.toString('utf8');
+					// Invalid UTF-8 is kept byte for byte (and written back the same way).
+					const encoding: BufferEncoding = text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(bytes) ? 'latin1' : 'utf8';
+					if (encoding === 'latin1') text = bytes.toString('latin1');
+					encodings.set(file, encoding);
+					texts.set(file, text);
+				}
+				return text;
+			},
+		};
+	};
+	const sources = (options.files ?? scan!.sources.filter((s) => !s.summariesOnly).map((s) => s.file)).map(source);
+	let all: string[] | undefined;
+	return {
+		root,
+		sources,
+		grep(names) {
+			if (!names.length) return [];
+			const re = new RegExp(`\\b(?:${names.join('|')})\\b`);
+			all ??= cFiles(root);
+			const hits: FileSource[] = [];
+			for (const file of all) {
+				const open = overrides.get(file);
+				const text = open ? open.read() : readFileSync(join(root, file), 'latin1');
+				if (re.test(text)) hits.push(source(file));
+			}
+			return hits;
+		},
+		encodingOf: (file) => encodings.get(file) ?? 'utf8',
+	};
+}
+
+/** Every .c/.h under root (root-relative, sorted), symlinks not followed. */
+function cFiles(root: string): string[] {
+	const out: string[] = [];
+	const walk = (dir: string, rel: string) => {
+		let entries;
+		try {
+			entries = readdirSync(dir, { withFileTypes: true });
+		} catch {
+			return;
+		}
+		for (const e of entries) {
+			if (e.isSymbolicLink()) continue;
+			const r = rel ? `${rel}/${e.name}` : e.name;
+			if (e.isDirectory()) {
+				if (!SKIP_DIRS.has(e.name)) walk(join(dir, e.name), r);
+			} else if (e.isFile() && /\.[ch]$/.test(e.name)) out.push(r);
+		}
+	};
+	walk(root, '');
+	return out.sort();
+}
