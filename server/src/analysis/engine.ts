@@ -235,7 +235,16 @@ export class Engine {
 			stats.findingsSuppressed += pass.suppressed;
 		}
 		for (const f of gpcFacts) stats.apiCallSites += f.apiCalls.length;
-		findings.push(...treeFindings(lifecycle, ctx));
+		// Cross-file findings honour `gpcscope-ignore` comments at their line like the others.
+		const lines = new Map<string, string[]>();
+		const lineOf = (file: string, line: number) => {
+			if (!lines.has(file)) lines.set(file, (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
+			return lines.get(file)![line] ?? '';
+		};
+		for (const f of treeFindings(lifecycle, ctx)) {
+			if (isIgnored(f.rule, [lineOf(f.file, f.range.start.line), lineOf(f.file, f.range.start.line - 1)])) stats.findingsSuppressed++;
+			else findings.push(f);
+		}
 		const deadUsage = ctx.enabled.has('gpc-dead-usage-flag') ? severityOf('gpc-dead-usage-flag', options) : undefined;
 		if (deadUsage) findings.push(...deadUsageFindings(sources, facts, era.era, this.parser, deadUsage));
 
@@ -344,15 +353,19 @@ function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicConte
 	return changed;
 }
 
+/** A `gpcscope-ignore: rule-a, rule-b` comment on one of these lines names the rule. */
+function isIgnored(rule: RuleId, lines: string[]): boolean {
+	return lines.some((l) => {
+		const m = IGNORE_COMMENT.exec(l);
+		return !!m && m[1].split(/\s*,\s*/).includes(rule);
+	});
+}
+
 function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): FilePass {
 	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
 	const errors = tree.rootNode.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]);
 	const lines = text.split('\n');
-	const ignored = (line: number, rule: RuleId) =>
-		[line, line - 1].some((l) => {
-			const m = IGNORE_COMMENT.exec(lines[l] ?? '');
-			return !!m && m[1].split(/\s*,\s*/).includes(rule);
-		});
+	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
 
 	for (const fn of tree.rootNode.descendantsOfType('function_definition')) {

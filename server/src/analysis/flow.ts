@@ -60,6 +60,8 @@ export interface FunctionAnalysis {
 }
 
 const WORLD_LIMIT = 16;
+/** Guard classes that make the scope atomic; mutex, srcu, rwsem guards may sleep. */
+const ATOMIC_GUARD = /^((raw_)?spinlock(_irq|_irqsave|_bh|_nested)?|(read|write)_lock(_irq|_irqsave|_bh)?|irq|irqsave|preempt|preempt_notrace|rcu)$/;
 /** Named constants and numbers: what a calling context can bind a parameter to. */
 export const CONSTANT = /^([A-Z][A-Za-z0-9_]*|\d+[uUlL]*|0x[0-9a-fA-F]+|true|false)$/;
 const MAX_VISITS_PER_NODE = 64;
@@ -575,14 +577,15 @@ class Interpreter {
 			const prim = RWLOCK_PRIMITIVES[kind];
 			const inst = this.lockInstance(args[0], w);
 			if (prim && inst) this.lock(node, inst, prim, undefined, w);
-			else if (prim || /spin/.test(kind)) w.spins[args[0]?.text ?? kind] = node;
+			else if (ATOMIC_GUARD.test(kind)) w.spins[args[0]?.text ?? kind] = node;
 			return;
 		}
 		if (callee === 'scoped_guard') {
-			const prim = RWLOCK_PRIMITIVES[args[0]?.text ?? ''];
+			const kind = args[0]?.text ?? '';
+			const prim = RWLOCK_PRIMITIVES[kind];
 			const inst = this.lockInstance(args[1], w);
 			if (prim && inst) this.lock(node, inst, prim, undefined, w);
-			else w.spins[args[1]?.text ?? 'scoped_guard'] = node;
+			else if (ATOMIC_GUARD.test(kind)) w.spins[args[1]?.text ?? kind] = node;
 			return;
 		}
 
