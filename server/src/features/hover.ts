@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hover, Position } from 'vscode-languageserver';
+import { URI } from 'vscode-uri';
 import type { GpcFunction, GpcRole } from '../analysis/api';
 import type { EngineResult } from '../analysis/engine';
 import { analyzeFunction, variableTypes } from '../analysis/flow';
@@ -14,6 +15,7 @@ import { RULES } from '../analysis/rules';
 import type { RuleId } from '../analysis/rules/types';
 import type { InstanceState } from '../analysis/state';
 import { packageRoot } from '../packageRoot';
+import { censusOf, usageCensusExplanation } from '../usage';
 import type { SyntaxNode, Tree } from '../parse/parser';
 
 export interface HoverContext {
@@ -23,6 +25,9 @@ export interface HoverContext {
 	result: EngineResult;
 	uriOf(file: string): string;
 }
+
+/** The usage machinery's names: hovering one explains the usage census. */
+const USAGE_IDENTIFIER = /^(KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN|KVM_GUEST_AND_HOST_USE_PFN|pfn_cache_usage)$/;
 
 const CONTRACT: Record<GpcRole, string> = {
 	check: 'Needs `gpc->lock` held for read. Returns true when the cache maps `len` bytes and the mapping is valid: `khva` and `pfn` are then stable **until the lock is dropped**. Does not sleep. On false: drop the lock, `kvm_gpc_refresh()`, re-take the lock and check again, in a loop; atomic paths bail out instead.',
@@ -46,6 +51,9 @@ export function hover(ctx: HoverContext, position: Position): Hover | null {
 	else if (node.type === 'field_identifier' && (node.text === 'khva' || node.text === 'pfn') && node.parent?.type === 'field_expression') {
 		const text = mappingHover(ctx, node.parent);
 		if (text) sections.push(text);
+	} else if (USAGE_IDENTIFIER.test(node.text)) {
+		const census = censusOf(result);
+		if (census) sections.push(usageCensusExplanation(census));
 	} else {
 		const text = instanceHover(ctx, node);
 		if (text) sections.push(text);
@@ -187,6 +195,22 @@ export function ruleHover(rule: RuleId): string {
 		const fix = /## How to fix\s*\n([\s\S]*?)(\n## |$)/.exec(page)?.[1].trim() ?? '';
 		docsCache.set(rule, fix);
 	}
-	const fix = docsCache.get(rule)!;
-	return [`**${rule}** (${meta.severity}): ${meta.summary}.`, fix ? `**How to fix:**\n\n${fix}` : ''].filter(Boolean).join('\n\n');
+	const fix = excerpt(docsCache.get(rule)!, HOVER_FIX_CHARS);
+	const page = `[rule page](${URI.file(join(packageRoot(), 'docs', 'rules', `${rule}.md`)).toString()})`;
+	return [`**${rule}** (${meta.severity}): ${meta.summary}. ${page}`, fix ? `**How to fix:**\n\n${fix}` : ''].filter(Boolean).join('\n\n');
+}
+
+const HOVER_FIX_CHARS = 700;
+
+/** The first lines of a section that fit in `max` characters, cut at a line boundary. */
+function excerpt(text: string, max: number): string {
+	if (text.length <= max) return text;
+	const lines: string[] = [];
+	let length = 0;
+	for (const line of text.split('\n')) {
+		if (length + line.length > max && lines.length) break;
+		lines.push(line);
+		length += line.length + 1;
+	}
+	return `${lines.join('\n').trimEnd()}\n\n…`;
 }
