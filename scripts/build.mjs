@@ -36,6 +36,6 @@ const common = {
 };
 await Promise.all([
 	build({ ...common, entryPoints: { extension: 'client/src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
-	build({ ...common, entryPoints: { server: 'server/src/serverMain.ts', cli: 'server/src/cli.ts' }, outdir: 'dist' }),
+	build({ ...common, entryPoints: { server: 'server/src/serverMain.ts', cli: 'server/src/cli.ts', worker: 'server/src/index/worker.ts' }, outdir: 'dist' }),
 ]);
 chmodSync(join(root, 'dist/cli.js'), 0o755);

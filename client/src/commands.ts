@@ -4,6 +4,7 @@ import { reindexRequest } from '../../server/src/protocol';
 import { RULES } from '../../server/src/analysis/rules';
 import type { GpcscopeContext } from './context';
 import { simulateAt } from './simulator-panel';
+import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../../server/src/usage/commands';
 
 export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 	return [
@@ -23,6 +24,12 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 		}),
 		vscode.commands.registerCommand('gpcscope.showInterleaving', async (uri: string, line: number) => {
 			await simulateAt(ctx, vscode.Uri.parse(uri), new vscode.Position(line, 0));
+		}),
+		// The server builds one WorkspaceEdit over the tree and asks to apply it (with a preview).
+		vscode.commands.registerCommand(REMOVE_USAGE_FLAGS_COMMAND, async (folder?: vscode.Uri) => {
+			const root = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+			if (!ctx.client || !root) return void vscode.window.showWarningMessage('gpcscope: open a kernel tree folder first.');
+			await ctx.client.sendRequest('workspace/executeCommand', { command: REMOVE_USAGE_FLAGS_SERVER_COMMAND, arguments: [root.toString()] });
 		}),
 		vscode.commands.registerCommand('gpcscope.showRule', async (rule?: string) => {
 			const id = rule ?? (await vscode.window.showQuickPick(

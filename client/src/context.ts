@@ -38,8 +38,10 @@ export class GpcscopeContext {
 			errorHandler: this.errorHandler(),
 		};
 		this.client = new LanguageClient('gpcscope', 'gpcscope', serverOptions, clientOptions);
-		this.status.attach(this.client);
+		// One handler per notification method (vscode-languageclient keeps only the last):
+		// a second onNotification here used to replace the status item's.
 		this.client.onNotification(statusNotification, (s) => {
+			this.status.show(s);
 			if (s.state === 'ready') this.instances.refresh();
 		});
 		await this.client.start();

@@ -2,19 +2,23 @@
 // `gpcscope` on the command line: the same engine as the language server.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { API_ERAS, type ApiEra } from './analysis/api';
-import { Engine, type SourceFile } from './analysis/engine';
+import { Engine, type EngineResult } from './analysis/engine';
 import { RULES } from './analysis/rules';
 import { RULE_IDS, type RuleId } from './analysis/rules/types';
-import { scanTree, type SkippedFile } from './index/scan';
-import { startServer } from './server';
+import { checkTrees, type TreeCheck } from './index/check';
+import { ProgressBar } from './index/progress';
+import { keepServerAlive, startServer } from './server';
 import { runSimulateCommand, type SimulateArgs } from './simulator/command';
 import { simulateFromSource } from './simulator/fromSourceCommand';
 import { packageRoot } from './packageRoot';
 import { formatJson } from './report/json';
 import { formatSarif } from './report/sarif';
 import { formatText } from './report/text';
+import { fixCommand } from './usage/fix';
+import { runKbuild } from './kbuild';
+import { runReviewCommand, type ReviewCommandOptions } from './review';
 import { VERSION } from './version';
 
 /** Exit codes of DESIGN.md §6. */
@@ -40,49 +44,58 @@ interface CheckOptions {
 	jobs?: number;
 	apiEra?: ApiEra;
 	allFiles?: boolean;
+	fileBudget?: number;
+	/** false with --no-cache. */
+	cache?: boolean;
 	quiet?: boolean;
 }
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
 	for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
 	// Paths in reports are relative to the single path argument (DESIGN.md §6), or to the cwd.
-	const single = paths.length === 1 ? resolve(paths[0]) : undefined;
-	const sources: SourceFile[] = [];
-	const skipped: SkippedFile[] = [];
-	let scanned = 0;
-	let root = process.cwd();
-	for (const p of paths) {
-		const scan = scanTree(p, { allFiles: options.allFiles });
-		scanned += scan.scanned;
-		if (single) root = scan.root;
-		const prefix = single ? '' : relative(process.cwd(), scan.root).split('\\').join('/');
-		const rebase = (file: string) => (prefix ? `${prefix}/${file}` : file);
-		for (const s of scan.sources) sources.push({ file: rebase(s.file), read: s.read });
-		for (const s of scan.skipped) skipped.push({ file: rebase(s.file), reason: s.reason });
-	}
-	for (const s of skipped) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
-
+	const progress = ProgressBar.forStderr(!options.quiet);
 	const engine = await Engine.create();
-	let result;
+	let checked;
 	try {
-		result = engine.analyze(sources, { era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined });
+		checked = await checkTrees(engine, paths, {
+			allFiles: options.allFiles,
+			jobs: options.jobs,
+			cache: options.cache,
+			engine: { era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined, fileBudgetMs: options.fileBudget },
+			progress,
+			log: (m) => process.stderr.write(`gpcscope: ${m}\n`),
+		});
 	} finally {
+		progress?.done();
 		engine.dispose();
 	}
+	const { root, result, skipped } = checked;
+	// Generated headers over the size limit are one line; anything else skipped is listed.
+	const large = skipped.filter((s) => s.reason.startsWith('larger than'));
+	for (const s of skipped) if (!large.includes(s)) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
+	if (large.length && !options.quiet) process.stderr.write(`gpcscope: skipped ${large.length} files over the size limit, not searched (e.g. ${large[0].file}: ${large[0].reason})\n`);
+	for (const s of result.skipped) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
 	const stats = {
-		filesScanned: scanned,
-		filesParsed: sources.length,
+		filesScanned: checked.stats.filesScanned,
+		filesParsed: checked.stats.filesIndexed,
+		filesParsedNow: checked.stats.filesParsedNow,
+		factsFromCache: checked.stats.factsFromCache,
+		resultFromCache: checked.stats.resultFromCache ? 1 : 0,
+		cache: checked.stats.cache,
 		filesSkipped: skipped.length,
+		analysisSkipped: result.skipped.length,
 		filesAnalysed: result.stats.filesAnalysed,
 		functionsAnalysed: result.stats.functionsAnalysed,
 		unparsedRegions: result.stats.unparsedRegions,
 		apiCallSites: result.stats.apiCallSites,
 		apiCallSitesAnalysed: result.stats.apiCallSitesAnalysed,
 		findingsSuppressed: result.stats.findingsSuppressed,
-		jobs: 1,
-		ms: result.stats.ms,
+		jobs: checked.stats.jobs,
+		indexMs: checked.stats.indexMs,
+		ms: checked.stats.ms,
 	};
-	if (options.format === 'json') process.stdout.write(formatJson(root, result, stats));
+	// A cached result has no facts or knowledge: the reports read only the era and the findings.
+	if (options.format === 'json') process.stdout.write(formatJson(root, result as EngineResult, stats));
 	else if (options.format === 'sarif') {
 		const lineText = (file: string, line: number) => {
 			try {
@@ -96,8 +109,9 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		process.stdout.write(formatText(result.findings));
 		if (!options.quiet) {
 			process.stderr.write(
-				`gpcscope: ${scanned} files scanned, ${sources.length} parsed, ${stats.functionsAnalysed} functions analysed, ` +
-					`${result.findings.length} findings, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s\n`,
+				`gpcscope: ${stats.filesScanned} files scanned, ${stats.filesParsed} parsed, ${stats.functionsAnalysed} functions analysed, ` +
+					`${result.findings.length} findings, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
+					` [cache: ${cacheSummary(checked.stats)}; ${stats.jobs} thread${stats.jobs > 1 ? 's' : ''}]\n`,
 			);
 		}
 	}
@@ -105,9 +119,10 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	return serious ? EXIT_FINDINGS : EXIT_CLEAN;
 }
 
-function notYet(capability: string): never {
-	process.stderr.write(`gpcscope: ${capability} is not implemented in this version yet.\n`);
-	process.exit(EXIT_BAD_INPUT);
+function cacheSummary(s: TreeCheck['stats']): string {
+	if (s.cache === 'off') return 'off';
+	if (s.resultFromCache) return `${s.cache}, result reused`;
+	return `${s.cache}, ${s.filesParsedNow} files parsed, ${s.factsFromCache} from cache`;
 }
 
 export function buildProgram(): Command {
@@ -123,9 +138,11 @@ export function buildProgram(): Command {
 		.argument('<path...>', 'kernel tree, directory or file')
 		.addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
 		.option('-r, --rule <id>', 'run only this rule (repeatable)', ruleId)
-		.option('-j, --jobs <n>', 'parallel workers', positiveInt)
+		.option('-j, --jobs <n>', 'threads for scanning and parsing (default: the number of cores; 1: no workers)', positiveInt)
 		.addOption(new Option('--api-era <era>', 'override the API era detected from the tree').choices([...API_ERAS]))
 		.option('--all-files', 'analyse every .c/.h, not only files that mention the gpc API')
+		.option('--no-cache', 'neither read nor write the index cache ($XDG_CACHE_HOME/gpcscope)')
+		.option('--file-budget <ms>', 'time budget per file and pass; a file over it is skipped with a reason (default 20000)', positiveInt)
 		.option('-q, --quiet', 'no summary line on stderr')
 		.action(async (paths: string[], options: CheckOptions) => {
 			process.exitCode = await check(paths, options);
@@ -137,7 +154,9 @@ export function buildProgram(): Command {
 		.requiredOption('-r, --rule <id>', 'the rule whose fix to apply', (v) => ruleId(v)[0])
 		.option('--dry-run', 'print a unified diff instead of writing')
 		.argument('<tree>', 'kernel tree')
-		.action(() => notYet('`gpcscope fix` (the dead usage flag rewrite)'));
+		.action(async (tree: string, options: { rule: RuleId; dryRun?: boolean }) => {
+			process.exitCode = await fixCommand(tree, options);
+		});
 
 	program
 		.command('simulate')
@@ -171,6 +190,32 @@ export function buildProgram(): Command {
 		});
 
 	program
+		.command('kbuild')
+		.description('checker for kbuild: make C=1 CHECK="gpcscope kbuild" (compiler flags are ignored; findings of the file on stderr; exit 0)')
+		.argument('[args...]', '$(CHECKFLAGS) $(c_flags) file.c, plus --tree DIR, --api-era ERA, --werror, --verbose, --cache-dir DIR')
+		.helpOption(false)
+		.allowUnknownOption()
+		.allowExcessArguments()
+		.action(async (_args: string[], _options: unknown, command: Command) => {
+			// Raw arguments: kbuild's compiler flags are not ours to parse.
+			process.exitCode = await runKbuild(command.args, { stderr: (s) => process.stderr.write(s) });
+		});
+
+	program
+		.command('review')
+		.description('report the findings a patch series introduces and fixes (a patch or mbox file, or a git revision range)')
+		.argument('<patch|range>', 'patch or mbox file, or git revisions A..B, A...B, or one commit')
+		.option('--tree <dir>', 'the tree the series applies to (default: the current directory)')
+		.addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+		.option('-r, --rule <id>', 'run only this rule (repeatable)', ruleId)
+		.addOption(new Option('--api-era <era>', 'override the API era detected from the tree').choices([...API_ERAS]))
+		.option('--all-files', 'analyse every .c/.h, not only files that mention the gpc API')
+		.option('-q, --quiet', 'no progress and summary on stderr')
+		.action(async (input: string, options: ReviewCommandOptions) => {
+			process.exitCode = await runReviewCommand(input, options, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+		});
+
+	program
 		.command('lsp')
 		.description('run the language server (for any LSP editor)')
 		.option('--stdio', 'talk LSP over stdin/stdout (default)')
@@ -179,6 +224,7 @@ export function buildProgram(): Command {
 		.action(() => {
 			// vscode-languageserver reads the transport from process.argv itself.
 			if (!process.argv.some((a) => a === '--stdio' || a === '--node-ipc' || a.startsWith('--socket'))) process.argv.push('--stdio');
+			keepServerAlive();
 			startServer();
 		});
 	return program;

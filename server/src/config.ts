@@ -16,6 +16,9 @@ export const SETTINGS = {
 	'markDirty.exemptInstances': z.array(z.string().regex(/^\w+$/)).default(DIRTY_EXEMPTIONS.map((e) => e.field)),
 	'diagnostics.debounceMs': z.number().int().min(0).max(5000).default(200),
 	'trace.server': z.enum(['off', 'messages', 'verbose']).default('off'),
+	'index.include': z.array(z.string().min(1)).default([]),
+	'index.exclude': z.array(z.string().min(1)).default([]),
+	'index.maxFileSizeKB': z.number().int().min(1).max(1024 * 1024).default(4096),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -25,6 +28,12 @@ export interface Settings {
 	rules: Partial<Record<RuleId, Severity | 'off'>>;
 	markDirtyExemptInstances: string[];
 	debounceMs: number;
+	/** gitignore-syntax patterns relative to a workspace folder: only matching files are indexed (all when empty). */
+	indexInclude: string[];
+	/** gitignore-syntax patterns relative to a workspace folder: never indexed. */
+	indexExclude: string[];
+	/** Files above this size are not searched (generated headers). */
+	indexMaxFileSizeKB: number;
 }
 
 export interface SettingsResult {
@@ -51,6 +60,9 @@ export function parseSettings(raw: unknown): SettingsResult {
 			rules: value('rules'),
 			markDirtyExemptInstances: value('markDirty.exemptInstances'),
 			debounceMs: value('diagnostics.debounceMs'),
+			indexInclude: value('index.include'),
+			indexExclude: value('index.exclude'),
+			indexMaxFileSizeKB: value('index.maxFileSizeKB'),
 		},
 		warnings,
 	};

@@ -1,8 +1,8 @@
 // LSP wiring only: capabilities, and handlers that delegate to the workspace
 // and the feature modules.
 import {
-	createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocumentSyncKind,
-	type Connection, type InitializeParams, type InitializeResult,
+	createConnection, DidChangeConfigurationNotification, LSPErrorCodes, Message, ProposedFeatures, TextDocumentSyncKind,
+	type ClientCapabilities, type Connection, type ConnectionStrategy, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
@@ -12,17 +12,42 @@ import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
 import { simulateAt } from './features/simulate';
 import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
+import { CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
 import { VERSION } from './version';
 import { Workspace } from './workspace';
 
-export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): Connection {
+/** A request cancelled while still queued is answered RequestCancelled, not run (simulate is not cheap). */
+export const connectionStrategy: ConnectionStrategy = {
+	cancelUndispatched: (message) =>
+		Message.isRequest(message) ? { jsonrpc: '2.0', id: message.id, error: { code: LSPErrorCodes.RequestCancelled, message: 'cancelled before it ran' } } : undefined,
+};
+
+/**
+ * For the server processes only (`gpcscope lsp`, dist/server.js), never in-process tests: a
+ * rejected promise nobody awaited (a client failing a request the server sent it) is logged
+ * to stderr, not fatal to a server that is otherwise fine.
+ */
+export function keepServerAlive(): void {
+	process.on('unhandledRejection', (reason) => {
+		process.stderr.write(`gpcscope: unhandled rejection, server keeps running: ${(reason as Error)?.stack ?? String(reason)}\n`);
+	});
+}
+
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all, connectionStrategy)): Connection {
 	let workspace: Workspace | undefined;
 	let folders: string[] = [];
 	let canConfigure = false;
+	let clientCapabilities: ClientCapabilities = {};
 	const ready = Engine.create();
 
 	const readSettings = async () => {
-		const raw = canConfigure ? await connection.workspace.getConfiguration('gpcscope') : {};
+		let raw: unknown = {};
+		try {
+			raw = canConfigure ? await connection.workspace.getConfiguration('gpcscope') : {};
+		} catch (e) {
+			// A client that fails workspace/configuration must not take the server down: defaults.
+			connection.console.warn(`gpcscope: workspace/configuration failed (${(e as Error).message}); using the default settings`);
+		}
 		const { settings, warnings } = parseSettings(raw);
 		for (const w of warnings) {
 			connection.console.warn(w);
@@ -33,20 +58,22 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
 	connection.onInitialize((params: InitializeParams): InitializeResult => {
 		canConfigure = !!params.capabilities.workspace?.configuration;
+		clientCapabilities = params.capabilities;
 		folders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri).fsPath);
 		if (!folders.length && params.rootUri) folders = [URI.parse(params.rootUri).fsPath];
 		return {
 			capabilities: {
 				textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
 				hoverProvider: true,
-				codeActionProvider: true,
+				codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS, resolveProvider: true },
+				executeCommandProvider: { commands: [REMOVE_USAGE_FLAGS_SERVER_COMMAND] },
 			},
 			serverInfo: { name: 'gpcscope', version: VERSION },
 		};
 	});
 
 	connection.onInitialized(async () => {
-		if (canConfigure) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' });
+		if (canConfigure) connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch((e: Error) => connection.console.warn(`gpcscope: client/registerCapability failed: ${e.message}`));
 		const engine = await ready;
 		workspace = new Workspace(
 			engine,
@@ -99,7 +126,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		if (!doc || !result) return { error: 'Open the file and wait for gpcscope to index it.' };
 		return simulateAt({ tree: doc.tree, file: file!, result, root }, position.line, variant, scenario);
 	});
-	connection.onCodeAction(({ textDocument, context }) => interleavingActions(textDocument.uri, context.diagnostics));
+	const usageActions = usageCodeActions(connection, { workspace: () => workspace, engine: ready, folders: () => folders, capabilities: () => clientCapabilities });
+	connection.onCodeAction(async (params) => [
+		...interleavingActions(params.textDocument.uri, params.context.diagnostics),
+		...(await usageActions.codeActions(params)),
+	]);
+	connection.onCodeActionResolve((action) => usageActions.resolve(action));
+	connection.onExecuteCommand((params) => usageActions.execute(params));
 	connection.onRequest(instancesRequest, () => (workspace ? instances(workspace.results()) : []));
 	connection.onHover(({ textDocument, position }) => {
 		const doc = workspace?.documentFor(textDocument.uri);

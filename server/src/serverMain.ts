@@ -1,4 +1,5 @@
 // Entry point of dist/server.js, the process the VS Code extension starts.
-import { startServer } from './server';
+import { keepServerAlive, startServer } from './server';
 
+keepServerAlive();
 startServer();

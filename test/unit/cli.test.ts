@@ -100,9 +100,10 @@ describe('other subcommands', () => {
 		expect(run('simulate', '--from', 'nope.c:3').status).toBe(2);
 	});
 
-	it('fix says plainly it is not there yet and exits 2', () => {
+	it('fix --dry-run prints a patch of the demo tree and exits 0 (test/unit/fix-trees.test.ts has the rest)', () => {
 		const r = run('fix', '--rule', 'gpc-dead-usage-flag', DEMO, '--dry-run');
-		expect(r.status).toBe(2);
-		expect(r.stderr).toMatch(/not implemented/);
+		expect(r.status).toBe(0);
+		expect(r.stdout).toMatch(/^diff --git a\/include\/linux\/kvm_types\.h b\/include\/linux\/kvm_types\.h$/m);
+		expect(run('fix', '--rule', 'gpc-len-mismatch', DEMO).status).toBe(2);
 	});
 });

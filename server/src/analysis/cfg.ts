@@ -182,9 +182,8 @@ export function buildCfg(fn: SyntaxNode): Cfg {
 				let fallthrough = next;
 				const entries: number[] = [];
 				for (let i = cases.length - 1; i >= 0; i--) {
-					const stmts = cases[i].namedChildren.filter(
-						(c): c is SyntaxNode => !!c && c !== cases[i].childForFieldName('value') && c.type !== 'comment',
-					);
+					const value = cases[i].childForFieldName('value');
+					const stmts = cases[i].namedChildren.filter((c): c is SyntaxNode => !!c && !sameNode(c, value) && c.type !== 'comment');
 					fallthrough = sequence(stmts, fallthrough, inner, scopeGuards);
 					entries.unshift(fallthrough);
 				}
@@ -226,10 +225,8 @@ export function buildCfg(fn: SyntaxNode): Cfg {
 			case 'preproc_else': {
 				// Both sides of a preprocessor conditional are possible builds.
 				const alternative = s.childForFieldName('alternative');
-				const body = s.namedChildren.filter(
-					(c): c is SyntaxNode =>
-						!!c && c !== alternative && c !== s.childForFieldName('condition') && c !== s.childForFieldName('name') && c.type !== 'comment',
-				);
+				const heads = [alternative, s.childForFieldName('condition'), s.childForFieldName('name')];
+				const body = s.namedChildren.filter((c): c is SyntaxNode => !!c && !heads.some((h) => sameNode(c, h)) && c.type !== 'comment');
 				const bodyEntry = sequence(body, next, t, scopeGuards);
 				if (s.type === 'preproc_else') return bodyEntry;
 				const altEntry = alternative ? statement(alternative, next, t, scopeGuards) : next;
@@ -258,6 +255,15 @@ export function buildCfg(fn: SyntaxNode): Cfg {
 	const bodyEntry = body ? statement(body, end, { guards: [] }, []) : end;
 	nodes[entry].succ = [bodyEntry];
 	return { nodes, entry, exit, unparsed };
+}
+
+/**
+ * web-tree-sitter hands out a new wrapper object per lookup, so nodes compare by id, never by
+ * identity: `c !== alternative` kept each #elif in its parent's body as well, and a chain of n
+ * #elif built 2^n CFG nodes (17 in arch/powerpc/kernel/udbg.c: 393,220 nodes, 56 s).
+ */
+function sameNode(a: SyntaxNode, b: SyntaxNode | null | undefined): boolean {
+	return !!b && a.id === b.id;
 }
 
 function collectErrors(node: SyntaxNode, out: SyntaxNode[]): void {

@@ -333,7 +333,7 @@ export function ownerKey(path: string, types: Map<string, string>): string | und
 function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>): boolean {
 	let changed = false;
 	for (const pass of passes) {
-		for (const { analysis } of pass.analyses) {
+		for (const { analysis, file } of pass.analyses) {
 			for (const call of analysis.calls) {
 				const held = call.heldGpc.length > 0;
 				const before = callerHolds.get(call.callee);
@@ -344,7 +344,7 @@ function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicConte
 				}
 				const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
 				if (ctx && !atomicEntry.has(call.callee)) {
-					atomicEntry.set(call.callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node });
+					atomicEntry.set(call.callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node, file });
 					changed = true;
 				}
 			}
@@ -443,7 +443,26 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 		// them): with --all-files, every function's states at once do not fit in memory.
 		analysis.statesAt.clear();
 		analysis.cfg.nodes.length = 0;
+		// The tree is deleted after this file's pass, but later rounds, the lifecycle and hover still
+		// read these call sites: keep where they are, not the nodes (reading a deleted tree's node is
+		// a use after free in the wasm heap; it failed with "memory access out of bounds").
+		analysis.node = detached(analysis.node);
+		for (const call of analysis.calls) {
+			call.node = detached(call.node);
+			if (call.atomic?.site) call.atomic = { ...call.atomic, site: detached(call.atomic.site) };
+		}
 	}
+}
+
+/**
+ * Where a node is, without its tree: the positions, and the text up to the end of its first
+ * line (all that rangeOf() and a "line N" link need), copied so that no file text is kept.
+ */
+function detached(node: SyntaxNode): SyntaxNode {
+	const text = node.text;
+	const nl = text.indexOf('\n');
+	const first = JSON.parse(JSON.stringify(nl < 0 ? text : text.slice(0, nl + 1))) as string;
+	return { type: node.type, startIndex: node.startIndex, endIndex: node.endIndex, startPosition: node.startPosition, endPosition: node.endPosition, text: first } as unknown as SyntaxNode;
 }
 
 /** Whether the syntax tree under `node` is more than `limit` levels deep (an iterative walk: no recursion). */
@@ -532,7 +551,8 @@ export function rangeOf(node: SyntaxNode): Range {
 
 function firstLineLength(node: SyntaxNode): number {
 	const nl = node.text.indexOf('\n');
-	return nl < 0 ? node.text.length : nl;
+	// A CRLF line ends before its '\r' (LSP positions past it are outside the line).
+	return nl < 0 ? node.text.length : nl > 0 && node.text[nl - 1] === '\r' ? nl - 1 : nl;
 }
 
 function relatedOf(file: string, r: Related): RelatedLocation {

@@ -7,6 +7,8 @@ import type { DerivedPointer, InstanceState, World } from './state';
 export interface AtomicContext {
 	why: string;
 	site?: SyntaxNode;
+	/** The file of `site` when it is not the analysed function's (a caller's call site). */
+	file?: string;
 }
 
 export type Observation =

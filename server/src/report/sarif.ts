@@ -1,31 +1,31 @@
 // SARIF 2.1.0 for code scanning: relative paths under a %SRCROOT% base, rule
 // metadata with help links, and a fingerprint that survives unrelated edits
-// (rule + file + function-independent message + the line's own text).
-import { createHash } from 'node:crypto';
+// (rule + file + the line's own text; see fingerprint.ts).
 import type { Log, ReportingDescriptor, Result } from 'sarif';
 import type { Finding } from '../analysis/findings';
 import { RULES } from '../analysis/rules';
+import { FINGERPRINT_KEY, fingerprintFindings } from './fingerprint';
 
 const LEVEL = { error: 'error', warning: 'warning', information: 'note', hint: 'note' } as const;
 export const RULE_HELP_BASE = 'https://gpcscope.invalid/docs/rules/';
 
-export function formatSarif(findings: readonly Finding[], version: string, lineText: (file: string, line: number) => string): string {
+export function formatSarif(findings: readonly Finding[], version: string, lineText: (file: string, line: number) => string, extra: SarifExtra = {}): string {
 	const rules: ReportingDescriptor[] = [...RULES.values()].map((r) => ({
 		id: r.id,
 		shortDescription: { text: r.summary },
 		helpUri: `${RULE_HELP_BASE}${r.id}.md`,
 		defaultConfiguration: { level: LEVEL[r.severity] },
 	}));
-	const results: Result[] = findings.map((f) => ({
+	const fingerprints = extra.fingerprints ?? fingerprintFindings(findings, lineText);
+	const results: Result[] = findings.map((f, i) => ({
 		ruleId: f.rule,
 		ruleIndex: rules.findIndex((r) => r.id === f.rule),
 		level: LEVEL[f.severity],
 		message: { text: f.message },
 		locations: [location(f.file, f.range)],
 		relatedLocations: f.related.map((r, i) => ({ id: i, ...location(r.file, r.range), message: { text: r.message } })),
-		partialFingerprints: {
-			'gpcscopeLine/v1': createHash('sha256').update(`${f.rule}\0${f.file}\0${lineText(f.file, f.range.start.line).trim()}`).digest('hex').slice(0, 32),
-		},
+		partialFingerprints: { [FINGERPRINT_KEY]: fingerprints[i] },
+		...(extra.baselineState ? { baselineState: extra.baselineState } : {}),
 	}));
 	const log: Log = {
 		version: '2.1.0',
@@ -37,6 +37,13 @@ export function formatSarif(findings: readonly Finding[], version: string, lineT
 		}],
 	};
 	return JSON.stringify(log, null, 2) + '\n';
+}
+
+/** For `review`: results that a series introduced are `new` against its base. */
+export interface SarifExtra {
+	baselineState?: Result['baselineState'];
+	/** Precomputed, index for index: a subset's occurrence counts would differ from the whole tree's. */
+	fingerprints?: readonly string[];
 }
 
 function location(file: string, range: Finding['range']) {

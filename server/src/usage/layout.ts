@@ -65,9 +65,10 @@ function continuationIndent(text: string, list: SyntaxNode, items: SyntaxNode[])
 }
 
 /**
- * Drops items where they are, keeping every other line as it was (lists with
- * comments, or items that span lines): an item and its comma go, a line left
- * empty goes, and a last item takes the comma before it along.
+ * Drops items where they are, keeping every other line as it was (the smaller
+ * diff; the only layout for lists with comments or items that span lines): an
+ * item and its comma go, a line left empty goes, and a last item takes the
+ * comma before it along.
  */
 function removeInPlace(text: string, list: SyntaxNode, items: SyntaxNode[], drop: ReadonlySet<number>): string {
 	const base = list.startIndex;

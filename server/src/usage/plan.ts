@@ -716,7 +716,9 @@ function where(f: UsageFile, offset: number): string {
 }
 
 function firstLine(node: SyntaxNode): Range {
-	const nl = node.text.indexOf('\n');
+	let nl = node.text.indexOf('\n');
+	// A CRLF line ends before its '\r' (LSP positions past it are outside the line).
+	if (nl > 0 && node.text[nl - 1] === '\r') nl--;
 	return {
 		start: { line: node.startPosition.row, character: node.startPosition.column },
 		end: nl < 0

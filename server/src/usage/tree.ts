@@ -1,6 +1,7 @@
 // A kernel tree on disk as the rewrite sees it: the prefiltered gpc files,
 // plus a whole-tree search for the callers and prototypes of a function that
 // loses a parameter (kvm_main.c, kvm_mm.h do not mention the gpc API).
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanTree } from '../index/scan';
@@ -56,6 +57,9 @@ export function diskTree(path: string, options: DiskTreeOptions = {}): DiskTree 
 		grep(names) {
 			if (!names.length) return [];
 			const re = new RegExp(`\\b(?:${names.join('|')})\\b`);
+			// GNU grep reads a kernel tree several times faster than a walk in JavaScript.
+			const found = systemGrep(root, names);
+			if (found) return found.filter((f) => !overrides.get(f) || re.test(overrides.get(f)!.read())).map(source);
 			all ??= cFiles(root);
 			const hits: FileSource[] = [];
 			for (const file of all) {
@@ -67,6 +71,15 @@ export function diskTree(path: string, options: DiskTreeOptions = {}): DiskTree 
 		},
 		encodingOf: (file) => encodings.get(file) ?? 'utf8',
 	};
+}
+
+/** Root-relative .c/.h files naming one of `names`, by `grep -r` (symlinks not followed); undefined without grep. */
+function systemGrep(root: string, names: string[]): string[] | undefined {
+	const r = spawnSync('grep', ['-rlwE', `(${names.join('|')})`, '--include=*.c', '--include=*.h', ...[...SKIP_DIRS].map((d) => `--exclude-dir=${d}`), '.'], {
+		cwd: root, encoding: 'utf8', maxBuffer: 256 << 20,
+	});
+	if (r.error || (r.status !== 0 && r.status !== 1)) return undefined;
+	return r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, '')).sort();
 }
 
 /** Every .c/.h under root (root-relative, sorted), symlinks not followed. */

@@ -16,7 +16,7 @@ export const gpcRefreshInAtomic: FunctionRule = {
 			ctx.report(
 				o.node,
 				`${o.api.name}() on ${displayPath(o.instance)} may sleep, but this path may be atomic: ${o.atomic.why}; bail out and let a sleepable path refresh`,
-				o.atomic.site ? [{ node: o.atomic.site, message: 'atomic because of this' }] : [],
+				o.atomic.site ? [{ node: o.atomic.site, file: o.atomic.file, message: 'atomic because of this' }] : [],
 			);
 		},
 	}),

@@ -41,4 +41,5 @@ export const RULES: ReadonlyMap<RuleId, RuleMeta> = new Map(
 export const IMPLEMENTED_RULES: ReadonlySet<RuleId> = new Set([
 	...FUNCTION_RULES.map((r) => r.meta.id),
 	...TREE_RULES.map((r) => r.meta.id),
+	DEAD_USAGE_FLAG.id,
 ]);

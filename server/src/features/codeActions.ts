@@ -1,0 +1,209 @@
+// Code actions for gpc-dead-usage-flag: a quick fix per finding (that
+// finding's part of the whole-tree plan), `source.fixAll.gpcscope` (every
+// edit in the document), and "Remove pfncache usage flags from the tree",
+// one WorkspaceEdit over every file with change annotations so the editor
+// can preview it. Edits are computed on resolve: planning reads the tree.
+import type {
+	AnnotatedTextEdit, ChangeAnnotation, ClientCapabilities, CodeAction, CodeActionParams, Connection, ExecuteCommandParams,
+	TextDocumentEdit, TextEdit, WorkspaceEdit,
+} from 'vscode-languageserver';
+import { CodeActionKind } from 'vscode-languageserver';
+import type { Parser } from 'web-tree-sitter';
+import { URI } from 'vscode-uri';
+import type { Engine, EngineResult } from '../analysis/engine';
+import { lineEdits, renderPlan, type FileChange } from '../usage/diff';
+import { ParsedFiles } from '../usage/files';
+import { outcomeOf } from '../usage/fix';
+import { planUsageRemoval, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
+import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../usage/commands';
+import { diskTree } from '../usage/tree';
+import type { Workspace } from '../workspace';
+
+export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };
+
+const RULE = 'gpc-dead-usage-flag';
+export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.gpcscope`;
+export const CODE_ACTION_KINDS = [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite, FIX_ALL_KIND];
+const TREE_TITLE = 'Remove pfncache usage flags from the tree';
+
+/** What resolve needs to find the edit again. */
+type ActionData =
+	| { gpcscope: 'usage-group'; uri: string; group: string }
+	| { gpcscope: 'usage-file'; uri: string }
+	| { gpcscope: 'usage-tree'; uri: string };
+
+export interface UsageActionsHost {
+	workspace(): Workspace | undefined;
+	engine: Promise<Engine>;
+	folders(): string[];
+	capabilities(): ClientCapabilities;
+}
+
+const ANNOTATIONS: Record<GroupKind, string> = {
+	call: 'Call sites: the usage (and vCPU) arguments',
+	prototype: 'Prototypes and kernel-doc',
+	definition: 'Definitions: usage parameters, checks and stores',
+	function: 'Guest-usage code and the vCPU request plumbing',
+	field: 'Fields of struct gfn_to_pfn_cache',
+	enum: 'enum pfn_cache_usage',
+};
+
+export function usageCodeActions(connection: Connection, host: UsageActionsHost) {
+	// Plans are cached per analysis result: a new analysis means new text.
+	const light = new WeakMap<EngineResult, UsagePlan>();
+	const full = new WeakMap<EngineResult, UsagePlan>();
+
+	const context = async (uri: string) => {
+		const ws = host.workspace();
+		const at = ws?.resultFor(uri);
+		if (!ws || !at?.result || !at.root) return undefined;
+		return { ws, result: at.result, root: at.root, file: at.file, uriOf: at.uriOf, parser: (await host.engine).parser };
+	};
+	type Context = NonNullable<Awaited<ReturnType<typeof context>>>;
+
+	const plan = (c: Context, withTree: boolean): UsagePlan => {
+		const cache = withTree ? full : light;
+		const known = cache.get(c.result);
+		if (known) return known;
+		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, withTree);
+		cache.set(c.result, made);
+		return made;
+	};
+
+	return {
+		async codeActions(params: CodeActionParams): Promise<CodeAction[]> {
+			const uri = params.textDocument.uri;
+			const only = params.context.only;
+			const wants = (kind: string) => !only || only.some((o) => kind === o || kind.startsWith(`${o}.`));
+			const ours = params.context.diagnostics.filter((d) => d.source === 'gpcscope' && d.code === RULE);
+			const out: CodeAction[] = [];
+			const fixAllWanted = !!only && wants(FIX_ALL_KIND);
+			if (!ours.length && !fixAllWanted) return out;
+			const c = await context(uri);
+			if (!c) return out;
+			const p = plan(c, false);
+			if (!p.census.dead) return out;
+			if (wants(CodeActionKind.QuickFix)) {
+				for (const d of ours) {
+					const r = p.reports.find((x) => x.file === c.file && x.range.start.line === d.range.start.line && x.message === d.message);
+					const group = r && p.groups.get(r.group);
+					if (!group) continue;
+					out.push({ title: group.title, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data: { gpcscope: 'usage-group', uri, group: group.id } satisfies ActionData });
+				}
+				if (ours.length) {
+					out.push({ title: `${TREE_TITLE} (gpcscope)`, kind: CodeActionKind.QuickFix, diagnostics: ours, data: { gpcscope: 'usage-tree', uri } satisfies ActionData });
+				}
+			}
+			if (fixAllWanted && p.reports.some((r) => r.file === c.file)) {
+				out.push({ title: 'Remove the dead pfncache usage flags in this file (gpcscope)', kind: FIX_ALL_KIND, data: { gpcscope: 'usage-file', uri } satisfies ActionData });
+			}
+			// Clients that cannot resolve get the edit now.
+			if (!host.capabilities().textDocument?.codeAction?.resolveSupport?.properties.includes('edit')) {
+				return Promise.all(out.map((a) => this.resolve(a)));
+			}
+			return out;
+		},
+
+		async resolve(action: CodeAction): Promise<CodeAction> {
+			const data = action.data as ActionData | undefined;
+			if (!data || typeof data !== 'object' || !String(data.gpcscope).startsWith('usage-')) return action;
+			const c = await context(data.uri);
+			if (!c) return action;
+			const p = plan(c, true);
+			let rendering;
+			if (data.gpcscope === 'usage-group') rendering = renderPlan(p, (g) => g === data.group);
+			else if (data.gpcscope === 'usage-file') {
+				const inFile = new Set(p.edits.filter((e) => e.file === c.file).map((e) => e.group));
+				rendering = renderPlan(p, (g) => inFile.has(g));
+				rendering.changes = rendering.changes.filter((ch) => ch.file === c.file);
+			} else rendering = renderPlan(p);
+			const touched = new Set(rendering.changes.map((ch) => ch.file));
+			const refusals = [...p.refusals.filter((r) => data.gpcscope === 'usage-tree' || touched.has(r.file)), ...rendering.conflicts];
+			if (refusals.length) {
+				void connection.window.showErrorMessage(refusalText(refusals));
+				return action;
+			}
+			return { ...action, edit: workspaceEdit(p, rendering.changes, c.uriOf, host.capabilities(), data.gpcscope === 'usage-tree') };
+		},
+
+		/** `gpcscope.removeUsageFlags` (and its server-side name): the whole tree, one WorkspaceEdit. */
+		async execute(params: ExecuteCommandParams): Promise<{ applied: boolean; files: number; message?: string }> {
+			if (params.command !== REMOVE_USAGE_FLAGS_SERVER_COMMAND && params.command !== REMOVE_USAGE_FLAGS_COMMAND) {
+				return { applied: false, files: 0, message: `unknown command ${params.command}` };
+			}
+			const arg = params.arguments?.[0];
+			const ws = host.workspace();
+			const folder = typeof arg === 'string' && arg ? URI.parse(arg).fsPath : host.folders()[0];
+			if (!ws || !folder) {
+				void connection.window.showErrorMessage('gpcscope: open a kernel tree as a workspace folder first.');
+				return { applied: false, files: 0, message: 'no workspace folder' };
+			}
+			// Any file of the folder names it for the workspace; an open one need not exist.
+			const at = ws.resultFor(URI.file(`${folder}/MAINTAINERS`).toString());
+			const root = at.root ?? folder;
+			const engine = await host.engine;
+			const p = makePlan(ws, root, at.result, at.uriOf, engine.parser, true);
+			const outcome = outcomeOf(p);
+			if (outcome.kind === 'nothing') {
+				void connection.window.showInformationMessage(`gpcscope: ${outcome.message}.`);
+				return { applied: false, files: 0, message: outcome.message };
+			}
+			if (outcome.kind === 'refused') {
+				const text = refusalText(outcome.refusals) + (outcome.explanation ? `\n${outcome.explanation}` : '');
+				void connection.window.showErrorMessage(text);
+				return { applied: false, files: 0, message: text };
+			}
+			const edit = workspaceEdit(p, outcome.changes, at.uriOf, host.capabilities(), true);
+			const result = await connection.workspace.applyEdit({ label: TREE_TITLE, edit });
+			return { applied: result.applied, files: outcome.changes.length, message: result.failureReason };
+		},
+	};
+}
+
+/** The whole plan for the folder at `root`, with open documents' text winning over the disk. */
+function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser, withTree: boolean): UsagePlan {
+	const override = (file: string) => {
+		const doc = ws.documentFor(uriOf(file));
+		return doc ? { read: () => doc.text, tree: () => doc.tree } : undefined;
+	};
+	const tree = diskTree(root, { override, files: result?.facts.map((f) => f.file) });
+	const files = new ParsedFiles(parser);
+	try {
+		return planUsageRemoval(files, tree.sources, {
+			era: result?.era.era ?? '6.2-6.8',
+			grep: withTree ? (names) => tree.grep(names) : undefined,
+			reportsOnly: !withTree,
+		});
+	} finally {
+		files.dispose();
+	}
+}
+
+function workspaceEdit(plan: UsagePlan, changes: readonly FileChange[], uriOf: (file: string) => string, caps: ClientCapabilities, annotate: boolean): WorkspaceEdit {
+	const editCaps = caps.workspace?.workspaceEdit;
+	const perFile = changes.map((c) => ({ change: c, edits: lineEdits(c.before, c.after) }));
+	if (!editCaps?.documentChanges) {
+		return { changes: Object.fromEntries(perFile.map(({ change, edits }) => [uriOf(change.file), edits])) };
+	}
+	const withAnnotations = annotate && !!editCaps.changeAnnotationSupport;
+	const changeAnnotations: Record<string, ChangeAnnotation> = {};
+	const documentChanges: TextDocumentEdit[] = perFile.map(({ change, edits }) => {
+		const planned = plan.edits.filter((e) => e.file === change.file && change.groups.includes(e.group));
+		const lines = (offset: number) => change.before.slice(0, offset).split('\n').length - 1;
+		const annotated: (TextEdit | AnnotatedTextEdit)[] = edits.map((e) => {
+			if (!withAnnotations) return e;
+			const hit = planned.find((p) => lines(p.start) <= e.range.end.line && lines(Math.max(p.start, p.end - 1)) >= e.range.start.line) ?? planned[0];
+			const kind = plan.groups.get(hit.group)?.kind ?? 'function';
+			changeAnnotations[kind] ??= { label: ANNOTATIONS[kind], description: 'gpc-dead-usage-flag', needsConfirmation: true };
+			return { ...e, annotationId: kind };
+		});
+		return { textDocument: { uri: uriOf(change.file), version: null }, edits: annotated };
+	});
+	return withAnnotations ? { documentChanges, changeAnnotations } : { documentChanges };
+}
+
+function refusalText(refusals: readonly Refusal[]): string {
+	const shown = refusals.slice(0, 5).map((r) => `${r.file}:${r.line + 1}: ${r.message}`);
+	const more = refusals.length > shown.length ? ` (and ${refusals.length - shown.length} more)` : '';
+	return `gpcscope did not remove the usage flags, nothing was changed: ${shown.join('; ')}${more}`;
+}

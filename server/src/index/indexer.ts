@@ -1,0 +1,280 @@
+// Whole-tree indexing: walk (main thread) → read + prefilter (workers) → pass-1
+// facts of the gpc files and their neighbours (workers, each with its own
+// parser) → sources for the engine, whose pass 2 runs on the main thread. The
+// persistent cache lets a warm start stat files instead of reading them and
+// reuse the facts of every file whose content hash is unchanged.
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { Parser } from 'web-tree-sitter';
+import type { SourceFile } from '../analysis/engine';
+import type { FileFacts } from '../analysis/facts';
+import { createCParser } from '../parse/parser';
+import { IndexCache } from './cache';
+import { defaultJobs, WorkerPool } from './pool';
+import { decodeText } from './prefilter';
+import { factsOf, Kind, scanFiles, type FactsReply, type ScanTask, type ScanVerdict, type Signature } from './tasks';
+import { resolveRoot, walkSources, type WalkEntry, type WalkOptions } from './walk';
+
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+export interface SkippedFile {
+	file: string;
+	reason: string;
+}
+
+export interface IndexOptions extends WalkOptions {
+	/** Analyse every .c/.h, not only those the prefilter selects. */
+	allFiles?: boolean;
+	maxFileBytes?: number;
+	/** Threads: 1 indexes in this thread; default the number of cores. Ignored when `pool` is given. */
+	jobs?: number;
+	pool?: WorkerPool;
+	/** Folder of the persistent cache; none when absent. */
+	cacheDir?: string;
+	/**
+	 * A file that mentions the gpc API was found (`read`: new or changed, not known from the
+	 * cache; `facts`: the cache's facts for its content). The caller parses gpc files itself
+	 * (pass 2 needs their trees) and may return their facts, which the index then keeps.
+	 */
+	onGpcFile?(file: string, abs: string, read: boolean, facts: FileFacts | undefined): FileFacts | undefined;
+	onProgress?(phase: 'scan' | 'facts', done: number, total: number): void;
+	log?(message: string): void;
+	/** Polled between batches: true abandons the run (IndexCancelled). */
+	cancelled?(): boolean;
+}
+
+export interface IndexStats {
+	/** Every .c/.h seen. */
+	scanned: number;
+	/** Files read this run (the others were unchanged since the cache was written). */
+	read: number;
+	/** Files that mention the gpc API. */
+	matched: number;
+	/** Files whose facts were computed this run by the index (not counting the caller's gpc files), and facts taken from the cache. */
+	parsed: number;
+	factsFromCache: number;
+	cache: string;
+	jobs: number;
+	scanMs: number;
+	ms: number;
+}
+
+export interface IndexResult {
+	root: string;
+	sources: SourceFile[];
+	skipped: SkippedFile[];
+	/** sha1 of each source's content, where known. */
+	hashes: Map<string, string>;
+	stats: IndexStats;
+	cache?: IndexCache;
+	/** Writes the cache (with whatever was added to it since). */
+	persist(): void;
+}
+
+export class IndexCancelled extends Error {
+	constructor() {
+		super('indexing cancelled');
+	}
+}
+
+interface Seen {
+	entry: WalkEntry;
+	order: number;
+	kind: Kind;
+	hash?: string;
+}
+
+/** Indexes one root (a directory or a single file); paths in the result are relative to it. */
+export async function indexTree(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+	const started = performance.now();
+	const wallStarted = Date.now();
+	const { root, file } = resolveRoot(path);
+	const maxBytes = options.maxFileBytes ?? MAX_FILE_BYTES;
+	const log = options.log ?? (() => undefined);
+	const cache = options.cacheDir ? IndexCache.open(options.cacheDir, root, log) : undefined;
+	const jobs = options.pool ? options.pool.size : Math.max(1, options.jobs ?? defaultJobs());
+	const ownPool = options.pool ? undefined : jobs > 1 ? WorkerPool.create(jobs) : undefined;
+	const pool = options.pool ?? ownPool;
+	let inlineParser: Promise<Parser> | undefined;
+	const skipped: SkippedFile[] = [];
+	const stats: IndexStats = {
+		scanned: 0, read: 0, matched: 0, parsed: 0, factsFromCache: 0, cache: cache?.status ?? 'off', jobs: 1, scanMs: 0, ms: 0,
+	};
+	let aborted = false;
+	const check = () => {
+		if (options.cancelled?.()) {
+			aborted = true;
+			throw new IndexCancelled();
+		}
+	};
+
+	const gpc: Seen[] = [];
+	// Files that do not mention the gpc API, by directory: the neighbours of gpc .c files
+	// are parsed for their call graph only (may-sleep summaries), never analysed.
+	const dirs = new Map<string, { firstGpc?: number; others: Seen[] }>();
+	const neighbours: Seen[] = [];
+	const facts = new Map<string, FileFacts>();
+	const pending: Promise<void>[] = [];
+	let factsDone = 0;
+	let factsTotal = 0;
+
+	const wantFacts = (s: Seen) => {
+		const cached = cache?.facts(s.entry.rel, s.hash);
+		if (cached) {
+			facts.set(s.entry.rel, cached);
+			stats.factsFromCache++;
+			return;
+		}
+		// gpc files are parsed on the main thread anyway (pass 2 needs their trees): their
+		// facts come from that tree, not from a second parse in a worker.
+		if (s.kind === Kind.Gpc) return;
+		factsTotal++;
+		const done = (reply: FactsReply) => {
+			if (reply.facts && reply.hash) {
+				facts.set(s.entry.rel, reply.facts);
+				s.hash = reply.hash;
+				cache?.setFacts(s.entry.rel, reply.hash, reply.facts);
+				stats.parsed++;
+			} else if (reply.error && !aborted) log(`facts of ${s.entry.rel}: ${reply.error}; the engine will parse it`);
+			if (!aborted) options.onProgress?.('facts', ++factsDone, factsTotal);
+		};
+		const task = { kind: 'facts' as const, file: s.entry.rel, abs: s.entry.abs };
+		if (pool) pending.push(pool.facts(task).then(done, (e: Error) => done({ error: e.message })));
+		else pending.push(inlineFacts().then((parser) => done(factsOf(task, parser))));
+	};
+	const inlineFacts = () => (inlineParser ??= createCParser());
+
+	const classify = (entry: WalkEntry, order: number, verdict: ScanVerdict | undefined, record: ReturnType<IndexCache['record']>) => {
+		let kind: Kind;
+		let hash: string | undefined;
+		let sig: Signature;
+		if (verdict) {
+			stats.read++;
+			({ kind, hash, sig } = verdict);
+			if (verdict.error) skipped.push({ file: entry.rel, reason: `unreadable: ${verdict.error}` });
+		} else {
+			[sig, kind, hash] = record!;
+		}
+		if (kind !== Kind.Unreadable) cache?.setFile(entry.rel, [sig, kind, hash]);
+		const s: Seen = { entry, order, kind, hash };
+		if (kind === Kind.TooLarge) skipped.push({ file: entry.rel, reason: `larger than ${maxBytes} bytes (${sig[0]}); generated?` });
+		else if (kind === Kind.Binary) skipped.push({ file: entry.rel, reason: 'binary (NUL bytes)' });
+		if (kind === Kind.Gpc) {
+			stats.matched++;
+			gpc.push(s);
+			wantFacts(s);
+			// The caller parses on this thread: not while the walk still has workers to feed.
+			if (walking) later.push({ s, read: !!verdict });
+			else handOver(s, !!verdict);
+		}
+		// Only gpc .c files make a directory a gpc directory; its other .c and .h files are neighbours.
+		if (kind === Kind.Gpc ? !entry.rel.endsWith('.c') : kind !== Kind.None || !/\.[ch]$/.test(entry.rel)) return;
+		const dir = posix.dirname(entry.rel);
+		let d = dirs.get(dir);
+		if (!d) dirs.set(dir, (d = { others: [] }));
+		if (kind === Kind.Gpc) {
+			if (d.firstGpc === undefined) {
+				d.firstGpc = order;
+				for (const o of d.others) addNeighbour(o);
+				d.others = [];
+			}
+			d.firstGpc = Math.min(d.firstGpc, order);
+		} else if (d.firstGpc !== undefined) addNeighbour(s);
+		else d.others.push(s);
+	};
+	const handOver = (s: Seen, read: boolean) => {
+		const parsed = options.onGpcFile?.(s.entry.rel, s.entry.abs, read, facts.get(s.entry.rel));
+		if (parsed && !facts.has(s.entry.rel)) {
+			facts.set(s.entry.rel, parsed);
+			if (s.hash) cache?.setFacts(s.entry.rel, s.hash, parsed);
+		}
+	};
+	let walking = true;
+	const later: { s: Seen; read: boolean }[] = [];
+	const addNeighbour = (s: Seen) => {
+		neighbours.push(s);
+		wantFacts(s);
+	};
+
+	try {
+		const batches: Promise<void>[] = [];
+		let order = 0;
+		let scanDone = 0;
+		const walk = file ? [[{ rel: file, abs: `${root}/${file}` }]] : walkSources(root, options, (s) => skipped.push(s));
+		for (const batch of walk) {
+			check();
+			const filesBefore = order;
+			order += batch.length;
+			stats.scanned += batch.length;
+			const records = batch.map((e) => cache?.record(e.rel));
+			const task: ScanTask = {
+				kind: 'scan',
+				maxBytes,
+				all: !!options.allFiles,
+				// A record without a hash for a file that matched is incomplete: read it again.
+				files: batch.map((e, i) => ({ abs: e.abs, cached: records[i] && (records[i]![1] !== Kind.Gpc || records[i]![2]) ? records[i]![0] : undefined })),
+			};
+			const handle = (verdicts: (ScanVerdict | undefined)[]) => {
+				batch.forEach((e, i) => classify(e, filesBefore + i, verdicts[i], records[i]));
+				scanDone += batch.length;
+				options.onProgress?.('scan', scanDone, order);
+			};
+			// A batch the cache knows entirely is only stat()ed: here, cheaper than a message (measured).
+			if (pool && task.files.some((f) => !f.cached)) {
+				// A worker that died leaves its batch to this thread.
+				batches.push(pool.scan(task).then(handle, () => (aborted ? undefined : handle(scanFiles(task)))));
+				// Let replies in while the walk goes on.
+				await new Promise((resolve) => setImmediate(resolve));
+			} else handle(scanFiles(task));
+		}
+		walking = false;
+		// The workers have every batch now: hand gpc files over one at a time, letting replies in between.
+		for (let i = 0; i < later.length; i++) {
+			check();
+			handOver(later[i].s, later[i].read);
+			if (pool) await new Promise((resolve) => setImmediate(resolve));
+		}
+		await Promise.all(batches);
+		stats.scanMs = Math.round(performance.now() - started);
+		check();
+		await Promise.all(pending);
+		check();
+		stats.jobs = pool?.used ? pool.size : 1;
+	} catch (e) {
+		aborted = true;
+		throw e;
+	} finally {
+		await ownPool?.dispose();
+		(await inlineParser)?.delete();
+	}
+
+	// The engine's order: gpc files in walk order, then neighbours by directory.
+	gpc.sort((a, b) => a.order - b.order);
+	const firstGpcOf = (s: Seen) => dirs.get(posix.dirname(s.entry.rel))!.firstGpc!;
+	neighbours.sort((a, b) => firstGpcOf(a) - firstGpcOf(b) || a.order - b.order);
+	stats.ms = Math.round(performance.now() - started);
+	return result(root, gpc, neighbours, facts, skipped, stats, cache, wallStarted);
+}
+
+/**
+ * Out of indexTree's scope on purpose: closures made there would keep its whole context
+ * (the walk's per-directory lists of every file) alive as long as the result lives.
+ */
+function result(root: string, gpc: Seen[], neighbours: Seen[], facts: Map<string, FileFacts>, skipped: SkippedFile[], stats: IndexStats, cache: IndexCache | undefined, wallStarted: number): IndexResult {
+	const hashes = new Map<string, string>();
+	const sources: SourceFile[] = [];
+	for (const [list, summariesOnly] of [[gpc, false], [neighbours, true]] as const) {
+		for (const { entry, hash } of list) {
+			if (hash) hashes.set(entry.rel, hash);
+			const abs = entry.abs;
+			const source: SourceFile = { file: entry.rel, read: () => readText(abs), facts: facts.get(entry.rel) };
+			if (summariesOnly) source.summariesOnly = true;
+			sources.push(source);
+		}
+	}
+	return { root, sources, skipped, hashes, stats, cache, persist: () => cache?.save(wallStarted) };
+}
+
+export function readText(abs: string): string {
+	return decodeText(readFileSync(abs));
+}

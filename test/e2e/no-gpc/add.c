@@ -1,0 +1,5 @@
+// Plain C, no gpc API.
+int add(int a, int b)
+{
+	return a + b;
+}

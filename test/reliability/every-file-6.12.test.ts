@@ -1,0 +1,5 @@
+import { describe } from 'vitest';
+import { everyFileTest } from './all-files';
+import { ENABLED } from './tier';
+
+describe.skipIf(!ENABLED)('every file of linux-6.12', () => everyFileTest('6.12'));
