@@ -14,11 +14,12 @@ import { runSimulateCommand, type SimulateArgs } from './simulator/command';
 import { simulateFromSource } from './simulator/fromSourceCommand';
 import { packageRoot } from './packageRoot';
 import { formatJson } from './report/json';
+import { cachedLineText } from './report/fingerprint';
 import { formatSarif } from './report/sarif';
 import { formatText } from './report/text';
 import { fixCommand } from './usage/fix';
 import { runKbuild } from './kbuild';
-import { runReviewCommand, type ReviewCommandOptions } from './review';
+import { applyBaseline, ReviewError, runReviewCommand, type ReviewCommandOptions } from './review';
 import { VERSION } from './version';
 
 /** Exit codes of DESIGN.md §6. */
@@ -48,6 +49,10 @@ interface CheckOptions {
 	/** false with --no-cache. */
 	cache?: boolean;
 	quiet?: boolean;
+	/** Report only findings not in this earlier SARIF or JSON report. */
+	baseline?: string;
+	/** Report only findings the working tree adds over git HEAD. */
+	newOnly?: boolean;
 }
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
@@ -69,7 +74,19 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		progress?.done();
 		engine.dispose();
 	}
-	const { root, result, skipped } = checked;
+	const { root, result: analysed, skipped } = checked;
+	let result = analysed;
+	if (options.baseline || options.newOnly) {
+		const lineText = cachedLineText((f) => readFileSync(join(root, f), 'utf8'));
+		try {
+			const r = await applyBaseline(result, root, lineText, { baseline: options.baseline, era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined });
+			result = { ...result, findings: r.fresh };
+			if (!options.quiet) process.stderr.write(`gpcscope: ${r.known.length} findings already in ${r.source} not reported\n`);
+		} catch (e) {
+			if (e instanceof ReviewError) throw new UsageError(e.message);
+			throw e;
+		}
+	}
 	// Generated headers over the size limit are one line; anything else skipped is listed.
 	const large = skipped.filter((s) => s.reason.startsWith('larger than'));
 	for (const s of skipped) if (!large.includes(s)) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
@@ -144,6 +161,8 @@ export function buildProgram(): Command {
 		.option('--no-cache', 'neither read nor write the index cache ($XDG_CACHE_HOME/gpcscope)')
 		.option('--file-budget <ms>', 'time budget per file and pass; a file over it is skipped with a reason (default 20000)', positiveInt)
 		.option('-q, --quiet', 'no summary line on stderr')
+		.option('--baseline <file>', 'report only findings not in this earlier SARIF or JSON report')
+		.option('--new-only', 'report only findings the working tree adds over git HEAD')
 		.action(async (paths: string[], options: CheckOptions) => {
 			process.exitCode = await check(paths, options);
 		});

@@ -46,6 +46,17 @@ describe('gpcscope check', () => {
 		}
 	});
 
+	it('--baseline reports only findings that are not in an earlier report', () => {
+		const dir = mkdtempSync(join(tmpdir(), 'gpcscope-'));
+		const earlier = join(dir, 'baseline.sarif');
+		writeFileSync(earlier, run('check', DEMO, '--format', 'sarif').stdout);
+		const again = run('check', DEMO, '--format', 'json', '--baseline', earlier);
+		expect(again.status).toBe(0);
+		expect(JSON.parse(again.stdout).diagnostics).toEqual([]);
+		expect(again.stderr).toMatch(/findings already in .*baseline\.sarif not reported/);
+		expect(run('check', DEMO, '--baseline', join(dir, 'missing.sarif')).status).toBe(2);
+	});
+
 	it('filters by --rule', () => {
 		const r = run('check', DEMO, '--format', 'json', '--rule', 'gpc-check-unlocked');
 		const rules = new Set(JSON.parse(r.stdout).diagnostics.map((d: { rule: string }) => d.rule));
