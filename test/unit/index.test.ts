@@ -2,7 +2,7 @@
 // byte-level prefilter, workers versus this thread, and the persistent cache
 // (warm starts, changed files, corrupt and stale caches).
 import fc from 'fast-check';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -151,6 +151,14 @@ describe('persistent cache', () => {
 		expect(changed.stats.read).toBe(1);
 		expect(changed.stats.parsed).toBe(1);
 		expect(changed.stats.factsFromCache).toBe(1);
+
+		// A deleted file leaves the cache.
+		rmSync(join(root, 'mm/b.h'));
+		const gone = await indexTree(root, { jobs: 1, cacheDir });
+		expect(gone.stats.scanned).toBe(3);
+		gone.persist();
+		expect(IndexCache.open(cacheDir, gone.root).record('mm/b.h')).toBeUndefined();
+		expect(IndexCache.open(cacheDir, gone.root).record('mm/a.c')).toBeDefined();
 	});
 
 	it('detects a corrupt or stale cache and rebuilds it', async () => {

@@ -84,6 +84,8 @@ export class IndexCache {
 	/** Something differs from what is on disk. */
 	private dirty = false;
 	private released = false;
+	/** Files of the previous cache seen again: fewer than it holds means some vanished. */
+	private kept = 0;
 
 	private constructor(dir: string, root: string, private readonly log: (m: string) => void) {
 		this.path = join(dir, 'index', `${createHash('sha1').update(root).digest('hex').slice(0, 16)}.json`);
@@ -111,8 +113,10 @@ export class IndexCache {
 	}
 
 	setFile(rel: string, record: FileRecord): void {
+		const before = this.previous?.files[rel];
+		if (before && !(rel in this.next.files)) this.kept++;
 		this.next.files[rel] = record;
-		if (!this.dirty && !sameRecord(this.previous?.files[rel], record)) this.dirty = true;
+		if (!this.dirty && !sameRecord(before, record)) this.dirty = true;
 	}
 
 	setFacts(rel: string, hash: string, facts: FileFacts): void {
@@ -135,8 +139,7 @@ export class IndexCache {
 	save(scanStarted: number): void {
 		if (this.released) return;
 		const body = this.next;
-		const vanished = Object.keys(this.previous?.files ?? {}).some((rel) => !(rel in body.files));
-		if (!this.dirty && !vanished) return;
+		if (!this.dirty && this.kept === Object.keys(this.previous?.files ?? {}).length) return;
 		body.written = Date.now();
 		for (const [rel, [sig]] of Object.entries(body.files)) {
 			if (Math.max(sig[1], sig[2]) > scanStarted - RACY_MS) delete body.files[rel];
