@@ -28,6 +28,14 @@ export interface ClientOptions {
 
 function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess, options: ClientOptions = {}): TestClient {
 	const waiters: { uri: string; allowEmpty: boolean; resolve: (d: Diagnostic[]) => void }[] = [];
+	// A notification written after the server went away rejects; tests that await it still see
+	// the rejection, the others must not fail the run with an unhandled rejection.
+	const notify = rpc.sendNotification.bind(rpc) as (...args: unknown[]) => Promise<void>;
+	(rpc as { sendNotification: (...args: unknown[]) => Promise<void> }).sendNotification = (...args) => {
+		const sent = notify(...args);
+		sent.catch(() => undefined);
+		return sent;
+	};
 	rpc.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
 		for (const w of [...waiters]) {
 			if (w.uri === p.uri && (w.allowEmpty || p.diagnostics.length)) {
@@ -67,7 +75,7 @@ function wrap(rpc: MessageConnection, cleanup: () => void, child?: ChildProcess,
 		close: async () => {
 			try {
 				await rpc.sendRequest('shutdown');
-				rpc.sendNotification('exit');
+				await rpc.sendNotification('exit');
 			} catch {
 				// already gone
 			}
@@ -88,6 +96,7 @@ export function inProcessClient(options: ClientOptions = {}): TestClient {
 
 export function stdioClient(cli: string): TestClient {
 	const child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+	child.stdin!.on('error', () => undefined); // EPIPE once the server has exited
 	const rpc = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
 	return wrap(rpc, () => child.kill(), child);
 }

@@ -78,8 +78,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace = new Workspace(
 			engine,
 			{
-				publish: (uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }),
-				status: (s) => void connection.sendNotification(statusNotification, s),
+				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics })),
+				status: (s) => ignoreIfClientGone(connection.sendNotification(statusNotification, s)),
 				log: (m) => connection.console.log(m),
 			},
 			await readSettings(),
@@ -93,7 +93,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		if (!workspace || !folders.length) return;
 		const progress = await connection.window.createWorkDoneProgress();
 		progress.begin('gpcscope: indexing', 0, folders.join(', '), false);
-		connection.sendNotification(statusNotification, { ...workspace.status(), state: 'indexing' });
+		ignoreIfClientGone(connection.sendNotification(statusNotification, { ...workspace.status(), state: 'indexing' }));
 		folders.forEach((root, i) => {
 			progress.report(Math.round((i / folders.length) * 100), root);
 			workspace!.index(root);
@@ -147,4 +147,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
 	connection.listen();
 	return connection;
+}
+
+/** A notification the client can no longer receive (it has gone) is dropped, not an unhandled rejection. */
+function ignoreIfClientGone(sent: Promise<void>): void {
+	sent.catch(() => undefined);
 }

@@ -36,15 +36,29 @@ export function track(c: TestClient) {
 		if (!pending) mark = events;
 		pending = true;
 	};
-	const settle = async () => {
+	// Round trips through the server's queue: once answered, every analysis that was due has run
+	// and its notifications (sent before the answer, on the same stream) have been handled.
+	const barrier = async () => {
+		for (let i = 0; i < 2; i++) {
+			await c.rpc.sendRequest('gpcscope/test-barrier').catch(() => undefined);
+			await new Promise((r) => setTimeout(r, 20));
+		}
+	};
+	const settle = async (quietMs = 120) => {
 		if (pending) for (const started = Date.now(); events === mark && Date.now() - started < 30_000; ) await new Promise((r) => setTimeout(r, 5));
 		for (let seen = -1; seen !== events; ) {
 			seen = events;
-			await new Promise((r) => setTimeout(r, 120));
+			await new Promise((r) => setTimeout(r, quietMs));
+			await barrier();
 		}
 		pending = false;
 	};
-	return { last, settle, sent, ready };
+	/** Until the server reports `wanted` (e.g. 'indexing': its workspace exists, the folder is being scanned). */
+	const until = async (wanted: string) => {
+		for (const started = Date.now(); state !== wanted && Date.now() - started < 120_000; ) await new Promise((r) => setTimeout(r, 2));
+		return state === wanted;
+	};
+	return { last, settle, sent, ready, until };
 }
 
 /** A server whose workspace exists (documents opened before the engine is ready are only queued). */
@@ -113,6 +127,7 @@ export async function runLspEditFuzz(numRuns: number, seed: number): Promise<Lsp
 				await t.settle();
 				const problems: string[] = [];
 				if (shape(incremental) !== shape(fresh)) problems.push(`edited ≠ fresh open:\n${shape(incremental)}\n${shape(fresh)}`);
+
 				const lines = documentLines(text);
 				for (const d of incremental) {
 					const p = rangeProblem(d.range, lines);
