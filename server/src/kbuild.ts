@@ -5,12 +5,13 @@
 // and inode of every .c/.h of the tree. Each call then prints only its own file's
 // findings, gcc style, on stderr, and exits 0 so that the build goes on.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { API_ERAS, type ApiEra } from './analysis/api';
 import type { Finding } from './analysis/findings';
 import { analyzeTree } from './review/analyze';
+import { walkSources } from './index/walk';
 import { formatText } from './report/text';
 import { VERSION } from './version';
 
@@ -22,8 +23,6 @@ import { VERSION } from './version';
 const MAY_MENTION_GPC = /gfn_to_pfn_cache|kvm_gpc_|khva|pfn_cache_usage|USES_PFN/;
 /** The scan's own prefilter: whether a changed file would join the analysed set. */
 const PREFILTER = /\b(?:gfn_to_pfn_cache|kvm_gpc_[a-z_]+|kvm_gfn_to_pfn_cache_[a-z_]+|khva|pfn_cache_usage|KVM_(?:GUEST|HOST)_USES_PFN)\b/;
-/** Directories the scan never enters. */
-const SKIP_DIRS = new Set(['.git', 'node_modules', '.pc', '.tmp_versions']);
 /** Compiler options whose next argument is not a source file. */
 const TAKES_VALUE = new Set(['-o', '-include', '-imacros', '-I', '-isystem', '-idirafter', '-iquote', '-MF', '-MT', '-MQ', '-x', '-D', '-U', '--param', '-Xassembler', '-Xlinker']);
 const FORMAT = 1;
@@ -86,31 +85,19 @@ interface CacheBody {
 
 type Signatures = Record<string, [number, number, number]>;
 
+/** Size, mtime and inode of every .c/.h, found by the index's own walker (no gitignore: kbuild sees every file). */
 function signatures(root: string): Signatures {
 	const out: Signatures = {};
-	const walk = (abs: string, rel: string) => {
-		let entries;
-		try {
-			entries = readdirSync(abs, { withFileTypes: true });
-		} catch {
-			return;
-		}
-		for (const e of entries) {
-			if (e.isSymbolicLink()) continue;
-			const r = rel ? `${rel}/${e.name}` : e.name;
-			if (e.isDirectory()) {
-				if (!SKIP_DIRS.has(e.name)) walk(join(abs, e.name), r);
-			} else if (e.isFile() && /\.[ch]$/.test(e.name)) {
-				try {
-					const st = statSync(join(abs, e.name));
-					out[r] = [st.size, st.mtimeMs, st.ino];
-				} catch {
-					// vanished while walking: as if never there
-				}
+	for (const batch of walkSources(root, { gitignore: false }, () => undefined)) {
+		for (const { rel, abs } of batch) {
+			try {
+				const st = statSync(abs);
+				out[rel] = [st.size, st.mtimeMs, st.ino];
+			} catch {
+				// vanished while walking: as if never there
 			}
 		}
-	};
-	walk(root, '');
+	}
 	return out;
 }
 
