@@ -186,10 +186,12 @@ export class Workspace {
 		const folders = [...this.folders.values()];
 		const results = folders.filter((f) => f.result);
 		const first = results.find((f) => f.root !== LOOSE) ?? results[0];
+		// No gpc file indexed: the era is only the engine's default, not something to show.
+		const era = first?.index?.sources.length ? first.result?.era : undefined;
 		return {
 			state: folders.some((f) => f.indexing) ? 'indexing' : 'ready',
-			apiEra: first?.result?.era.era,
-			eraEvidence: first?.result?.era.evidence,
+			apiEra: era?.era,
+			eraEvidence: era?.evidence,
 			filesScanned: folders.reduce((n, f) => n + f.scanned, 0),
 			filesIndexed: folders.reduce((n, f) => n + (f.index?.sources.length ?? 0), 0),
 			findings: results.reduce((n, f) => n + (f.result?.findings.length ?? 0), 0),

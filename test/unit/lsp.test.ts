@@ -117,6 +117,18 @@ describe('custom requests', () => {
 		expect(outside.error).toMatch(/not inside a function/);
 	});
 
+	it('gpcscope/status names no API era in a folder without gpc code', async () => {
+		client = inProcessClient();
+		await initialize(client, URI.file(join(REPO, 'test', 'e2e', 'no-gpc')).toString());
+		const status = await client.ready();
+		expect(status).toMatchObject({ state: 'ready', filesIndexed: 0, findings: 0 });
+		expect(status.apiEra).toBeUndefined();
+		const demo = inProcessClient();
+		await initialize(demo, URI.file(DEMO).toString());
+		expect((await demo.ready()).apiEra).toBe('6.2-6.8');
+		await demo.close();
+	});
+
 	it('gpcscope/instances lists owner struct and field with lifecycle sites', async () => {
 		client = inProcessClient();
 		await initialize(client, URI.file(DEMO).toString());
