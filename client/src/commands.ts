@@ -1,4 +1,5 @@
-// The palette commands: restart, re-index, log, rule pages.
+// The palette commands: restart, re-index, log, rule pages. Those that need the
+// server start it when it is not running yet (a workspace without gpc code).
 import * as vscode from 'vscode';
 import { reindexRequest } from '../../server/src/protocol';
 import { RULES } from '../../server/src/analysis/rules';
@@ -13,8 +14,8 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 			void vscode.window.showInformationMessage('gpcscope server restarted.');
 		}),
 		vscode.commands.registerCommand('gpcscope.reindex', async () => {
-			const status = await ctx.client?.sendRequest(reindexRequest);
-			if (status) ctx.status.show(status);
+			const client = await ctx.ensureStarted('Re-index');
+			ctx.status.show(await client.sendRequest(reindexRequest));
 		}),
 		vscode.commands.registerCommand('gpcscope.showOutput', () => ctx.output.show()),
 		vscode.commands.registerCommand('gpcscope.simulateAtCursor', async () => {
@@ -28,8 +29,9 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 		// The server builds one WorkspaceEdit over the tree and asks to apply it (with a preview).
 		vscode.commands.registerCommand(REMOVE_USAGE_FLAGS_COMMAND, async (folder?: vscode.Uri) => {
 			const root = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri;
-			if (!ctx.client || !root) return void vscode.window.showWarningMessage('gpcscope: open a kernel tree folder first.');
-			await ctx.client.sendRequest('workspace/executeCommand', { command: REMOVE_USAGE_FLAGS_SERVER_COMMAND, arguments: [root.toString()] });
+			if (!root) return void vscode.window.showWarningMessage('gpcscope: open a kernel tree folder first.');
+			const client = await ctx.ensureStarted('Remove usage flags');
+			await client.sendRequest('workspace/executeCommand', { command: REMOVE_USAGE_FLAGS_SERVER_COMMAND, arguments: [root.toString()] });
 		}),
 		vscode.commands.registerCommand('gpcscope.showRule', async (rule?: string) => {
 			const id = rule ?? (await vscode.window.showQuickPick(

@@ -1,9 +1,11 @@
-// Owns the language client, its restarts and the disposables of every feature.
+// Owns the language client, its lazy start and restarts, and the disposables of
+// every feature.
 import * as vscode from 'vscode';
 import {
 	CloseAction, ErrorAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import { registerCommands } from './commands';
+import { watchForGpcCode } from './gpc-presence';
 import { statusNotification } from '../../server/src/protocol';
 import { InstancesView } from './instances-view';
 import { StatusItem } from './status';
@@ -17,6 +19,7 @@ export class GpcscopeContext {
 	readonly status = new StatusItem();
 	readonly instances: InstancesView;
 	client: LanguageClient | undefined;
+	private starting: Promise<LanguageClient> | undefined;
 	private readonly disposables: vscode.Disposable[] = [this.output, this.status];
 	private restarts: number[] = [];
 
@@ -25,7 +28,26 @@ export class GpcscopeContext {
 		this.disposables.push(this.instances, ...registerCommands(this));
 	}
 
-	async start(): Promise<void> {
+	/** Starts the server once the workspace shows gpc code; until then it costs nothing. */
+	watch(): void {
+		this.disposables.push(watchForGpcCode((reason) => void this.ensureStarted(reason)));
+	}
+
+	/** The running client, started now if it is not (a command needs it, or gpc code was found). */
+	ensureStarted(reason = 'a gpcscope command'): Promise<LanguageClient> {
+		if (!this.starting) {
+			this.output.info(`Starting the server: ${reason}.`);
+			this.status.starting();
+			this.starting = this.startClient();
+			this.starting.catch((e: Error) => {
+				this.starting = undefined;
+				this.status.failed(`The gpcscope server did not start: ${e.message}`);
+			});
+		}
+		return this.starting;
+	}
+
+	private async startClient(): Promise<LanguageClient> {
 		const serverModule = this.extension.asAbsolutePath('dist/server.js');
 		const serverOptions: ServerOptions = {
 			run: { module: serverModule, transport: TransportKind.ipc },
@@ -36,26 +58,38 @@ export class GpcscopeContext {
 			synchronize: { configurationSection: 'gpcscope' },
 			outputChannel: this.output,
 			errorHandler: this.errorHandler(),
+			// Where the server may keep its index cache (per workspace, VS Code's own storage).
+			initializationOptions: { storagePath: this.extension.storageUri?.fsPath },
 		};
-		this.client = new LanguageClient('gpcscope', 'gpcscope', serverOptions, clientOptions);
+		const client = new LanguageClient('gpcscope', 'gpcscope', serverOptions, clientOptions);
 		// One handler per notification method (vscode-languageclient keeps only the last):
 		// a second onNotification here used to replace the status item's.
-		this.client.onNotification(statusNotification, (s) => {
+		client.onNotification(statusNotification, (s) => {
 			this.status.show(s);
-			if (s.state === 'ready') this.instances.refresh();
+			if (s.state === 'ready') {
+				this.output.info(`Indexed ${s.filesIndexed} of ${s.filesScanned} C files; ${s.findings} findings; API era ${s.apiEra ?? 'none (no gpc code)'}${s.eraEvidence ? ` (${s.eraEvidence})` : ''}.`);
+				this.instances.refresh();
+			}
 		});
-		await this.client.start();
+		await client.start();
+		this.client = client;
+		void vscode.commands.executeCommand('setContext', 'gpcscope.serverStarted', true);
+		return client;
 	}
 
 	async restart(): Promise<void> {
-		await this.client?.stop().catch(() => undefined);
-		await this.client?.dispose().catch(() => undefined);
+		const old = this.starting;
+		this.starting = undefined;
 		this.client = undefined;
-		await this.start();
+		const client = await old?.catch(() => undefined);
+		await client?.stop().catch(() => undefined);
+		await client?.dispose().catch(() => undefined);
+		await this.ensureStarted('restart');
 	}
 
 	async dispose(): Promise<void> {
-		await this.client?.stop().catch(() => undefined);
+		const client = await this.starting?.catch(() => undefined);
+		await client?.stop().catch(() => undefined);
 		for (const d of this.disposables) d.dispose();
 	}
 
@@ -71,6 +105,7 @@ export class GpcscopeContext {
 					return { action: CloseAction.DoNotRestart, message: 'The gpcscope server crashed 5 times in 3 minutes; see the gpcscope output. Run "gpcscope: Restart server" to try again.' };
 				}
 				this.output.warn('The gpcscope server stopped unexpectedly; restarting it.');
+				this.status.starting();
 				void vscode.window.showInformationMessage('The gpcscope server stopped unexpectedly and was restarted.');
 				return { action: CloseAction.Restart };
 			},

@@ -4,9 +4,9 @@ import { GpcscopeContext } from './context';
 
 let ctx: GpcscopeContext | undefined;
 
-export async function activate(extension: vscode.ExtensionContext): Promise<void> {
+export function activate(extension: vscode.ExtensionContext): void {
 	ctx = new GpcscopeContext(extension);
-	await ctx.start();
+	ctx.watch();
 }
 
 export async function deactivate(): Promise<void> {

@@ -19,6 +19,7 @@ export class InstancesView implements vscode.TreeDataProvider<Item>, vscode.Disp
 		this.changed.fire();
 	}
 
+	/** Before the server runs the view is empty and its welcome text offers to start it (package.json). */
 	async getChildren(item?: Item): Promise<Item[]> {
 		if (!item) return ((await this.ctx.client?.sendRequest(instancesRequest)) ?? []).map((instance) => ({ instance }));
 		return 'instance' in item ? item.instance.sites.map((site) => ({ site })) : [];

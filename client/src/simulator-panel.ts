@@ -67,8 +67,8 @@ export class SimulatorPanel {
 
 /** Runs the function around `position` through the simulator and shows the result. */
 export async function simulateAt(ctx: GpcscopeContext, uri: vscode.Uri, position: vscode.Position): Promise<void> {
-	const response = await ctx.client?.sendRequest(simulateRequest, { uri: uri.toString(), position: { line: position.line, character: position.character } });
-	if (!response) return;
+	const client = await ctx.ensureStarted('Simulate');
+	const response = await client.sendRequest(simulateRequest, { uri: uri.toString(), position: { line: position.line, character: position.character } });
 	if (response.error) {
 		void vscode.window.showWarningMessage(`gpcscope: ${response.error}`);
 		return;
