@@ -39,6 +39,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	let canConfigure = false;
 	let clientCapabilities: ClientCapabilities = {};
 	const ready = Engine.create();
+	/** Resolves once `workspace` exists: a re-index sent right after start (the extension's lazy start) waits for it. */
+	let workspaceCreated!: () => void;
+	const created = new Promise<void>((resolve) => (workspaceCreated = resolve));
 
 	const readSettings = async () => {
 		let raw: unknown = {};
@@ -84,6 +87,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 			},
 			await readSettings(),
 		);
+		workspaceCreated();
 		await indexFolders();
 		for (const [uri, doc] of pendingOpen) workspace.open(uri, doc.version, doc.text);
 		pendingOpen.clear();
@@ -140,6 +144,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		return doc && result && uriOf ? hover({ tree: doc.tree, file: file!, result, uriOf }, position) : null;
 	});
 	connection.onRequest(reindexRequest, async () => {
+		await created;
 		await indexFolders();
 		return workspace!.status();
 	});

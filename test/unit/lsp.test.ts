@@ -117,6 +117,14 @@ describe('custom requests', () => {
 		expect(outside.error).toMatch(/not inside a function/);
 	});
 
+	it('gpcscope/reindex sent right after initialized waits for the workspace', async () => {
+		client = inProcessClient();
+		await initialize(client, URI.file(DEMO).toString());
+		const status = (await client.rpc.sendRequest('gpcscope/reindex')) as { state: string };
+		expect(status.state).toMatch(/^(indexing|ready)$/);
+		expect((await client.ready()).apiEra).toBe('6.2-6.8');
+	});
+
 	it('gpcscope/status names no API era in a folder without gpc code', async () => {
 		client = inProcessClient();
 		await initialize(client, URI.file(join(REPO, 'test', 'e2e', 'no-gpc')).toString());
