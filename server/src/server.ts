@@ -1,7 +1,7 @@
 // LSP wiring only: capabilities, and handlers that delegate to the workspace
 // and the feature modules.
 import {
-	createConnection, DidChangeConfigurationNotification, LSPErrorCodes, Message, ProposedFeatures, TextDocumentSyncKind,
+	createConnection, DidChangeConfigurationNotification, ErrorCodes, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
 	type ClientCapabilities, type Connection, type ConnectionStrategy, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { URI } from 'vscode-uri';
@@ -40,6 +40,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	let clientCapabilities: ClientCapabilities = {};
 	const ready = Engine.create();
 	/** Resolves once `workspace` exists: a re-index sent right after start (the extension's lazy start) waits for it. */
+	let initializeSeen = false;
 	let workspaceCreated!: () => void;
 	const created = new Promise<void>((resolve) => (workspaceCreated = resolve));
 
@@ -60,6 +61,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	};
 
 	connection.onInitialize((params: InitializeParams): InitializeResult => {
+		initializeSeen = true;
 		canConfigure = !!params.capabilities.workspace?.configuration;
 		clientCapabilities = params.capabilities;
 		folders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri).fsPath);
@@ -144,6 +146,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		return doc && result && uriOf ? hover({ tree: doc.tree, file: file!, result, uriOf }, position) : null;
 	});
 	connection.onRequest(reindexRequest, async () => {
+		if (!initializeSeen) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'gpcscope/reindex before initialize');
 		await created;
 		await indexFolders();
 		return workspace!.status();
