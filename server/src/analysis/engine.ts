@@ -12,7 +12,8 @@ import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
-import { analyzeFunction, functionHeader, functionName, variableTypes, type FunctionAnalysis, type TreeKnowledge } from './flow';
+import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
+import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
 import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
@@ -109,12 +110,14 @@ interface TreeContext {
 	/** Functions worth analysing: gpc users and their callers. */
 	relevant: Set<string>;
 	instanceId(path: string, types: Map<string, string>): string | undefined;
+	/** The settings and tree facts every function's result depends on (part of its memo key). */
+	fingerprint: string;
 }
 
 interface FilePass {
 	findings: Finding[];
 	lifecycle: LifecycleSite[];
-	analyses: { analysis: FunctionAnalysis; types: Map<string, string>; file: string }[];
+	analyses: { analysis: FunctionSummary; types: Map<string, string>; file: string }[];
 	/** Functions not analysed, with why. */
 	skipped: string[];
 	functions: number;
@@ -124,6 +127,9 @@ interface FilePass {
 }
 
 export class Engine {
+	/** Pass 2 of unchanged functions, reused across analyses (an edit re-analyses what it changed). */
+	private readonly memo = new FunctionMemo();
+
 	private constructor(readonly parser: Parser) {}
 
 	static async create(): Promise<Engine> {
@@ -136,6 +142,7 @@ export class Engine {
 
 	analyze(sources: readonly SourceFile[], options: EngineOptions = {}, hooks: EngineHooks = {}): EngineResult {
 		const started = performance.now();
+		this.memo.nextGeneration();
 		const budgetMs = options.fileBudgetMs ?? DEFAULT_FILE_BUDGET_MS;
 		const skipped = new Map<string, string>();
 		const overBudget = (file: string, phase: string) => skipped.set(file, `over the ${budgetMs} ms time budget (${phase}); not analysed`);
@@ -188,7 +195,12 @@ export class Engine {
 			implementationFiles: new Set(gpcFacts.filter((f) => f.functions.some((fn) => ALL_GPC_FUNCTION_NAMES.has(fn.name) && api.has(fn.name))).map((f) => f.file)),
 			relevant: relevantFunctions(gpcFacts),
 			instanceId: instanceIdentity(gpcFacts),
+			fingerprint: '',
 		};
+		ctx.fingerprint = JSON.stringify([
+			ctx.era, [...ctx.enabled].sort(), options.severity ?? {}, [...ctx.exemptions], ctx.hasMarkDirtyHelper, [...api],
+			gpcFacts.flatMap((f) => f.gpcFields.map((g) => [g.field, g.struct])).sort(),
+		]);
 
 		const byFile = new Map(sources.map((s) => [s.file, s]));
 		const gpcFiles = gpcFacts.filter((f) => f.functions.some((fn) => ctx.relevant.has(fn.name))).map((f) => f.file);
@@ -203,7 +215,7 @@ export class Engine {
 				const text = texts.get(file) ?? source.read();
 				deadline = performance.now() + budgetMs;
 				try {
-					const parsed = this.withTree(source, text, deadline, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx)));
+					const parsed = this.withTree(source, text, deadline, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx, this.memo)));
 					if (!parsed) overBudget(file, 'parsing');
 				} catch (e) {
 					if (!(e instanceof BudgetExceeded)) throw e;
@@ -361,7 +373,7 @@ function isIgnored(rule: RuleId, lines: string[]): boolean {
 	});
 }
 
-function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): FilePass {
+function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext, memo: FunctionMemo): FilePass {
 	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
 	const errors = tree.rootNode.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]);
 	const lines = text.split('\n');
@@ -372,21 +384,17 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 		const name = fn && functionName(fn);
 		if (!fn || !name || !ctx.relevant.has(name)) continue;
 		ctx.knowledge.checkBudget?.();
-		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
-			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
-			continue;
-		}
-		const before = { findings: pass.findings.length, lifecycle: pass.lifecycle.length, suppressed: pass.suppressed };
-		try {
-			analyzeOne(fn, name);
-		} catch (e) {
-			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
-			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
-			pass.findings.length = before.findings;
-			pass.lifecycle.length = before.lifecycle;
-			pass.suppressed = before.suppressed;
-			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is too deeply nested to analyse (${e.message})`);
-		}
+		const origin = { row: fn.startPosition.row, index: fn.startIndex };
+		const key = memoKey(fn, isImplementation);
+		const result = memo.lookup(key, ctx.knowledge, origin) ?? memo.record(key, ctx.knowledge, origin, (knowledge) => analyzeOne(fn, name, knowledge));
+		if (!result) continue;
+		pass.findings.push(...result.findings);
+		pass.lifecycle.push(...result.lifecycle);
+		pass.suppressed += result.suppressed;
+		pass.analyses.push({ analysis: result.summary, types: result.summary.types, file });
+		pass.functions++;
+		pass.unparsedRegions += result.unparsedRegions;
+		pass.apiCallsAnalysed += result.apiCallsAnalysed;
 	}
 	const seenSites = new Set<string>();
 	pass.lifecycle = pass.lifecycle.filter((s) => {
@@ -395,7 +403,40 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 	});
 	return pass;
 
-	function analyzeOne(fn: SyntaxNode, name: string): void {
+	/**
+	 * Everything the function's result depends on besides the tree's answers (recorded by the
+	 * memo): its text, the lines a `gpcscope-ignore` comment for it may sit on, the ERROR
+	 * regions over it, and the settings and tree facts shared by the whole analysis.
+	 */
+	function memoKey(fn: SyntaxNode, isImplementation: boolean): string {
+		const [start, end] = [fn.startIndex, fn.endIndex];
+		const overErrors = errors.filter(([s, e]) => s < end && e > start).map(([s, e]) => `${s - start}-${e - start}`);
+		const around = [lines[fn.startPosition.row - 1], lines[fn.startPosition.row], lines[fn.endPosition.row]];
+		return JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around, fn.text]);
+	}
+
+	/** Pass 2 of one function, in the file's coordinates; undefined when it cannot be analysed. */
+	function analyzeOne(fn: SyntaxNode, name: string, knowledge: TreeKnowledge): FunctionResult | undefined {
+		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
+			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
+			return undefined;
+		}
+		const out: FunctionResult = {
+			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0,
+			summary: { name, params: [], calls: [], types: new Map() },
+		};
+		try {
+			analyzeInto(out, fn, name, knowledge);
+		} catch (e) {
+			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
+			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
+			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is too deeply nested to analyse (${e.message})`);
+			return undefined;
+		}
+		return out;
+	}
+
+	function analyzeInto(out: FunctionResult, fn: SyntaxNode, name: string, knowledge: TreeKnowledge): void {
 		const types = variableTypes(fn);
 		const seen = new Set<string>();
 		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {
@@ -413,20 +454,21 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 					if (seen.has(key)) return;
 					seen.add(key);
 					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.meta.id)) {
-						pass.suppressed++;
+						out.suppressed++;
 						return;
 					}
-					pass.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+					out.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+					out.localRelated.push(related.map((r) => r.file === undefined));
 				},
 			})];
 		});
 
-		const analysis = analyzeFunction(fn, ctx.knowledge, (o) => {
+		const analysis = analyzeFunction(fn, knowledge, (o) => {
 			for (const c of checkers) c.observe(o);
 			if (o.kind === 'gpcCall' && ['init', 'activate', 'deactivate', 'check', 'refresh'].includes(o.api.role)) {
 				const instance = ctx.instanceId(o.instance, types);
 				if (instance) {
-					pass.lifecycle.push({
+					out.lifecycle.push({
 						instance, role: o.api.role as LifecycleSite['role'], file, range: rangeOf(o.node), functionName: name,
 						len: o.api.len !== undefined ? o.args[o.api.len]?.text : undefined,
 						gpa: o.api.gpa !== undefined ? o.args[o.api.gpa]?.text : undefined,
@@ -435,22 +477,21 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 			}
 		});
 		for (const c of checkers) c.finish?.();
-		pass.analyses.push({ analysis, types, file });
-		pass.functions++;
-		pass.unparsedRegions += analysis.cfg.unparsed.length;
-		pass.apiCallsAnalysed += new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
+		out.unparsedRegions = analysis.cfg.unparsed.length;
+		out.apiCallsAnalysed = new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
 		// Only the calls and parameters outlive the function's analysis (the next rounds learn from
-		// them): with --all-files, every function's states at once do not fit in memory.
-		analysis.statesAt.clear();
-		analysis.cfg.nodes.length = 0;
-		// The tree is deleted after this file's pass, but later rounds, the lifecycle and hover still
-		// read these call sites: keep where they are, not the nodes (reading a deleted tree's node is
-		// a use after free in the wasm heap; it failed with "memory access out of bounds").
-		analysis.node = detached(analysis.node);
-		for (const call of analysis.calls) {
-			call.node = detached(call.node);
-			if (call.atomic?.site) call.atomic = { ...call.atomic, site: detached(call.atomic.site) };
-		}
+		// them), and never the nodes: the tree is deleted after this file's pass, and reading a
+		// deleted tree's node is a use after free in the wasm heap.
+		out.summary = {
+			name: analysis.name,
+			params: analysis.params,
+			types,
+			calls: analysis.calls.map((call) => ({
+				...call,
+				node: detached(call.node),
+				atomic: call.atomic?.site ? { ...call.atomic, site: detached(call.atomic.site) } : call.atomic,
+			})),
+		};
 	}
 }
 
