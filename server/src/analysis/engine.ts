@@ -13,6 +13,7 @@ import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
 import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
+import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
 import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
@@ -97,6 +98,7 @@ export const DEFAULT_FILE_BUDGET_MS = 20_000;
 export const MAX_FUNCTION_DEPTH = 400;
 
 class BudgetExceeded extends Error {}
+class ParseOverBudget extends Error {}
 
 /** What every file's analysis shares. */
 interface TreeContext {
@@ -129,6 +131,7 @@ interface FilePass {
 export class Engine {
 	/** Pass 2 of unchanged functions, reused across analyses (an edit re-analyses what it changed). */
 	private readonly memo = new FunctionMemo();
+	private readonly outlines = new Outlines();
 
 	private constructor(readonly parser: Parser) {}
 
@@ -214,19 +217,22 @@ export class Engine {
 				const source = byFile.get(file)!;
 				const text = texts.get(file) ?? source.read();
 				deadline = performance.now() + budgetMs;
+				const tree = this.lazyTree(source, text, deadline);
 				try {
-					const parsed = this.withTree(source, text, deadline, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx, this.memo)));
-					if (!parsed) overBudget(file, 'parsing');
+					perFile.set(file, analyzeFile(file, text, tree.get, ctx, this.memo, this.outlines.get(file, text, tree.get, functionName)));
 				} catch (e) {
-					if (!(e instanceof BudgetExceeded)) throw e;
-					overBudget(file, `dataflow, round ${rounds + 1}`);
+					if (e instanceof ParseOverBudget) overBudget(file, 'parsing');
+					else if (e instanceof BudgetExceeded) overBudget(file, `dataflow, round ${rounds + 1}`);
+					else throw e;
 				} finally {
+					tree.dispose();
 					deadline = Infinity;
 				}
 			}
 			changed = learnFromCalls([...perFile.values()], atomicEntry, callerHolds) || !learntCallers;
 			learntCallers = true;
 		}
+		this.outlines.retain(new Set(gpcFiles));
 
 		const findings: Finding[] = [];
 		const lifecycle = new Map<string, LifecycleSite[]>();
@@ -268,18 +274,38 @@ export class Engine {
 	}
 
 	/**
+	 * The source's own tree, or one parsed on first use and deleted by dispose(); get() throws
+	 * ParseOverBudget when parsing did not finish before `deadline`.
+	 */
+	private lazyTree(source: SourceFile, text: string, deadline: number): { get: () => Tree; dispose: () => void } {
+		let parsed: Tree | undefined;
+		return {
+			get: () => {
+				const tree = source.tree?.() ?? (parsed ??= this.parseBefore(text, deadline));
+				if (!tree) throw new ParseOverBudget();
+				return tree;
+			},
+			dispose: () => parsed?.delete(),
+		};
+	}
+
+	/** A fresh tree of `text`, or undefined when parsing ran past `deadline`. */
+	private parseBefore(text: string, deadline: number): Tree | undefined {
+		const progressCallback = () => performance.now() > deadline;
+		const tree = this.parser.parse(text, null, Number.isFinite(deadline) ? { progressCallback } : undefined);
+		// Cancelled: the next parse must start afresh, not resume this one.
+		if (!tree) this.parser.reset();
+		return tree ?? undefined;
+	}
+
+	/**
 	 * Runs `use` on the source's own tree, or on a fresh one that is deleted afterwards.
 	 * False when parsing did not finish before `deadline` (the file is then skipped).
 	 */
 	private withTree(source: SourceFile, text: string, deadline: number, use: (tree: Tree) => void): boolean {
 		const borrowed = source.tree?.();
-		const progressCallback = () => performance.now() > deadline;
-		const tree = borrowed ?? this.parser.parse(text, null, Number.isFinite(deadline) ? { progressCallback } : undefined);
-		if (!tree) {
-			// Cancelled: the next parse must start afresh, not resume this one.
-			this.parser.reset();
-			return false;
-		}
+		const tree = borrowed ?? this.parseBefore(text, deadline);
+		if (!tree) return false;
 		try {
 			use(tree);
 		} finally {
@@ -373,20 +399,20 @@ function isIgnored(rule: RuleId, lines: string[]): boolean {
 	});
 }
 
-function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext, memo: FunctionMemo): FilePass {
+/** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
+function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
 	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
-	const errors = tree.rootNode.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]);
-	const lines = text.split('\n');
+	const { errors, lines } = outline;
 	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
 
-	for (const fn of tree.rootNode.descendantsOfType('function_definition')) {
-		const name = fn && functionName(fn);
-		if (!fn || !name || !ctx.relevant.has(name)) continue;
+	for (const fn of outline.functions) {
+		const name = fn.name;
+		if (!name || !ctx.relevant.has(name)) continue;
 		ctx.knowledge.checkBudget?.();
-		const origin = { row: fn.startPosition.row, index: fn.startIndex };
-		const key = memoKey(fn, isImplementation);
-		const result = memo.lookup(key, ctx.knowledge, origin) ?? memo.record(key, ctx.knowledge, origin, (knowledge) => analyzeOne(fn, name, knowledge));
+		const origin = { row: fn.startRow, index: fn.startIndex };
+		const key = memoKey(fn);
+		const result = memo.lookup(key, ctx.knowledge, origin) ?? memo.record(key, ctx.knowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
 		if (!result) continue;
 		pass.findings.push(...result.findings);
 		pass.lifecycle.push(...result.lifecycle);
@@ -408,11 +434,11 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext, m
 	 * memo): its text, the lines a `gpcscope-ignore` comment for it may sit on, the ERROR
 	 * regions over it, and the settings and tree facts shared by the whole analysis.
 	 */
-	function memoKey(fn: SyntaxNode, isImplementation: boolean): string {
+	function memoKey(fn: FunctionOutline): string {
 		const [start, end] = [fn.startIndex, fn.endIndex];
 		const overErrors = errors.filter(([s, e]) => s < end && e > start).map(([s, e]) => `${s - start}-${e - start}`);
-		const around = [lines[fn.startPosition.row - 1], lines[fn.startPosition.row], lines[fn.endPosition.row]];
-		return JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around, fn.text]);
+		const around = [lines[fn.startRow - 1], lines[fn.startRow], lines[fn.endRow]];
+		return JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around, text.slice(start, end)]);
 	}
 
 	/** Pass 2 of one function, in the file's coordinates; undefined when it cannot be analysed. */
