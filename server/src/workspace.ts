@@ -161,6 +161,31 @@ export class Workspace {
 		this.schedule(folder, 0);
 	}
 
+	/**
+	 * Files changed on disk (workspace/didChangeWatchedFiles). A changed file the index knows
+	 * is read again at the next analysis; a created or deleted one changes what is indexed, so
+	 * its folder is indexed again (the cache keeps that cheap). Open documents win over the disk.
+	 */
+	filesChanged(changes: readonly { uri: string; kind: 'created' | 'changed' | 'deleted' }[]): void {
+		const reindex = new Set<Folder>();
+		for (const { uri, kind } of changes) {
+			const folder = this.folderOf(uri);
+			if (folder.root === LOOSE || this.versions.has(uri)) continue;
+			const file = this.relativeFile(folder, uri);
+			const known = folder.index?.sources.some((s) => s.file === file);
+			if (kind === 'changed' && !known) continue;
+			if (kind !== 'changed' || folder.indexing) {
+				reindex.add(folder);
+				continue;
+			}
+			folder.trees.drop(URI.parse(uri).fsPath);
+			folder.reread.add(file);
+			folder.stale = true;
+			this.schedule(folder, 0);
+		}
+		for (const folder of reindex) void this.index(folder.root);
+	}
+
 	/** An open document's text and up-to-date tree (hover, code actions). */
 	documentFor(uri: string): { text: string; tree: Tree } | undefined {
 		return this.documents.get(uri);
