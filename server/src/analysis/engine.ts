@@ -144,6 +144,36 @@ export class Engine {
 	}
 
 	analyze(sources: readonly SourceFile[], options: EngineOptions = {}, hooks: EngineHooks = {}): EngineResult {
+		const steps = this.steps(sources, options, hooks);
+		for (;;) {
+			const step = steps.next();
+			if (step.done) return step.value;
+		}
+	}
+
+	/**
+	 * The same analysis, giving the event loop a turn every `sliceMs` (a language server
+	 * answers requests meanwhile). Undefined when `cancelled()` turned true at such a turn;
+	 * no tree is held across a turn, so the caller may edit or drop trees meanwhile.
+	 */
+	async analyzeYielding(sources: readonly SourceFile[], options: EngineOptions, hooks: EngineHooks, control: { sliceMs: number; cancelled(): boolean }): Promise<EngineResult | undefined> {
+		const steps = this.steps(sources, options, hooks);
+		let sliceStart = performance.now();
+		for (;;) {
+			const step = steps.next();
+			if (step.done) return step.value;
+			if (performance.now() - sliceStart < control.sliceMs) continue;
+			await new Promise((resolve) => setImmediate(resolve));
+			sliceStart = performance.now();
+			if (control.cancelled()) {
+				steps.return(undefined as never);
+				return undefined;
+			}
+		}
+	}
+
+	/** The analysis, one file at a time: it pauses (yields) between files, holding no tree. */
+	private *steps(sources: readonly SourceFile[], options: EngineOptions, hooks: EngineHooks): Generator<void, EngineResult> {
 		const started = performance.now();
 		this.memo.nextGeneration();
 		const budgetMs = options.fileBudgetMs ?? DEFAULT_FILE_BUDGET_MS;
@@ -151,7 +181,8 @@ export class Engine {
 		const overBudget = (file: string, phase: string) => skipped.set(file, `over the ${budgetMs} ms time budget (${phase}); not analysed`);
 		const facts: FileFacts[] = [];
 		const texts = new Map<string, string>();
-		sources.forEach((source, i) => {
+		for (const [i, source] of sources.entries()) {
+			if (!source.facts) yield;
 			if (source.facts) facts.push(source.facts);
 			else {
 				const text = source.read();
@@ -164,7 +195,7 @@ export class Engine {
 				else if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
 			}
 			hooks.onProgress?.('facts', i + 1, sources.length);
-		});
+		}
 		const analysable = new Set(sources.filter((s) => !s.summariesOnly && !skipped.has(s.file)).map((s) => s.file));
 		const gpcFacts = facts.filter((f) => analysable.has(f.file));
 		const era = detectEra(gpcFacts, options.era);
@@ -212,6 +243,7 @@ export class Engine {
 		for (let changed = true; changed && rounds < MAX_ROUNDS; rounds++) {
 			perFile = new Map();
 			for (const [i, file] of gpcFiles.entries()) {
+				yield;
 				hooks.onProgress?.('dataflow', rounds * gpcFiles.length + i, MAX_ROUNDS * gpcFiles.length);
 				if (skipped.has(file)) continue;
 				const source = byFile.get(file)!;
