@@ -1,7 +1,7 @@
 // LSP wiring only: capabilities, and handlers that delegate to the workspace
 // and the feature modules.
 import {
-	createConnection, DidChangeConfigurationNotification, ErrorCodes, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
+	createConnection, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ErrorCodes, FileChangeType, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
 	type ClientCapabilities, type Connection, type ConnectionStrategy, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { URI } from 'vscode-uri';
@@ -10,6 +10,7 @@ import { parseSettings } from './config';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
+import { workDoneProgress } from './features/progress';
 import { simulateAt } from './features/simulate';
 import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
 import { CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
@@ -38,6 +39,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	let folders: string[] = [];
 	let canConfigure = false;
 	let clientCapabilities: ClientCapabilities = {};
+	/** The index cache folder the client gives (VS Code: the extension's storage folder); default otherwise. */
+	let storagePath: string | undefined;
 	const ready = Engine.create();
 	/** Resolves once `workspace` exists: a re-index sent right after start (the extension's lazy start) waits for it. */
 	let initializeSeen = false;
@@ -64,6 +67,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		initializeSeen = true;
 		canConfigure = !!params.capabilities.workspace?.configuration;
 		clientCapabilities = params.capabilities;
+		const options = params.initializationOptions as { storagePath?: unknown } | undefined;
+		storagePath = typeof options?.storagePath === 'string' && options.storagePath ? options.storagePath : undefined;
 		folders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri).fsPath);
 		if (!folders.length && params.rootUri) folders = [URI.parse(params.rootUri).fsPath];
 		return {
@@ -78,7 +83,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	});
 
 	connection.onInitialized(async () => {
-		if (canConfigure) connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch((e: Error) => connection.console.warn(`gpcscope: client/registerCapability failed: ${e.message}`));
+		const registerFailed = (e: Error) => connection.console.warn(`gpcscope: client/registerCapability failed: ${e.message}`);
+		if (canConfigure) connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch(registerFailed);
+		if (clientCapabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
+			connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h}' }] }).catch(registerFailed);
+		}
 		const engine = await ready;
 		workspace = new Workspace(
 			engine,
@@ -86,8 +95,10 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics })),
 				status: (s) => ignoreIfClientGone(connection.sendNotification(statusNotification, s)),
 				log: (m) => connection.console.log(m),
+				progress: (title) => workDoneProgress(connection, title),
 			},
 			await readSettings(),
+			{ cacheDir: storagePath },
 		);
 		workspaceCreated();
 		await indexFolders();
@@ -97,14 +108,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
 	const indexFolders = async () => {
 		if (!workspace || !folders.length) return;
-		const progress = await connection.window.createWorkDoneProgress();
-		progress.begin('gpcscope: indexing', 0, folders.join(', '), false);
 		ignoreIfClientGone(connection.sendNotification(statusNotification, { ...workspace.status(), state: 'indexing' }));
-		folders.forEach((root, i) => {
-			progress.report(Math.round((i / folders.length) * 100), root);
-			workspace!.index(root);
-		});
-		progress.done();
+		// All folders at once; each reports its own work-done progress (files done / total).
+		for (const root of folders) void workspace.index(root);
 	};
 
 	// Documents opened before the engine is ready are replayed once it is.
@@ -126,6 +132,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace?.close(d.uri);
 	});
 	connection.onDidChangeConfiguration(async () => workspace?.configure(await readSettings()));
+	const CHANGE_KINDS = { [FileChangeType.Created]: 'created', [FileChangeType.Changed]: 'changed', [FileChangeType.Deleted]: 'deleted' } as const;
+	connection.onDidChangeWatchedFiles(({ changes }) => workspace?.filesChanged(changes.map((c) => ({ uri: c.uri, kind: CHANGE_KINDS[c.type] }))));
 	connection.onRequest(simulateRequest, ({ uri, position, variant, scenario }) => {
 		const doc = workspace?.documentFor(uri);
 		const { result, file, root } = workspace?.resultFor(uri) ?? {};

@@ -8,7 +8,7 @@
 import { relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
-import { Engine, type EngineResult, type SourceFile } from './analysis/engine';
+import { Engine, type EngineHooks, type EngineResult, type SourceFile } from './analysis/engine';
 import { extractFacts, type FileFacts } from './analysis/facts';
 import { engineOptions, type Settings } from './config';
 import { toDiagnostic } from './features/diagnostics';
@@ -43,6 +43,8 @@ interface Folder {
 	stale: boolean;
 	/** Files closed in the editor since the index: the disk may differ from what the index saw. */
 	reread: Set<string>;
+	/** Bumped by every change that schedules an analysis: a background analysis seeing it stops. */
+	changes: number;
 }
 
 /** LSP work-done progress, as the server creates it. */
@@ -67,6 +69,16 @@ export interface WorkspaceOptions {
 }
 
 const LOOSE = '<loose>';
+/** A background analysis runs this long at most before requests get a turn. */
+const ANALYSIS_SLICE_MS = 20;
+
+interface AnalysisJob {
+	docs: { uri: string; file: string; text: string; tree: Tree }[];
+	versionsAtStart: Map<string, number>;
+	sources: SourceFile[];
+	docFacts: Map<string, FileFacts>;
+	hooks: EngineHooks;
+}
 const MENTIONS_GPC = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|KVM_(GUEST|HOST)_USES_PFN)\b/;
 
 export class Workspace {
@@ -106,7 +118,7 @@ export class Workspace {
 		if (folder.generation !== generation) return;
 		folder.indexing = undefined;
 		folder.stale = true;
-		this.analyzeNow(folder);
+		await this.analyzeInBackground(folder, generation);
 	}
 
 	async reindex(): Promise<void> {
@@ -161,6 +173,31 @@ export class Workspace {
 		this.schedule(folder, 0);
 	}
 
+	/**
+	 * Files changed on disk (workspace/didChangeWatchedFiles). A changed file the index knows
+	 * is read again at the next analysis; a created or deleted one changes what is indexed, so
+	 * its folder is indexed again (the cache keeps that cheap). Open documents win over the disk.
+	 */
+	filesChanged(changes: readonly { uri: string; kind: 'created' | 'changed' | 'deleted' }[]): void {
+		const reindex = new Set<Folder>();
+		for (const { uri, kind } of changes) {
+			const folder = this.folderOf(uri);
+			if (folder.root === LOOSE || this.versions.has(uri)) continue;
+			const file = this.relativeFile(folder, uri);
+			const known = folder.index?.sources.some((s) => s.file === file);
+			if (kind === 'changed' && !known) continue;
+			if (kind !== 'changed' || folder.indexing) {
+				reindex.add(folder);
+				continue;
+			}
+			folder.trees.drop(URI.parse(uri).fsPath);
+			folder.reread.add(file);
+			folder.stale = true;
+			this.schedule(folder, 0);
+		}
+		for (const folder of reindex) void this.index(folder.root);
+	}
+
 	/** An open document's text and up-to-date tree (hover, code actions). */
 	documentFor(uri: string): { text: string; tree: Tree } | undefined {
 		return this.documents.get(uri);
@@ -208,7 +245,7 @@ export class Workspace {
 	}
 
 	private newFolder(root: string): Folder {
-		return { root, generation: 0, scanned: 0, published: new Map(), trees: new SourceTrees(this.engine.parser), seen: new Map(), stale: true, reread: new Set() };
+		return { root, generation: 0, scanned: 0, published: new Map(), trees: new SourceTrees(this.engine.parser), seen: new Map(), stale: true, reread: new Set(), changes: 0 };
 	}
 
 	private async runIndex(folder: Folder, generation: number): Promise<void> {
@@ -267,6 +304,7 @@ export class Workspace {
 	}
 
 	private schedule(folder: Folder, delay: number): void {
+		folder.changes++;
 		clearTimeout(folder.timer);
 		folder.timer = setTimeout(() => this.analyzeNow(folder), delay);
 	}
@@ -284,10 +322,53 @@ export class Workspace {
 
 	private analyzeNow(folder: Folder): void {
 		clearTimeout(folder.timer);
+		folder.changes++;
+		const job = this.prepareAnalysis(folder);
+		if (!job) return;
+		let result: EngineResult;
+		try {
+			result = this.engine.analyze(job.sources, engineOptions(this.settings), job.hooks);
+		} catch (e) {
+			this.analysisFailed(folder, e as Error);
+			return;
+		}
+		this.finishAnalysis(folder, job, result);
+	}
+
+	/**
+	 * The analysis after an index (of thousands of files, it may take seconds): in slices, so
+	 * that requests are answered meanwhile. Any change to the folder, or a newer index, stops
+	 * it; that change has scheduled the analysis that replaces it.
+	 */
+	private async analyzeInBackground(folder: Folder, generation: number): Promise<void> {
+		clearTimeout(folder.timer);
+		const changes = ++folder.changes;
+		const job = this.prepareAnalysis(folder);
+		if (!job) return;
+		let result: EngineResult | undefined;
+		try {
+			result = await this.engine.analyzeYielding(job.sources, engineOptions(this.settings), job.hooks, {
+				sliceMs: ANALYSIS_SLICE_MS,
+				cancelled: () => folder.changes !== changes || folder.generation !== generation,
+			});
+		} catch (e) {
+			this.analysisFailed(folder, e as Error);
+			return;
+		}
+		if (result) this.finishAnalysis(folder, job, result);
+	}
+
+	private analysisFailed(folder: Folder, e: Error): void {
+		this.host.log(`analysis of ${folder.root} failed: ${e.stack ?? e}`);
+		this.host.status({ ...this.status(), state: 'error', message: e.message });
+	}
+
+	/** The sources of the folder's analysis, or undefined when none is needed (indexing, or an edit that only moves the result). */
+	private prepareAnalysis(folder: Folder): AnalysisJob | undefined {
 		// The index's completion analyses the folder.
-		if (folder.indexing) return;
+		if (folder.indexing) return undefined;
 		const docs = this.openDocuments(folder);
-		if (!folder.stale && folder.result && this.moveOnly(folder, docs)) return;
+		if (!folder.stale && folder.result && this.moveOnly(folder, docs)) return undefined;
 
 		const versionsAtStart = new Map(this.versions);
 		const sources = new Map<string, SourceFile>();
@@ -308,22 +389,21 @@ export class Workspace {
 			let facts = seen?.text === doc.text ? seen.facts : undefined;
 			const indexed = folder.index?.hashes.get(doc.file);
 			if (!facts && known?.facts && indexed && !folder.reread.has(doc.file) && contentHash(Buffer.from(doc.text, 'utf8')) === indexed) facts = known.facts;
-			sources.set(doc.file, { file: doc.file, read: () => doc.text, tree: () => doc.tree, facts, summariesOnly: !mentions && known?.summariesOnly });
+			// The document's tree at the time it is asked for (a background analysis outlives edits).
+			sources.set(doc.file, { file: doc.file, read: () => doc.text, tree: () => this.documents.get(doc.uri)?.tree, facts, summariesOnly: !mentions && known?.summariesOnly });
 			docOf.set(doc.file, { uri: doc.uri, text: doc.text });
 		}
 		const docFacts = new Map<string, FileFacts>();
-		let result: EngineResult;
-		try {
-			result = this.engine.analyze([...sources.values()], engineOptions(this.settings), {
-				onFacts: (file, facts) => {
-					if (docOf.has(file)) docFacts.set(file, facts);
-				},
-			});
-		} catch (e) {
-			this.host.log(`analysis of ${folder.root} failed: ${(e as Error).stack ?? e}`);
-			this.host.status({ ...this.status(), state: 'error', message: (e as Error).message });
-			return;
-		}
+		const hooks = {
+			onFacts: (file: string, facts: FileFacts) => {
+				if (docOf.has(file)) docFacts.set(file, facts);
+			},
+		};
+		return { docs, versionsAtStart, sources: [...sources.values()], docFacts, hooks };
+	}
+
+	private finishAnalysis(folder: Folder, job: AnalysisJob, result: EngineResult): void {
+		const { docs, versionsAtStart, docFacts } = job;
 		for (const s of result.skipped) this.host.log(`analysis skipped ${s.file}: ${s.reason}`);
 		// Text changed while we analysed: a newer analysis is scheduled; drop this one.
 		for (const [uri, v] of this.versions) {
@@ -331,7 +411,7 @@ export class Workspace {
 		}
 		folder.seen.clear();
 		for (const doc of docs) {
-			const facts = docFacts.get(doc.file) ?? sources.get(doc.file)?.facts ?? result.facts.find((f) => f.file === doc.file);
+			const facts = docFacts.get(doc.file) ?? job.sources.find((s) => s.file === doc.file)?.facts ?? result.facts.find((f) => f.file === doc.file);
 			folder.seen.set(doc.uri, { text: doc.text, facts });
 		}
 		folder.stale = false;

@@ -47,7 +47,7 @@ describe('DocumentTrees', () => {
 					expect(docs.size).toBe(0);
 				},
 			),
-			{ numRuns: 60, seed: 42 },
+			{ numRuns: 150, seed: 42 },
 		);
 	});
 });

@@ -12,7 +12,9 @@ import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
-import { analyzeFunction, functionHeader, functionName, variableTypes, type FunctionAnalysis, type TreeKnowledge } from './flow';
+import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
+import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
+import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
 import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
@@ -96,6 +98,7 @@ export const DEFAULT_FILE_BUDGET_MS = 20_000;
 export const MAX_FUNCTION_DEPTH = 400;
 
 class BudgetExceeded extends Error {}
+class ParseOverBudget extends Error {}
 
 /** What every file's analysis shares. */
 interface TreeContext {
@@ -109,12 +112,14 @@ interface TreeContext {
 	/** Functions worth analysing: gpc users and their callers. */
 	relevant: Set<string>;
 	instanceId(path: string, types: Map<string, string>): string | undefined;
+	/** The settings and tree facts every function's result depends on (part of its memo key). */
+	fingerprint: string;
 }
 
 interface FilePass {
 	findings: Finding[];
 	lifecycle: LifecycleSite[];
-	analyses: { analysis: FunctionAnalysis; types: Map<string, string>; file: string }[];
+	analyses: { analysis: FunctionSummary; types: Map<string, string>; file: string }[];
 	/** Functions not analysed, with why. */
 	skipped: string[];
 	functions: number;
@@ -124,6 +129,10 @@ interface FilePass {
 }
 
 export class Engine {
+	/** Pass 2 of unchanged functions, reused across analyses (an edit re-analyses what it changed). */
+	private readonly memo = new FunctionMemo();
+	private readonly outlines = new Outlines();
+
 	private constructor(readonly parser: Parser) {}
 
 	static async create(): Promise<Engine> {
@@ -135,13 +144,45 @@ export class Engine {
 	}
 
 	analyze(sources: readonly SourceFile[], options: EngineOptions = {}, hooks: EngineHooks = {}): EngineResult {
+		const steps = this.steps(sources, options, hooks);
+		for (;;) {
+			const step = steps.next();
+			if (step.done) return step.value;
+		}
+	}
+
+	/**
+	 * The same analysis, giving the event loop a turn every `sliceMs` (a language server
+	 * answers requests meanwhile). Undefined when `cancelled()` turned true at such a turn;
+	 * no tree is held across a turn, so the caller may edit or drop trees meanwhile.
+	 */
+	async analyzeYielding(sources: readonly SourceFile[], options: EngineOptions, hooks: EngineHooks, control: { sliceMs: number; cancelled(): boolean }): Promise<EngineResult | undefined> {
+		const steps = this.steps(sources, options, hooks);
+		let sliceStart = performance.now();
+		for (;;) {
+			const step = steps.next();
+			if (step.done) return step.value;
+			if (performance.now() - sliceStart < control.sliceMs) continue;
+			await new Promise((resolve) => setImmediate(resolve));
+			sliceStart = performance.now();
+			if (control.cancelled()) {
+				steps.return(undefined as never);
+				return undefined;
+			}
+		}
+	}
+
+	/** The analysis, one file at a time: it pauses (yields) between files, holding no tree. */
+	private *steps(sources: readonly SourceFile[], options: EngineOptions, hooks: EngineHooks): Generator<void, EngineResult> {
 		const started = performance.now();
+		this.memo.nextGeneration();
 		const budgetMs = options.fileBudgetMs ?? DEFAULT_FILE_BUDGET_MS;
 		const skipped = new Map<string, string>();
 		const overBudget = (file: string, phase: string) => skipped.set(file, `over the ${budgetMs} ms time budget (${phase}); not analysed`);
 		const facts: FileFacts[] = [];
 		const texts = new Map<string, string>();
-		sources.forEach((source, i) => {
+		for (const [i, source] of sources.entries()) {
+			if (!source.facts) yield;
 			if (source.facts) facts.push(source.facts);
 			else {
 				const text = source.read();
@@ -154,7 +195,7 @@ export class Engine {
 				else if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
 			}
 			hooks.onProgress?.('facts', i + 1, sources.length);
-		});
+		}
 		const analysable = new Set(sources.filter((s) => !s.summariesOnly && !skipped.has(s.file)).map((s) => s.file));
 		const gpcFacts = facts.filter((f) => analysable.has(f.file));
 		const era = detectEra(gpcFacts, options.era);
@@ -188,7 +229,12 @@ export class Engine {
 			implementationFiles: new Set(gpcFacts.filter((f) => f.functions.some((fn) => ALL_GPC_FUNCTION_NAMES.has(fn.name) && api.has(fn.name))).map((f) => f.file)),
 			relevant: relevantFunctions(gpcFacts),
 			instanceId: instanceIdentity(gpcFacts),
+			fingerprint: '',
 		};
+		ctx.fingerprint = JSON.stringify([
+			ctx.era, [...ctx.enabled].sort(), options.severity ?? {}, [...ctx.exemptions], ctx.hasMarkDirtyHelper, [...api],
+			gpcFacts.flatMap((f) => f.gpcFields.map((g) => [g.field, g.struct])).sort(),
+		]);
 
 		const byFile = new Map(sources.map((s) => [s.file, s]));
 		const gpcFiles = gpcFacts.filter((f) => f.functions.some((fn) => ctx.relevant.has(fn.name))).map((f) => f.file);
@@ -197,24 +243,28 @@ export class Engine {
 		for (let changed = true; changed && rounds < MAX_ROUNDS; rounds++) {
 			perFile = new Map();
 			for (const [i, file] of gpcFiles.entries()) {
+				yield;
 				hooks.onProgress?.('dataflow', rounds * gpcFiles.length + i, MAX_ROUNDS * gpcFiles.length);
 				if (skipped.has(file)) continue;
 				const source = byFile.get(file)!;
 				const text = texts.get(file) ?? source.read();
 				deadline = performance.now() + budgetMs;
+				const tree = this.lazyTree(source, text, deadline);
 				try {
-					const parsed = this.withTree(source, text, deadline, (tree) => perFile.set(file, analyzeFile(file, text, tree, ctx)));
-					if (!parsed) overBudget(file, 'parsing');
+					perFile.set(file, analyzeFile(file, text, tree.get, ctx, this.memo, this.outlines.get(file, text, tree.get, functionName)));
 				} catch (e) {
-					if (!(e instanceof BudgetExceeded)) throw e;
-					overBudget(file, `dataflow, round ${rounds + 1}`);
+					if (e instanceof ParseOverBudget) overBudget(file, 'parsing');
+					else if (e instanceof BudgetExceeded) overBudget(file, `dataflow, round ${rounds + 1}`);
+					else throw e;
 				} finally {
+					tree.dispose();
 					deadline = Infinity;
 				}
 			}
 			changed = learnFromCalls([...perFile.values()], atomicEntry, callerHolds) || !learntCallers;
 			learntCallers = true;
 		}
+		this.outlines.retain(new Set(gpcFiles));
 
 		const findings: Finding[] = [];
 		const lifecycle = new Map<string, LifecycleSite[]>();
@@ -256,18 +306,38 @@ export class Engine {
 	}
 
 	/**
+	 * The source's own tree, or one parsed on first use and deleted by dispose(); get() throws
+	 * ParseOverBudget when parsing did not finish before `deadline`.
+	 */
+	private lazyTree(source: SourceFile, text: string, deadline: number): { get: () => Tree; dispose: () => void } {
+		let parsed: Tree | undefined;
+		return {
+			get: () => {
+				const tree = source.tree?.() ?? (parsed ??= this.parseBefore(text, deadline));
+				if (!tree) throw new ParseOverBudget();
+				return tree;
+			},
+			dispose: () => parsed?.delete(),
+		};
+	}
+
+	/** A fresh tree of `text`, or undefined when parsing ran past `deadline`. */
+	private parseBefore(text: string, deadline: number): Tree | undefined {
+		const progressCallback = () => performance.now() > deadline;
+		const tree = this.parser.parse(text, null, Number.isFinite(deadline) ? { progressCallback } : undefined);
+		// Cancelled: the next parse must start afresh, not resume this one.
+		if (!tree) this.parser.reset();
+		return tree ?? undefined;
+	}
+
+	/**
 	 * Runs `use` on the source's own tree, or on a fresh one that is deleted afterwards.
 	 * False when parsing did not finish before `deadline` (the file is then skipped).
 	 */
 	private withTree(source: SourceFile, text: string, deadline: number, use: (tree: Tree) => void): boolean {
 		const borrowed = source.tree?.();
-		const progressCallback = () => performance.now() > deadline;
-		const tree = borrowed ?? this.parser.parse(text, null, Number.isFinite(deadline) ? { progressCallback } : undefined);
-		if (!tree) {
-			// Cancelled: the next parse must start afresh, not resume this one.
-			this.parser.reset();
-			return false;
-		}
+		const tree = borrowed ?? this.parseBefore(text, deadline);
+		if (!tree) return false;
 		try {
 			use(tree);
 		} finally {
@@ -361,32 +431,28 @@ function isIgnored(rule: RuleId, lines: string[]): boolean {
 	});
 }
 
-function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): FilePass {
+/** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
+function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
 	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
-	const errors = tree.rootNode.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]);
-	const lines = text.split('\n');
+	const { errors, lines } = outline;
 	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
 
-	for (const fn of tree.rootNode.descendantsOfType('function_definition')) {
-		const name = fn && functionName(fn);
-		if (!fn || !name || !ctx.relevant.has(name)) continue;
+	for (const fn of outline.functions) {
+		const name = fn.name;
+		if (!name || !ctx.relevant.has(name)) continue;
 		ctx.knowledge.checkBudget?.();
-		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
-			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
-			continue;
-		}
-		const before = { findings: pass.findings.length, lifecycle: pass.lifecycle.length, suppressed: pass.suppressed };
-		try {
-			analyzeOne(fn, name);
-		} catch (e) {
-			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
-			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
-			pass.findings.length = before.findings;
-			pass.lifecycle.length = before.lifecycle;
-			pass.suppressed = before.suppressed;
-			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is too deeply nested to analyse (${e.message})`);
-		}
+		const origin = { row: fn.startRow, index: fn.startIndex };
+		const key = memoKey(fn);
+		const result = memo.lookup(key, ctx.knowledge, origin) ?? memo.record(key, ctx.knowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
+		if (!result) continue;
+		pass.findings.push(...result.findings);
+		pass.lifecycle.push(...result.lifecycle);
+		pass.suppressed += result.suppressed;
+		pass.analyses.push({ analysis: result.summary, types: result.summary.types, file });
+		pass.functions++;
+		pass.unparsedRegions += result.unparsedRegions;
+		pass.apiCallsAnalysed += result.apiCallsAnalysed;
 	}
 	const seenSites = new Set<string>();
 	pass.lifecycle = pass.lifecycle.filter((s) => {
@@ -395,7 +461,40 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 	});
 	return pass;
 
-	function analyzeOne(fn: SyntaxNode, name: string): void {
+	/**
+	 * Everything the function's result depends on besides the tree's answers (recorded by the
+	 * memo): its text, the lines a `gpcscope-ignore` comment for it may sit on, the ERROR
+	 * regions over it, and the settings and tree facts shared by the whole analysis.
+	 */
+	function memoKey(fn: FunctionOutline): string {
+		const [start, end] = [fn.startIndex, fn.endIndex];
+		const overErrors = errors.filter(([s, e]) => s < end && e > start).map(([s, e]) => `${s - start}-${e - start}`);
+		const around = [lines[fn.startRow - 1], lines[fn.startRow], lines[fn.endRow]];
+		return JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around, text.slice(start, end)]);
+	}
+
+	/** Pass 2 of one function, in the file's coordinates; undefined when it cannot be analysed. */
+	function analyzeOne(fn: SyntaxNode, name: string, knowledge: TreeKnowledge): FunctionResult | undefined {
+		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
+			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
+			return undefined;
+		}
+		const out: FunctionResult = {
+			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0,
+			summary: { name, params: [], calls: [], types: new Map() },
+		};
+		try {
+			analyzeInto(out, fn, name, knowledge);
+		} catch (e) {
+			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
+			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
+			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is too deeply nested to analyse (${e.message})`);
+			return undefined;
+		}
+		return out;
+	}
+
+	function analyzeInto(out: FunctionResult, fn: SyntaxNode, name: string, knowledge: TreeKnowledge): void {
 		const types = variableTypes(fn);
 		const seen = new Set<string>();
 		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {
@@ -413,20 +512,21 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 					if (seen.has(key)) return;
 					seen.add(key);
 					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.meta.id)) {
-						pass.suppressed++;
+						out.suppressed++;
 						return;
 					}
-					pass.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+					out.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+					out.localRelated.push(related.map((r) => r.file === undefined));
 				},
 			})];
 		});
 
-		const analysis = analyzeFunction(fn, ctx.knowledge, (o) => {
+		const analysis = analyzeFunction(fn, knowledge, (o) => {
 			for (const c of checkers) c.observe(o);
 			if (o.kind === 'gpcCall' && ['init', 'activate', 'deactivate', 'check', 'refresh'].includes(o.api.role)) {
 				const instance = ctx.instanceId(o.instance, types);
 				if (instance) {
-					pass.lifecycle.push({
+					out.lifecycle.push({
 						instance, role: o.api.role as LifecycleSite['role'], file, range: rangeOf(o.node), functionName: name,
 						len: o.api.len !== undefined ? o.args[o.api.len]?.text : undefined,
 						gpa: o.api.gpa !== undefined ? o.args[o.api.gpa]?.text : undefined,
@@ -435,22 +535,21 @@ function analyzeFile(file: string, text: string, tree: Tree, ctx: TreeContext): 
 			}
 		});
 		for (const c of checkers) c.finish?.();
-		pass.analyses.push({ analysis, types, file });
-		pass.functions++;
-		pass.unparsedRegions += analysis.cfg.unparsed.length;
-		pass.apiCallsAnalysed += new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
+		out.unparsedRegions = analysis.cfg.unparsed.length;
+		out.apiCallsAnalysed = new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
 		// Only the calls and parameters outlive the function's analysis (the next rounds learn from
-		// them): with --all-files, every function's states at once do not fit in memory.
-		analysis.statesAt.clear();
-		analysis.cfg.nodes.length = 0;
-		// The tree is deleted after this file's pass, but later rounds, the lifecycle and hover still
-		// read these call sites: keep where they are, not the nodes (reading a deleted tree's node is
-		// a use after free in the wasm heap; it failed with "memory access out of bounds").
-		analysis.node = detached(analysis.node);
-		for (const call of analysis.calls) {
-			call.node = detached(call.node);
-			if (call.atomic?.site) call.atomic = { ...call.atomic, site: detached(call.atomic.site) };
-		}
+		// them), and never the nodes: the tree is deleted after this file's pass, and reading a
+		// deleted tree's node is a use after free in the wasm heap.
+		out.summary = {
+			name: analysis.name,
+			params: analysis.params,
+			types,
+			calls: analysis.calls.map((call) => ({
+				...call,
+				node: detached(call.node),
+				atomic: call.atomic?.site ? { ...call.atomic, site: detached(call.atomic.site) } : call.atomic,
+			})),
+		};
 	}
 }
 

@@ -70,8 +70,10 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 				onProgress: (phase, done, total) => options.progress?.update(phase, done, total),
 				// A file without cached facts is parsed now, while the workers scan; one the
 				// cache knows is parsed only if the cached result cannot be used.
+				// With --all-files every file is one: the engine parses each in turn and frees its
+				// tree (keeping them all exhausts the wasm heap on a whole kernel tree).
 				onGpcFile: (file, abs, _read, facts) => {
-					if (facts) return undefined;
+					if (facts || options.allFiles) return undefined;
 					const tree = trees.tree(abs);
 					return tree && extractFacts(file, tree);
 				},
@@ -88,8 +90,8 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 				else {
 					sources.push({
 						file,
-						read: () => trees.text(abs),
-						tree: () => trees.tree(abs),
+						read: options.allFiles ? s.read : () => trees.text(abs),
+						tree: options.allFiles ? undefined : () => trees.tree(abs),
 						facts: rebaseOrNot(s.facts, file),
 					});
 				}

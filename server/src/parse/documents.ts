@@ -46,12 +46,16 @@ export class DocumentTrees {
 				oldEndPosition: pointAt(text, oldEndIndex),
 				newEndPosition: pointAt(newText, startIndex + change.text.length),
 			});
+			const editedError = declarationHasError(tree, startIndex, oldEndIndex);
 			tree.edit(edit);
 			let next = this.parse(newText, tree);
-			tree.delete();
 			// Error recovery may differ between an incremental and a fresh parse of the same
-			// text; results must not depend on the edit history, so such trees are redone.
-			if (next.rootNode.hasError) {
+			// text; results must not depend on the edit history, so a tree whose edited or
+			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
+			// files have some) do not depend on this edit: the incremental tree is kept.
+			const reparsed = [{ startIndex, endIndex: startIndex + change.text.length }, ...tree.getChangedRanges(next)];
+			tree.delete();
+			if (editedError || reparsed.some((r) => declarationHasError(next, r.startIndex, r.endIndex))) {
 				next.delete();
 				next = this.parse(newText);
 			}
@@ -84,6 +88,17 @@ export class DocumentTrees {
 		if (!tree) throw new Error('gpcscope: tree-sitter returned no tree');
 		return tree;
 	}
+}
+
+/**
+ * Whether the top-level declaration around [start, end) has an error (ERROR or MISSING
+ * node); a range that is not inside one declaration counts as the whole file.
+ */
+function declarationHasError(tree: Tree, start: number, end: number): boolean {
+	const root = tree.rootNode;
+	let node = root.descendantForIndex(start, Math.max(start, end - 1));
+	for (let parent = node?.parent; node && parent && parent.id !== root.id; parent = node.parent) node = parent;
+	return !node || node.hasError;
 }
 
 export function offsetAt(text: string, pos: { line: number; character: number }): number {

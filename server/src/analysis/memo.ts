@@ -1,0 +1,150 @@
+// Pass 2 per function, remembered across analyses: an edit re-analyses only the
+// functions whose text changed, or whose answers from the rest of the tree did.
+//
+// A result is stored relative to its function's start (rows and offsets), so an
+// edit above the function only moves it. What the analysis asked the tree
+// (may-sleep chains, callers' contexts, ...) is recorded with the answers; the
+// result is reused only while every answer is still the same. No SyntaxNode is
+// kept: trees are deleted after each pass.
+import type { SyntaxNode } from '../parse/parser';
+import type { Finding, Range } from './findings';
+import type { FunctionAnalysis, TreeKnowledge } from './flow';
+import type { LifecycleSite } from './rules/treeRule';
+
+/** What pass 2 keeps of one function: the calls and parameters for the next rounds and the lifecycle. */
+export type FunctionSummary = Pick<FunctionAnalysis, 'name' | 'params' | 'calls'> & { types: Map<string, string> };
+
+/** One function's pass-2 output, in the file's coordinates. */
+export interface FunctionResult {
+	findings: Finding[];
+	/** Per finding, per related location: in this function (it moves with it) or elsewhere. */
+	localRelated: boolean[][];
+	lifecycle: LifecycleSite[];
+	summary: FunctionSummary;
+	suppressed: number;
+	unparsedRegions: number;
+	apiCallsAnalysed: number;
+}
+
+/** Where a function starts: the origin its memoised result is relative to. */
+export interface Origin {
+	row: number;
+	index: number;
+}
+
+type Question = 'maySleep' | 'atomicEntry' | 'callersHoldGpc' | 'checkWrapper' | 'entryContexts';
+const QUESTIONS: Question[] = ['maySleep', 'atomicEntry', 'callersHoldGpc', 'checkWrapper', 'entryContexts'];
+
+interface Entry {
+	/** `${question}\0${name}` → the answer, as JSON. */
+	answers: Map<string, string | undefined>;
+	/** Relative to the origin (row 0, offset 0). */
+	result: FunctionResult;
+	lastUsed: number;
+}
+
+/** Entries unused for this many analyses are dropped (an undone edit still finds its old entries). */
+const KEEP_GENERATIONS = 3;
+/** Variants per function text: the rounds of one analysis ask with different knowledge. */
+const MAX_VARIANTS = 4;
+
+export class FunctionMemo {
+	private readonly entries = new Map<string, Entry[]>();
+	private generation = 0;
+
+	/** Starts an analysis: forgets entries no recent analysis used. */
+	nextGeneration(): void {
+		this.generation++;
+		for (const [key, list] of this.entries) {
+			const kept = list.filter((e) => this.generation - e.lastUsed <= KEEP_GENERATIONS);
+			if (kept.length) this.entries.set(key, kept);
+			else this.entries.delete(key);
+		}
+	}
+
+	/** The remembered result for this key whose recorded answers all still hold, at `origin`. */
+	lookup(key: string, knowledge: TreeKnowledge, origin: Origin): FunctionResult | undefined {
+		const entry = this.entries.get(key)?.find((e) => stillAnswered(e.answers, knowledge));
+		if (!entry) return undefined;
+		entry.lastUsed = this.generation;
+		return moved(entry.result, origin);
+	}
+
+	/**
+	 * Runs `analyze` with a knowledge that records what it is asked, remembers the result
+	 * under `key`, and returns it. Results that `analyze` declines (undefined) are not kept.
+	 */
+	record(key: string, knowledge: TreeKnowledge, origin: Origin, analyze: (k: TreeKnowledge) => FunctionResult | undefined): FunctionResult | undefined {
+		const answers = new Map<string, string | undefined>();
+		const result = analyze(recording(knowledge, answers));
+		if (!result) return undefined;
+		const list = this.entries.get(key) ?? [];
+		list.unshift({ answers, result: moved(result, { row: -origin.row, index: -origin.index }), lastUsed: this.generation });
+		if (list.length > MAX_VARIANTS) list.length = MAX_VARIANTS;
+		this.entries.set(key, list);
+		return result;
+	}
+
+	get size(): number {
+		let n = 0;
+		for (const list of this.entries.values()) n += list.length;
+		return n;
+	}
+}
+
+function recording(knowledge: TreeKnowledge, answers: Map<string, string | undefined>): TreeKnowledge {
+	const recorded = { ...knowledge };
+	for (const question of QUESTIONS) {
+		const ask = knowledge[question] as ((name: string) => unknown) | undefined;
+		if (!ask) continue;
+		(recorded as Record<Question, unknown>)[question] = (name: string) => {
+			const answer = ask(name);
+			answers.set(`${question}\0${name}`, JSON.stringify(answer));
+			return answer;
+		};
+	}
+	return recorded;
+}
+
+function stillAnswered(answers: Map<string, string | undefined>, knowledge: TreeKnowledge): boolean {
+	for (const [asked, answer] of answers) {
+		const [question, name] = asked.split('\0') as [Question, string];
+		const ask = knowledge[question] as ((name: string) => unknown) | undefined;
+		if (JSON.stringify(ask?.(name)) !== answer) return false;
+	}
+	return true;
+}
+
+/**
+ * A copy of `result` moved by `by` rows and offsets. Locations in other functions (an
+ * atomic caller's call site, which names its file) are where the tree's answers put them.
+ */
+function moved(result: FunctionResult, by: Origin): FunctionResult {
+	const range = (r: Range): Range => ({
+		start: { line: r.start.line + by.row, character: r.start.character },
+		end: { line: r.end.line + by.row, character: r.end.character },
+	});
+	const node = (n: SyntaxNode): SyntaxNode => ({
+		type: n.type, text: n.text, startIndex: n.startIndex + by.index, endIndex: n.endIndex + by.index,
+		startPosition: { row: n.startPosition.row + by.row, column: n.startPosition.column },
+		endPosition: { row: n.endPosition.row + by.row, column: n.endPosition.column },
+	}) as unknown as SyntaxNode;
+	const { summary } = result;
+	return {
+		...result,
+		findings: result.findings.map((f, i) => ({
+			...f,
+			range: range(f.range),
+			related: f.related.map((r, j) => (result.localRelated[i][j] ? { ...r, range: range(r.range) } : { ...r })),
+		})),
+		lifecycle: result.lifecycle.map((s) => ({ ...s, range: range(s.range) })),
+		summary: {
+			...summary,
+			calls: summary.calls.map((c) => ({
+				...c,
+				node: node(c.node),
+				atomic: c.atomic && (c.atomic.site && !c.atomic.file ? { ...c.atomic, site: node(c.atomic.site) } : c.atomic),
+			})),
+		},
+	};
+}

@@ -1,0 +1,45 @@
+// Incremental reparsing of real kernel files, which have ERROR nodes (macro
+// arguments that are types, `} else\n#endif\n{`): after every edit the open
+// document's tree equals a fresh parse of the same text.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Parser } from 'web-tree-sitter';
+import { DocumentTrees } from '../../server/src/parse/documents';
+import { createCParser } from '../../server/src/parse/parser';
+import { random } from '../memo-property';
+import { kernelTree } from './trees';
+
+let parser: Parser;
+beforeAll(async () => {
+	parser = await createCParser();
+});
+afterAll(() => parser.delete());
+
+const INSERTS = ['\tint gpcscope_bench = 0;\n', '}\n', '{', '\tif (x)\n', ')', 'BUILD_BUG_ON(offsetof(struct shared_info, wc) != 8);\n', '#endif\n', ''];
+
+describe.each(['arch/x86/kvm/xen.c', 'arch/x86/kvm/x86.c'])('DocumentTrees on linux-6.12 %s', (file) => {
+	it('equals a fresh parse after each of 80 random edits', () => {
+		const rand = random(17);
+		const docs = new DocumentTrees(parser);
+		let text = readFileSync(join(kernelTree('6.12'), file), 'utf8');
+		docs.open('file:///k.c', text);
+		for (let step = 0; step < 80; step++) {
+			const lines = text.split('\n');
+			const line = Math.floor(rand() * lines.length);
+			const deleteLine = rand() < 0.3;
+			const range = { start: { line, character: 0 }, end: deleteLine ? { line: line + 1, character: 0 } : { line, character: 0 } };
+			const insert = deleteLine ? '' : INSERTS[Math.floor(rand() * INSERTS.length)];
+			text = [...lines.slice(0, line), ...(deleteLine ? lines.slice(line + 1) : [insert + lines[line], ...lines.slice(line + 1)])].join('\n');
+			docs.change('file:///k.c', [{ range, text: insert }]);
+			const fresh = parser.parse(text)!;
+			try {
+				expect(docs.get('file:///k.c')!.text).toBe(text);
+				expect(docs.get('file:///k.c')!.tree.rootNode.toString(), `step ${step}`).toBe(fresh.rootNode.toString());
+			} finally {
+				fresh.delete();
+			}
+		}
+		docs.dispose();
+	});
+});

@@ -1,0 +1,50 @@
+// Memoised pass 2 equals a fresh analysis, on random edit sequences of the demo
+// tree and of every fixture.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { Engine } from '../../server/src/analysis/engine';
+import { scanTree } from '../../server/src/index/scan';
+import { DEMO, FIXTURES } from '../helpers';
+import { expectMemoMatchesFresh } from '../memo-property';
+
+function fixtureFiles(): string[] {
+	const out: string[] = [];
+	for (const rule of readdirSync(FIXTURES, { withFileTypes: true })) {
+		if (!rule.isDirectory()) continue;
+		for (const kind of ['bad', 'good']) {
+			const dir = join(FIXTURES, rule.name, kind);
+			try {
+				for (const f of readdirSync(dir)) if (f.endsWith('.c')) out.push(join(dir, f));
+			} catch {
+				// A rule without this kind of fixture.
+			}
+		}
+	}
+	return out;
+}
+
+describe('function memo', () => {
+	it('equals a fresh engine after each random edit of the demo tree', async () => {
+		const memoised = await Engine.create();
+		try {
+			const sources = scanTree(DEMO).sources;
+			const editable = sources.filter((s) => !s.summariesOnly && /kvm_gpc_/.test(s.read())).map((s) => s.file);
+			await expectMemoMatchesFresh(memoised, sources, editable, { steps: 25, seed: 11 });
+		} finally {
+			memoised.dispose();
+		}
+	}, 120_000);
+
+	it('equals a fresh engine after each random edit of every fixture', async () => {
+		const memoised = await Engine.create();
+		try {
+			for (const [i, path] of fixtureFiles().entries()) {
+				const text = readFileSync(path, 'utf8');
+				await expectMemoMatchesFresh(memoised, [{ file: path.slice(FIXTURES.length + 1), read: () => text }], [path.slice(FIXTURES.length + 1)], { steps: 4, seed: i + 1 });
+			}
+		} finally {
+			memoised.dispose();
+		}
+	}, 120_000);
+});
