@@ -13,7 +13,7 @@ import { fixCommand, planTree } from '../../server/src/usage/fix';
 import { FIXTURES, REPO } from '../helpers';
 
 // Failure injection into the rewrite's file system calls (everything else is the real node:fs).
-const inject = vi.hoisted(() => ({ writeSync: undefined as undefined | ((n: number) => void), renameSync: undefined as undefined | ((n: number) => void), writes: 0, renames: 0 }));
+const inject = vi.hoisted(() => ({ writeSync: undefined as undefined | ((n: number) => void), renameSync: undefined as undefined | ((n: number) => void), noHardLinks: false, writes: 0, renames: 0 }));
 vi.mock('node:fs', async (original) => {
 	const real = await original<typeof import('node:fs')>();
 	return {
@@ -21,6 +21,10 @@ vi.mock('node:fs', async (original) => {
 		writeSync: (...args: Parameters<typeof real.writeSync>) => {
 			inject.writeSync?.(++inject.writes);
 			return (real.writeSync as (...a: unknown[]) => number)(...args);
+		},
+		linkSync: (...args: Parameters<typeof real.linkSync>) => {
+			if (inject.noHardLinks) throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+			return real.linkSync(...args);
 		},
 		renameSync: (...args: Parameters<typeof real.renameSync>) => {
 			inject.renameSync?.(++inject.renames);
@@ -33,7 +37,7 @@ const CLI = join(REPO, 'dist', 'cli.js');
 const BEFORE = join(FIXTURES, 'gpc-dead-usage-flag', 'fix', 'era-6.1', 'before');
 
 afterEach(() => {
-	Object.assign(inject, { writeSync: undefined, renameSync: undefined, writes: 0, renames: 0 });
+	Object.assign(inject, { writeSync: undefined, renameSync: undefined, noHardLinks: false, writes: 0, renames: 0 });
 });
 
 function tree(): string {
@@ -96,6 +100,19 @@ describe('gpcscope fix under failure', () => {
 		const { err, io: out } = io();
 		expect(await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).toBe(1);
 		expect(err.join('')).toMatch(/nothing was changed: \S+\.[ch]: cannot replace it \(EIO.*every file was restored/);
+		expect(snapshot(root)).toEqual(before);
+	}, 60_000);
+
+	it('on a file system without hard links the originals are kept as copies, and a failed rename still rolls back', async () => {
+		const root = tree();
+		const before = snapshot(root);
+		inject.noHardLinks = true;
+		inject.renameSync = (n) => {
+			if (n === 2) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+		};
+		const { err, io: out } = io();
+		expect(await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).toBe(1);
+		expect(err.join('')).toMatch(/every file was restored/);
 		expect(snapshot(root)).toEqual(before);
 	}, 60_000);
 

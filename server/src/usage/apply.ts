@@ -5,7 +5,7 @@
 // rename the original is kept as a hard link, so a failed rename is rolled back
 // by renaming the kept originals back. Renaming (not writing in place) also
 // leaves the other links of a hardlinked tree untouched.
-import { closeSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { FileChange } from './diff';
 
@@ -92,7 +92,7 @@ function replaceAll(staged: Staged[]): void {
 	const replaced: Staged[] = [];
 	try {
 		for (const s of staged) {
-			linkSync(s.target, s.kept);
+			keepOriginal(s);
 			try {
 				renameSync(s.tmp, s.target);
 			} catch (e) {
@@ -109,6 +109,16 @@ function replaceAll(staged: Staged[]): void {
 		throw new RewriteError(`${file}: cannot replace it (${(e as Error).message}); ${outcome}`, file, e, !lost.length);
 	}
 	for (const s of replaced) removeQuietly(s.kept);
+}
+
+/** A hard link to the original (same inode, mode and owner); a copy where the file system has no hard links. */
+function keepOriginal(s: Staged): void {
+	try {
+		linkSync(s.target, s.kept);
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code !== 'EPERM' && (e as NodeJS.ErrnoException).code !== 'ENOTSUP') throw e;
+		copyFileSync(s.target, s.kept, constants.COPYFILE_EXCL);
+	}
 }
 
 /** Renames the kept originals back; returns the files it could not restore. */
