@@ -29,7 +29,7 @@ interface Staged {
 	original: Buffer;
 	/** The new contents, written here first. */
 	tmp: string;
-	/** A second link to the original inode while it is being replaced. */
+	/** The original while it is being replaced: a second link to its inode (or a copy). */
 	kept: string;
 }
 
