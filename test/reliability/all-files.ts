@@ -2,7 +2,7 @@
 import { expect, it } from 'vitest';
 import { kernelTree, type KernelVersion } from '../kernel/trees';
 import { everyFile, unexpectedSkips } from './every-file';
-import { record } from './tier';
+import { progress, record } from './tier';
 
 /** Per file and pass; a file over it is skipped with its reason (the engine's default). */
 const BUDGET_MS = 20_000;
@@ -12,11 +12,12 @@ const MAX_RSS_MB = 2048;
 export function everyFileTest(version: KernelVersion): void {
 	it(`parses and analyses every .c and .h of linux-${version} (every function through the dataflow): no crash, no hang, bounded memory`, async () => {
 		const tree = kernelTree(version);
+		const started = performance.now();
 		const report = await everyFile(tree, {
 			budgetMs: BUDGET_MS,
 			everyFunction: true,
 			onProgress: (done, total, r) => {
-				if (done % 5000 === 0) console.log(`linux-${version}: ${done}/${total} files, ${r.failures.length} failures, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
+				if (done % 1000 === 0) progress(`every-file-linux-${version}`, `${done}/${total} files, ${r.failures.length} failures, ${r.functionsAnalysed} functions by the engine, ${r.everyFunction} by the every-function pass, ${Math.round((performance.now() - started) / 1000)} s, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB, peak ${Math.round(r.peakRssMb)} MB`);
 			},
 		});
 		const unexpected = unexpectedSkips(report);

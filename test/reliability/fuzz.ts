@@ -7,6 +7,7 @@ import {
 	kernelSeeds, mutate, mutationArb, renderProgram, repoSeeds, saveRegression, sliceSeeds, stmtArb, violations,
 	type FuzzCase, type Mutation, type Seed, type Stmt,
 } from './harness';
+import { progress } from './tier';
 
 export interface FuzzPlan {
 	seed: number;
@@ -61,6 +62,7 @@ function runFamily<T extends [unknown, Mutation[]]>(family: string, arb: fc.Arbi
 			const c = toCase(t);
 			cases++;
 			edits += c.edits?.length ?? 0;
+			if (cases % 500 === 0) progress(`fuzz-seed${seed}`, `${family}: ${cases}/${numRuns} cases, ${edits} edits, ${Math.round((performance.now() - started) / 1000)} s`);
 			if (cases <= numRuns) for (const m of t[1]) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
 			const problems = violations(pair, c);
 			if (problems.length) throw new Error(problems.join('\n'));

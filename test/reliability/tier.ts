@@ -1,6 +1,6 @@
 // Shared by the slow tiers: gating (they run with GPCSCOPE_RELIABILITY=1, e.g. from
 // scripts/fuzz-nightly.sh, not in `npm test`) and a results file per test for the report.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,4 +16,13 @@ export function resultsDir(): string {
 export function record(name: string, summary: Record<string, unknown>): void {
 	console.log(`[reliability] ${name}: ${JSON.stringify(summary)}`);
 	writeFileSync(join(resultsDir(), `${name}.json`), JSON.stringify({ name, at: new Date().toISOString(), ...summary }, null, 1) + '\n');
+}
+
+/**
+ * Appends a progress line to `<name>.progress` in the results directory. Written
+ * synchronously: the tiers' loops are synchronous, so console output would only appear
+ * at the end, and a run stopped early must still say how far it got.
+ */
+export function progress(name: string, line: string): void {
+	appendFileSync(join(resultsDir(), `${name}.progress`), `${new Date().toISOString()} ${line}\n`);
 }

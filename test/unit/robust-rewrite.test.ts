@@ -1,8 +1,7 @@
 // Reliability of the whole-tree rewrite (`gpcscope fix --rule gpc-dead-usage-flag`): it is
 // idempotent, and a failed write (disk full), a failed rename, a read-only file or a file
-// changed on disk after the analysis must end with a clear error and every original byte
-// intact. Cases the rewrite does not handle yet are `it.fails` (the bug is shown to exist);
-// turn each into `it` when server/src/usage/ handles it (docs/RELIABILITY.md, pending).
+// changed on disk after the analysis must end with a clear error naming the file, every
+// original byte intact and no temporary file left (server/src/usage/apply.ts).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +13,7 @@ import { fixCommand, planTree } from '../../server/src/usage/fix';
 import { FIXTURES, REPO } from '../helpers';
 
 // Failure injection into the rewrite's file system calls (everything else is the real node:fs).
-const inject = vi.hoisted(() => ({ writeSync: undefined as undefined | ((n: number) => void), renameSync: undefined as undefined | ((n: number) => void), writes: 0, renames: 0 }));
+const inject = vi.hoisted(() => ({ writeSync: undefined as undefined | ((n: number) => void), renameSync: undefined as undefined | ((n: number) => void), noHardLinks: false, writes: 0, renames: 0 }));
 vi.mock('node:fs', async (original) => {
 	const real = await original<typeof import('node:fs')>();
 	return {
@@ -22,6 +21,10 @@ vi.mock('node:fs', async (original) => {
 		writeSync: (...args: Parameters<typeof real.writeSync>) => {
 			inject.writeSync?.(++inject.writes);
 			return (real.writeSync as (...a: unknown[]) => number)(...args);
+		},
+		linkSync: (...args: Parameters<typeof real.linkSync>) => {
+			if (inject.noHardLinks) throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+			return real.linkSync(...args);
 		},
 		renameSync: (...args: Parameters<typeof real.renameSync>) => {
 			inject.renameSync?.(++inject.renames);
@@ -34,7 +37,7 @@ const CLI = join(REPO, 'dist', 'cli.js');
 const BEFORE = join(FIXTURES, 'gpc-dead-usage-flag', 'fix', 'era-6.1', 'before');
 
 afterEach(() => {
-	Object.assign(inject, { writeSync: undefined, renameSync: undefined, writes: 0, renames: 0 });
+	Object.assign(inject, { writeSync: undefined, renameSync: undefined, noHardLinks: false, writes: 0, renames: 0 });
 });
 
 function tree(): string {
@@ -82,23 +85,54 @@ describe('gpcscope fix under failure', () => {
 		inject.writeSync = (n) => {
 			if (n === 2) throw enospc();
 		};
-		const { io: out } = io();
-		await expect(fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).rejects.toThrow(/ENOSPC/);
+		const { err, io: out } = io();
+		expect(await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).toBe(1);
+		expect(err.join('')).toMatch(/nothing was changed: \S+\.[ch]: cannot write its new contents \(ENOSPC/);
 		expect(snapshot(root)).toEqual(before);
 	}, 60_000);
 
-	it.fails('known bug: a failure while renaming (after the first file was replaced) still rewrites part of the tree', async () => {
+	it('a failure while renaming (after the first file was replaced) is rolled back', async () => {
 		const root = tree();
 		const before = snapshot(root);
 		inject.renameSync = (n) => {
 			if (n === 2) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
 		};
-		const { io: out } = io();
-		await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out).catch(() => undefined);
+		const { err, io: out } = io();
+		expect(await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).toBe(1);
+		expect(err.join('')).toMatch(/nothing was changed: \S+\.[ch]: cannot replace it \(EIO.*every file was restored/);
 		expect(snapshot(root)).toEqual(before);
 	}, 60_000);
 
-	it.fails('known bug: a file changed on disk between the analysis and the write is overwritten (the change is lost)', async () => {
+	it('on a file system without hard links the originals are kept as copies, and a failed rename still rolls back', async () => {
+		const root = tree();
+		const before = snapshot(root);
+		inject.noHardLinks = true;
+		inject.renameSync = (n) => {
+			if (n === 2) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+		};
+		const { err, io: out } = io();
+		expect(await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).toBe(1);
+		expect(err.join('')).toMatch(/every file was restored/);
+		expect(snapshot(root)).toEqual(before);
+	}, 60_000);
+
+	it('a rollback that fails too says so and keeps the original beside the file', async () => {
+		const root = tree();
+		const before = snapshot(root);
+		// The second replacement fails, then so does putting back the first original.
+		inject.renameSync = (n) => {
+			if (n >= 2) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+		};
+		const { err, io: out } = io();
+		expect(await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out)).toBe(1);
+		const message = err.join('');
+		expect(message).toMatch(/PARTLY REWRITTEN: .*could not restore (\S+\.[ch]): their originals are kept as (\S+\.orig\.tmp)/);
+		const [, file, kept] = /could not restore (\S+\.[ch]): their originals are kept as (\S+\.orig\.tmp)/.exec(message)!;
+		expect(readFileSync(kept, 'latin1')).toBe(before.get(file));
+		expect([...snapshot(root).keys()].filter((f) => f.endsWith('.tmp'))).toEqual([relative(root, kept)]);
+	}, 60_000);
+
+	it('a file changed on disk between the analysis and the write is refused (the change is kept)', async () => {
 		const root = tree();
 		const plan = await planTree(root);
 		expect(plan.outcome.kind).toBe('changes');
@@ -106,11 +140,27 @@ describe('gpcscope fix under failure', () => {
 		const victim = plan.outcome.changes[0].file;
 		const edited = readFileSync(join(root, victim), 'latin1') + '\n/* saved by the editor meanwhile */\n';
 		writeFileSync(join(root, victim), edited, 'latin1');
-		expect(() => applyChanges(root, plan.outcome.kind === 'changes' ? plan.outcome.changes : [], plan.encodingOf)).toThrow(/changed/);
-		expect(readFileSync(join(root, victim), 'latin1')).toBe(edited);
+		const before = snapshot(root);
+		expect(() => applyChanges(root, plan.outcome.kind === 'changes' ? plan.outcome.changes : [], plan.encodingOf)).toThrow(`${victim}: changed on disk since it was analysed`);
+		expect(snapshot(root)).toEqual(before);
 	}, 60_000);
 
-	it.fails('known bug: a read-only file is rewritten instead of refused', async () => {
+	it('a file saved while the new files are being written is refused just before the renames', async () => {
+		const root = tree();
+		const plan = await planTree(root);
+		if (plan.outcome.kind !== 'changes') throw new Error('expected changes');
+		const changes = plan.outcome.changes;
+		const victim = join(root, changes[changes.length - 1].file);
+		const edited = readFileSync(victim, 'latin1') + '\n/* saved by the editor meanwhile */\n';
+		inject.writeSync = (n) => {
+			if (n === 1) writeFileSync(victim, edited, 'latin1');
+		};
+		expect(() => applyChanges(root, changes, plan.encodingOf)).toThrow(/changed on disk since it was analysed/);
+		expect(readFileSync(victim, 'latin1')).toBe(edited);
+		expect([...snapshot(root).keys()].filter((f) => f.includes('.gpcscope-'))).toEqual([]);
+	}, 60_000);
+
+	it('a read-only file is refused, and nothing else is written', async () => {
 		const root = tree();
 		const plan = await planTree(root);
 		if (plan.outcome.kind !== 'changes') throw new Error('expected changes');
@@ -120,7 +170,8 @@ describe('gpcscope fix under failure', () => {
 		const { err, io: out } = io();
 		const code = await fixCommand(root, { rule: 'gpc-dead-usage-flag' }, out).catch(() => -1);
 		expect(code).not.toBe(0);
-		expect(err.join('')).toMatch(/read-only|permission/i);
+		expect(code).toBe(1);
+		expect(err.join('')).toContain(`${plan.outcome.changes[0].file}: read-only file (mode 444)`);
 		expect(snapshot(root)).toEqual(before);
 		expect(statSync(victim).mode & 0o777).toBe(0o444);
 	}, 60_000);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { simulateAt } from '../../server/src/features/simulate';
 import { extractReader, functionAtRow } from '../../server/src/simulator/fromSource';
 import { runReader } from '../../server/src/simulator';
 import { analyzePath, DEMO, engine } from '../helpers';
@@ -40,5 +41,18 @@ describe('simulating the function at the cursor', () => {
 		const { reader, run } = await simulate('arch/x86/kvm/xen.c', 'kvm_xen_update_runstate_guest');
 		expect(reader.instances.length).toBe(2);
 		expect(run.verdict).toBe('safe');
+	});
+});
+
+describe('a function nested beyond the engine\'s limit', () => {
+	it('is declined with the reason, not a stack overflow', async () => {
+		const text = 'int deep(struct gfn_to_pfn_cache *gpc)\n{\n\tread_lock(&gpc->lock);\n' + '{'.repeat(2000) + 'x = *(int *)gpc->khva;' + '}'.repeat(2000) + '\n\tread_unlock(&gpc->lock);\n\treturn 0;\n}\n';
+		const result = await analyzePath(DEMO);
+		const tree = (await engine()).parser.parse(text)!;
+		try {
+			expect(simulateAt({ tree, file: 'deep.c', result }, 3)).toEqual({ error: 'deep() at line 1 is nested more than 400 levels deep; it is neither analysed nor simulated.' });
+		} finally {
+			tree.delete();
+		}
 	});
 });

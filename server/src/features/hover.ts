@@ -94,6 +94,11 @@ function link(ctx: HoverContext, file: string, row: number, label?: string): str
 	return `[${label ?? `${file.split('/').pop()}:${row}`}](${ctx.uriOf(file)}#L${row})`;
 }
 
+/** The site that makes a path atomic: in this file "line N", in a caller's file "file.c:N". */
+function atomicSiteLink(ctx: HoverContext, site: SyntaxNode, file = ctx.file): string {
+	return link(ctx, file, line(site), file === ctx.file ? `line ${line(site)}` : undefined);
+}
+
 function apiHover(ctx: HoverContext, call: SyntaxNode, api: GpcFunction): string {
 	const decl = ctx.result.facts.flatMap((f) => f.declarations).find((d) => d.name === api.name);
 	const signature = decl
@@ -146,7 +151,7 @@ function stateSummary(ctx: HoverContext, instance: string, states: InstanceState
 
 	const why = atomic.find((a) => a);
 	const some = atomic.some((a) => !a) ? ' on some paths' : '';
-	if (why) out.push(`- **Atomic${some}:** ${why.why}${why.site ? ` (${link(ctx, ctx.file, line(why.site), `line ${line(why.site)}`)})` : ''} — must not sleep there`);
+	if (why) out.push(`- **Atomic${some}:** ${why.why}${why.site ? ` (${atomicSiteLink(ctx, why.site, why.file)})` : ''} — must not sleep there`);
 	else if (atomic.length) out.push('- **Atomic:** no atomic context known on this path');
 	return out.join('\n');
 }

@@ -9,7 +9,7 @@ import type { FileFacts } from '../analysis/facts';
 import type { Tree } from '../parse/parser';
 import type { CallChain, SimulateResponse } from '../protocol';
 import { resolveLines, runReader } from '../simulator';
-import { extractReader, functionAtRow } from '../simulator/fromSource';
+import { declineReason, extractReader, functionAtRow } from '../simulator/fromSource';
 
 export interface SimulateContext {
 	tree: Tree;
@@ -22,6 +22,8 @@ export interface SimulateContext {
 export function simulateAt(ctx: SimulateContext, line: number, variant = 'upstream', scenario?: string): SimulateResponse {
 	const fn = functionAtRow(ctx.tree.rootNode, line);
 	if (!fn) return { error: 'The cursor is not inside a function.' };
+	const declined = declineReason(fn);
+	if (declined) return { error: declined };
 	const reader = extractReader(fn, ctx.file, ctx.result.knowledge);
 	if (!reader) return { error: 'This function does not lock, check or use a gfn_to_pfn_cache.' };
 	let run;

@@ -6,6 +6,7 @@
 // guards to their sleepable side, so the reader is the path that matters.
 import type { SyntaxNode } from '../parse/parser';
 import { buildCfg, type CfgNode } from '../analysis/cfg';
+import { deeperThan, MAX_FUNCTION_DEPTH } from '../analysis/engine';
 import { analyzeFunction, functionName, type TreeKnowledge } from '../analysis/flow';
 import type { Observation } from '../analysis/observations';
 import { calleeName, stripParens } from '../analysis/paths';
@@ -28,6 +29,15 @@ export function functionAtRow(root: SyntaxNode, row: number): SyntaxNode | undef
 		if (fn && fn.startPosition.row <= row && fn.endPosition.row >= row) best = fn;
 	}
 	return best;
+}
+
+/**
+ * Why the simulator declines `fn`, if it does: extraction runs the CFG builder and the
+ * dataflow, which recurse along the tree, so it keeps to the engine's nesting limit.
+ */
+export function declineReason(fn: SyntaxNode): string | undefined {
+	if (!deeperThan(fn, MAX_FUNCTION_DEPTH)) return undefined;
+	return `${functionName(fn) ?? '<anonymous>'}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; it is neither analysed nor simulated.`;
 }
 
 export function extractReader(fn: SyntaxNode, file: string, knowledge: TreeKnowledge): ExtractedReader | undefined {

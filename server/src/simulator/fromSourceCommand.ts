@@ -6,7 +6,7 @@ import { Engine } from '../analysis/engine';
 import { scanTree } from '../index/scan';
 import { runReader, type Adversaries } from './api';
 import { formatTrace } from './format';
-import { extractReader, functionAtRow } from './fromSource';
+import { declineReason, extractReader, functionAtRow } from './fromSource';
 import { resolveLines } from './locations';
 import type { RunResult } from './types';
 
@@ -40,6 +40,11 @@ export async function simulateFromSource(args: FromSourceArgs, out: (s: string) 
 		const tree = engine.parser.parse(readFileSync(file, 'utf8'))!;
 		try {
 			const fn = functionAtRow(tree.rootNode, row);
+			const declined = fn && declineReason(fn);
+			if (declined) {
+				err(`gpcscope simulate: ${declined}\n`);
+				return 2;
+			}
 			const reader = fn && extractReader(fn, rel, result.knowledge);
 			if (!reader) {
 				err(`gpcscope simulate: no function using a gpc at ${args.from}\n`);

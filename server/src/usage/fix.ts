@@ -8,7 +8,7 @@ import { detectEra } from '../analysis/era';
 import { extractFacts } from '../analysis/facts';
 import type { RuleId } from '../analysis/rules/types';
 import { createCParser } from '../parse/parser';
-import { applyChanges } from './apply';
+import { applyChanges, RewriteError } from './apply';
 import { censusPhrase } from './census';
 import { renderPlan, unifiedDiff, type FileChange } from './diff';
 import { usageCensusExplanation } from './explain';
@@ -58,7 +58,15 @@ export async function fixCommand(path: string, options: FixOptions, io: FixIo = 
 	}
 	const { changes } = outcome;
 	if (options.dryRun) io.stdout(unifiedDiff(changes));
-	else applyChanges(root, changes, encodingOf);
+	else {
+		try {
+			applyChanges(root, changes, encodingOf);
+		} catch (e) {
+			if (!(e instanceof RewriteError)) throw e;
+			io.stderr(`gpcscope: not rewriting ${root}, ${e.intact ? 'nothing was changed' : 'PARTLY REWRITTEN'}: ${e.message}\n`);
+			return EXIT_REFUSED;
+		}
+	}
 	io.stderr(`gpcscope: ${options.dryRun ? 'would rewrite' : 'rewrote'} ${changes.length} files (${stat(changes)}); ${censusPhrase(plan.census)}\n`);
 	return EXIT_DONE;
 }

@@ -716,22 +716,24 @@ function where(f: UsageFile, offset: number): string {
 }
 
 function firstLine(node: SyntaxNode): Range {
-	let nl = node.text.indexOf('\n');
+	const nl = node.text.indexOf('\n');
+	const start = { line: node.startPosition.row, character: node.startPosition.column };
+	if (nl < 0) return { start, end: endOf(node) };
 	// A CRLF line ends before its '\r' (LSP positions past it are outside the line).
-	if (nl > 0 && node.text[nl - 1] === '\r') nl--;
-	return {
-		start: { line: node.startPosition.row, character: node.startPosition.column },
-		end: nl < 0
-			? { line: node.endPosition.row, character: node.endPosition.column }
-			: { line: node.startPosition.row, character: node.startPosition.column + nl },
-	};
+	return { start, end: { line: start.line, character: start.character + (nl > 0 && node.text[nl - 1] === '\r' ? nl - 1 : nl) } };
 }
 
 /** From `a` to `b`, clipped to `a`'s line. */
 function span(a: SyntaxNode, b: SyntaxNode): Range {
 	const start = { line: a.startPosition.row, character: a.startPosition.column };
-	if (b.endPosition.row === a.startPosition.row) return { start, end: { line: b.endPosition.row, character: b.endPosition.column } };
+	if (b.endPosition.row === a.startPosition.row) return { start, end: endOf(b) };
 	return firstLine(a);
+}
+
+/** Where `node` ends, before a '\r' it ends with (an unterminated string takes in a CRLF line's '\r'). */
+function endOf(node: SyntaxNode): { line: number; character: number } {
+	const cr = node.endPosition.column > 0 && node.text.endsWith('\r') ? 1 : 0;
+	return { line: node.endPosition.row, character: node.endPosition.column - cr };
 }
 
 function oneLine(text: string): string {

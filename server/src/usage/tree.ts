@@ -2,11 +2,13 @@
 // plus a whole-tree search for the callers and prototypes of a function that
 // loses a parameter (kvm_main.c, kvm_mm.h do not mention the gpc API).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanTree } from '../index/scan';
+import { walkSources } from '../index/walk';
 import type { FileSource } from './files';
 
+/** The index walker's skipped directories (index/walk.ts), for grep. */
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.pc', '.tmp_versions']);
 
 export interface DiskTree {
@@ -82,24 +84,12 @@ function systemGrep(root: string, names: string[]): string[] | undefined {
 	return r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, '')).sort();
 }
 
-/** Every .c/.h under root (root-relative, sorted), symlinks not followed. */
+/**
+ * Every .c/.h under root (root-relative, sorted), symlinks not followed. Like the grep
+ * above, .gitignore is not honoured: a caller in an ignored file still needs the rewrite.
+ */
 function cFiles(root: string): string[] {
 	const out: string[] = [];
-	const walk = (dir: string, rel: string) => {
-		let entries;
-		try {
-			entries = readdirSync(dir, { withFileTypes: true });
-		} catch {
-			return;
-		}
-		for (const e of entries) {
-			if (e.isSymbolicLink()) continue;
-			const r = rel ? `${rel}/${e.name}` : e.name;
-			if (e.isDirectory()) {
-				if (!SKIP_DIRS.has(e.name)) walk(join(dir, e.name), r);
-			} else if (e.isFile() && /\.[ch]$/.test(e.name)) out.push(r);
-		}
-	};
-	walk(root, '');
+	for (const batch of walkSources(root, { gitignore: false }, () => undefined)) for (const e of batch) out.push(e.rel);
 	return out.sort();
 }
