@@ -35,9 +35,7 @@ export class ParsedFiles {
 			if (!tree) throw new Error(`gpcscope: tree-sitter returned no tree for ${source.file}`);
 			this.owned.push(tree);
 		}
-		const errors = tree.rootNode.descendantsOfType('ERROR')
-			.filter((e): e is SyntaxNode => !!e)
-			.map((e) => [e.startIndex, e.endIndex] as [number, number]);
+		const errors = errorRegions(tree.rootNode);
 		const file: UsageFile = { file: source.file, text, tree, errors };
 		this.parsed.set(source.file, file);
 		return file;
@@ -58,7 +56,35 @@ export class ParsedFiles {
 	}
 }
 
+/** ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has none). */
+function errorRegions(root: SyntaxNode): [number, number][] {
+	const out: [number, number][] = [];
+	const visit = (n: SyntaxNode): void => {
+		if (n.type === 'ERROR') out.push([n.startIndex, n.endIndex]);
+		for (const c of n.children) if (c?.hasError) visit(c);
+	};
+	if (root.hasError) visit(root);
+	return out;
+}
+
 /** The ERROR region holding or overlapping [start, end), if any. */
 export function errorAt(file: UsageFile, start: number, end: number): [number, number] | undefined {
 	return file.errors.find(([s, e]) => s < Math.max(end, start + 1) && e > start);
+}
+
+/** The node types the usage analysis looks for by walking a whole file. */
+const WALKED = ['declaration', 'function_definition', 'enum_specifier', 'field_declaration'];
+const walked = new WeakMap<UsageFile, SyntaxNode[]>();
+
+/**
+ * The file's nodes of these types in document order, as `descendantsOfType`
+ * gives them; a plan asks for them a dozen times, the tree is walked once.
+ */
+export function nodesOf(file: UsageFile, ...types: string[]): SyntaxNode[] {
+	let all = walked.get(file);
+	if (!all) {
+		all = file.tree.rootNode.descendantsOfType(WALKED).filter((n): n is SyntaxNode => !!n);
+		walked.set(file, all);
+	}
+	return all.filter((n) => types.includes(n.type));
 }
