@@ -1,7 +1,7 @@
 // The files the usage analysis reads: parsed on demand, once, and freed together.
 // Open documents lend their own up-to-date trees, which are never deleted here.
 import type { Parser } from 'web-tree-sitter';
-import type { SyntaxNode, Tree } from '../parse/parser';
+import { errorRegions, type SyntaxNode, type Tree } from '../parse/parser';
 
 export interface UsageFile {
 	/** Root-relative, forward slashes. */
@@ -54,17 +54,6 @@ export class ParsedFiles {
 		this.owned.length = 0;
 		this.parsed.clear();
 	}
-}
-
-/** ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has none). */
-function errorRegions(root: SyntaxNode): [number, number][] {
-	const out: [number, number][] = [];
-	const visit = (n: SyntaxNode): void => {
-		if (n.type === 'ERROR') out.push([n.startIndex, n.endIndex]);
-		for (const c of n.children) if (c?.hasError) visit(c);
-	};
-	if (root.hasError) visit(root);
-	return out;
 }
 
 /** The ERROR region holding or overlapping [start, end), if any. */
