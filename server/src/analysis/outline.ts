@@ -1,7 +1,7 @@
 // Where a file's functions and ERROR regions are, kept per file while its text
 // stays the same: an analysis whose functions all come from the memo then needs
 // neither the tree nor a walk over it (x86.c has thousands of nodes per function).
-import type { SyntaxNode, Tree } from '../parse/parser';
+import { errorRegions, type SyntaxNode, type Tree } from '../parse/parser';
 
 export interface FunctionOutline {
 	startIndex: number;
@@ -27,7 +27,7 @@ export class Outlines {
 		const root = tree().rootNode;
 		const outline: FileOutline = {
 			lines: text.split('\n'),
-			errors: root.descendantsOfType('ERROR').filter((e): e is SyntaxNode => !!e).map((e) => [e.startIndex, e.endIndex]),
+			errors: errorRegions(root),
 			functions: root.descendantsOfType('function_definition').filter((fn): fn is SyntaxNode => !!fn).map((fn) => ({
 				name: functionName(fn), startIndex: fn.startIndex, endIndex: fn.endIndex, startRow: fn.startPosition.row, endRow: fn.endPosition.row,
 			})),

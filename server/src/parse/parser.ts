@@ -106,3 +106,14 @@ export function parentByCursor(node: Node): Node | null {
 		cursor.delete();
 	}
 }
+
+/** ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has none). */
+export function errorRegions(root: Node): [number, number][] {
+	const out: [number, number][] = [];
+	const visit = (n: Node): void => {
+		if (n.type === 'ERROR') out.push([n.startIndex, n.endIndex]);
+		for (const c of n.children) if (c?.hasError) visit(c);
+	};
+	if (root.hasError) visit(root);
+	return out;
+}

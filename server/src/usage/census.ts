@@ -6,9 +6,9 @@ import { gpcFunctionsFor, type ApiEra } from '../analysis/api';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
-import type { UsageFile } from './files';
+import { nodesOf, type UsageFile } from './files';
 import {
-	ancestor, calleeIdentifier, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
+	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
 } from './syntax';
 
 export const GUEST = 'KVM_GUEST_USES_PFN';
@@ -65,10 +65,9 @@ export function takeCensus(files: UsageFile[], era: ApiEra): UsageCensus {
 
 	const sites: UsageSite[] = [];
 	for (const f of files) {
-		for (const call of f.tree.rootNode.descendantsOfType('call_expression')) {
-			const callee = call && calleeIdentifier(call);
-			const fn = callee ? functions.get(callee) : undefined;
-			if (!call || !fn || !ancestor(call, 'function_definition')) continue;
+		for (const call of callsOf(f, [...functions.keys()])) {
+			const fn = functions.get(calleeIdentifier(call)!)!;
+			if (!ancestor(call, 'function_definition')) continue;
 			const args = listItems(call.childForFieldName('arguments')!);
 			const arg = args[fn.usage];
 			if (!arg) continue;
@@ -106,7 +105,7 @@ export function siteLocation(s: UsageSite): string {
 
 function findUsageEnum(files: UsageFile[]): UsageEnum | undefined {
 	for (const f of files) {
-		for (const e of f.tree.rootNode.descendantsOfType('enum_specifier')) {
+		for (const e of nodesOf(f, 'enum_specifier')) {
 			if (!e || e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
 			const body = e.childForFieldName('body');
 			if (!body) continue;
@@ -128,12 +127,15 @@ function findUsageEnum(files: UsageFile[]): UsageEnum | undefined {
 	return undefined;
 }
 
-function usageFunctions(files: UsageFile[], era: ApiEra): Map<string, UsageFunction> {
+export function usageFunctions(files: UsageFile[], era: ApiEra): Map<string, UsageFunction> {
 	const out = new Map<string, UsageFunction>();
 	for (const f of files) {
-		for (const node of f.tree.rootNode.descendantsOfType(['declaration', 'function_definition'])) {
-			const fn = node && declaredFunction(node);
-			if (!node || !fn) continue;
+		// A usage parameter spells the enum's name: text without it declares none.
+		if (!f.text.includes(USAGE_ENUM)) continue;
+		for (const node of nodesOf(f, 'declaration', 'function_definition')) {
+			if (!node.text.includes(USAGE_ENUM)) continue;
+			const fn = declaredFunction(node);
+			if (!fn) continue;
 			const params = parametersOf(fn.declarator);
 			const usage = params.findIndex(isUsageParam);
 			if (usage < 0) continue;

@@ -1,7 +1,7 @@
 // The files the usage analysis reads: parsed on demand, once, and freed together.
 // Open documents lend their own up-to-date trees, which are never deleted here.
 import type { Parser } from 'web-tree-sitter';
-import type { SyntaxNode, Tree } from '../parse/parser';
+import { errorRegions, type SyntaxNode, type Tree } from '../parse/parser';
 
 export interface UsageFile {
 	/** Root-relative, forward slashes. */
@@ -35,9 +35,7 @@ export class ParsedFiles {
 			if (!tree) throw new Error(`gpcscope: tree-sitter returned no tree for ${source.file}`);
 			this.owned.push(tree);
 		}
-		const errors = tree.rootNode.descendantsOfType('ERROR')
-			.filter((e): e is SyntaxNode => !!e)
-			.map((e) => [e.startIndex, e.endIndex] as [number, number]);
+		const errors = errorRegions(tree.rootNode);
 		const file: UsageFile = { file: source.file, text, tree, errors };
 		this.parsed.set(source.file, file);
 		return file;
@@ -61,4 +59,21 @@ export class ParsedFiles {
 /** The ERROR region holding or overlapping [start, end), if any. */
 export function errorAt(file: UsageFile, start: number, end: number): [number, number] | undefined {
 	return file.errors.find(([s, e]) => s < Math.max(end, start + 1) && e > start);
+}
+
+/** The node types the usage analysis looks for by walking a whole file. */
+const WALKED = ['declaration', 'function_definition', 'enum_specifier', 'field_declaration'];
+const walked = new WeakMap<UsageFile, SyntaxNode[]>();
+
+/**
+ * The file's nodes of these types in document order, as `descendantsOfType`
+ * gives them; a plan asks for them a dozen times, the tree is walked once.
+ */
+export function nodesOf(file: UsageFile, ...types: string[]): SyntaxNode[] {
+	let all = walked.get(file);
+	if (!all) {
+		all = file.tree.rootNode.descendantsOfType(WALKED).filter((n): n is SyntaxNode => !!n);
+		walked.set(file, all);
+	}
+	return all.filter((n) => types.includes(n.type));
 }

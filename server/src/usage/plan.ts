@@ -14,12 +14,12 @@ import { ALL_GPC_FUNCTION_NAMES, type ApiEra } from '../analysis/api';
 import type { Range } from '../analysis/findings';
 import { variableTypes } from '../analysis/flow';
 import type { SyntaxNode } from '../parse/parser';
-import { censusPhrase, HOST, takeCensus, type UsageCensus, type UsageFunction } from './census';
+import { censusPhrase, HOST, takeCensus, usageFunctions, type UsageCensus, type UsageFunction } from './census';
 import { evaluate, mentionsAtom, type EvalEnv } from './evaluate';
-import { errorAt, type FileSource, type ParsedFiles, type UsageFile } from './files';
+import { errorAt, nodesOf, type FileSource, type ParsedFiles, type UsageFile } from './files';
 import { relayoutList } from './layout';
 import {
-	ancestor, calleeIdentifier, declaredFunction, descendants, endsLine, isBlank, isInside, isUsageParam, isVcpuParam,
+	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, endsLine, identifiersNamed, isBlank, isInside, isUsageParam, isVcpuParam,
 	lineEndIncl, lineStart, listItems, parametersOf, sideEffectFree, startsLine, unindent, USAGE_ENUM, USAGE_TEXT,
 	type Param,
 } from './syntax';
@@ -94,6 +94,8 @@ interface Ctx {
 	options: PlanOptions;
 	mentionRe?: RegExp;
 	types: Map<number, Map<string, string>>;
+	/** Asked only once every file is added, so a count never goes stale. */
+	paramCounts: Map<string, number | undefined>;
 }
 
 /** Function parameters to drop, everywhere the function is declared, defined and called. */
@@ -107,11 +109,12 @@ interface Drop {
 export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSource[], options: PlanOptions): UsagePlan {
 	// The files that mention the machinery, then the callers of the usage functions.
 	for (const s of sources) if (USAGE_TEXT.test(s.read())) files.add(s);
-	let census = takeCensus(files.all(), options.era);
-	const callers = new RegExp(`\\b(?:${[...census.functions.keys()].join('|') || '(?!)'})\\b`);
+	// Only the usage functions' names are needed to find their callers: the sites come after.
+	const functions = usageFunctions(files.all(), options.era);
+	const callers = new RegExp(`\\b(?:${[...functions.keys()].join('|') || '(?!)'})\\b`);
 	for (const s of sources) if (!files.get(s.file) && callers.test(s.read())) files.add(s);
-	if (options.grep && census.functions.size) for (const s of options.grep([...census.functions.keys()])) files.add(s);
-	census = takeCensus(files.all(), options.era);
+	if (options.grep && functions.size) for (const s of options.grep([...functions.keys()])) files.add(s);
+	const census = takeCensus(files.all(), options.era);
 
 	const plan: UsagePlan = { census, groups: new Map(), edits: [], reports: [], refusals: [], texts: new Map() };
 	for (const f of files.all()) plan.texts.set(f.file, f.text);
@@ -126,6 +129,7 @@ export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSourc
 		removed: new Map(),
 		options,
 		types: new Map(),
+		paramCounts: new Map(),
 	};
 	collectStruct(ctx);
 
@@ -137,7 +141,7 @@ export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSourc
 	const vcpuStillUsed = new Set<string>();
 	const defined = new Set<string>();
 	for (const f of files.all()) {
-		for (const def of f.tree.rootNode.descendantsOfType('function_definition')) {
+		for (const def of nodesOf(f, 'function_definition')) {
 			if (def) rewriteBody(ctx, f, def, drops, vcpuStillUsed, defined);
 		}
 	}
@@ -173,7 +177,7 @@ export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSourc
 function collectStruct(ctx: Ctx): void {
 	let found = false;
 	for (const f of ctx.files.all()) {
-		for (const decl of f.tree.rootNode.descendantsOfType('field_declaration')) {
+		for (const decl of nodesOf(f, 'field_declaration')) {
 			const type = decl?.childForFieldName('type');
 			if (!decl || !type) continue;
 			if (type.type === 'struct_specifier' && type.childForFieldName('name')?.text === 'gfn_to_pfn_cache') {
@@ -207,7 +211,7 @@ function fieldAsParam(decl: SyntaxNode): Param | undefined {
 
 function rewriteEnumAndFields(ctx: Ctx, f: UsageFile): void {
 	const phrase = censusPhrase(ctx.census);
-	for (const e of f.tree.rootNode.descendantsOfType('enum_specifier')) {
+	for (const e of nodesOf(f, 'enum_specifier')) {
 		if (!e || e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
 		// `enum pfn_cache_usage { ... };` is a declaration, or (at the top of a file) the specifier and its `;`.
 		const decl = e.parent;
@@ -225,7 +229,7 @@ function rewriteEnumAndFields(ctx: Ctx, f: UsageFile): void {
 			report(ctx, f, m, `${name} is dead: ${phrase}`, 'enum');
 		}
 	}
-	for (const decl of f.tree.rootNode.descendantsOfType('field_declaration')) {
+	for (const decl of nodesOf(f, 'field_declaration')) {
 		if (!decl || !gpcStructOf(decl)) continue;
 		const param = fieldAsParam(decl);
 		if (!param || !ctx.removedFields.has(param.name) || !(isUsageParam(param) || isVcpuParam(param))) continue;
@@ -243,12 +247,15 @@ function rewriteBody(ctx: Ctx, f: UsageFile, def: SyntaxNode, drops: Map<string,
 	const fn = declaredFunction(def);
 	const body = def.childForFieldName('body');
 	if (!fn || !body) return;
-	const params = parametersOf(fn.declarator);
 	const usageFn = ctx.census.functions.get(fn.name);
+	// A quick look before the walk: most functions have nothing to do with usage.
+	if (!usageFn && !mentionsMachinery(ctx, body.text)) return;
+	const params = parametersOf(fn.declarator);
 	const isUsageDef = !!usageFn && params.some(isUsageParam);
 	const usageParam = isUsageDef ? params.find(isUsageParam)!.name : undefined;
 	const vcpuParam = isUsageDef && usageFn!.vcpu !== undefined ? params[usageFn!.vcpu]?.name : undefined;
 	if (isUsageDef) defined.add(fn.name);
+	if (!isUsageDef && !mentionsMachinery(ctx, body.text)) return;
 	const types = variableTypes(def);
 	const knownFalse = new Set<string>();
 	const isGpc = (e: SyntaxNode | null): boolean => {
@@ -275,9 +282,6 @@ function rewriteBody(ctx: Ctx, f: UsageFile, def: SyntaxNode, drops: Map<string,
 			((n.type === 'identifier' && (ctx.members.has(n.text) || n.text === usageParam || n.text === vcpuParam || knownFalse.has(n.text))) ||
 				removedField(n)),
 	};
-	// A quick look before the walk: most functions have nothing to do with usage.
-	if (!isUsageDef && !mentionsMachinery(ctx, body.text)) return;
-
 	const groupId = isUsageDef ? `def:${fn.name}` : `fn:${fn.name}`;
 	const removedBefore = ctx.removed.get(f.file)?.length ?? 0;
 	const isRemoved = (n: SyntaxNode) => (ctx.removed.get(f.file) ?? []).some(([s, e]) => n.startIndex >= s && n.endIndex <= e);
@@ -491,10 +495,14 @@ function foldIf(ctx: Ctx, f: UsageFile, s: SyntaxNode, value: boolean, groupId: 
 // ---- prototypes, definitions and calls ----
 
 function rewriteSignaturesAndCalls(ctx: Ctx, f: UsageFile, drops: Map<string, Drop>): void {
-	for (const node of f.tree.rootNode.descendantsOfType(['declaration', 'function_definition'])) {
-		const fn = node && declaredFunction(node);
+	// A declaration of a function that loses parameters spells its name.
+	const losing = [...drops.values()].filter((d) => d.indexes.size).map((d) => d.name);
+	const mentions = new RegExp(`\\b(?:${losing.join('|') || '(?!)'})\\b`);
+	for (const node of mentions.test(f.text) ? nodesOf(f, 'declaration', 'function_definition') : []) {
+		if (!mentions.test(node.text)) continue;
+		const fn = declaredFunction(node);
 		const drop = fn && drops.get(fn.name);
-		if (!node || !fn || !drop || !drop.indexes.size) continue;
+		if (!fn || !drop || !drop.indexes.size) continue;
 		const params = parametersOf(fn.declarator);
 		const list = fn.declarator.childForFieldName('parameters')!;
 		if (!drop.usage && params.length !== (paramCount(ctx, drop.name) ?? params.length)) {
@@ -512,10 +520,9 @@ function rewriteSignaturesAndCalls(ctx: Ctx, f: UsageFile, drops: Map<string, Dr
 		if (!ctx.options.reportsOnly) dropKernelDoc(ctx, f, node, names, id);
 	}
 	const phrase = censusPhrase(ctx.census);
-	for (const call of f.tree.rootNode.descendantsOfType('call_expression')) {
-		const name = call && calleeIdentifier(call);
-		const drop = name ? drops.get(name) : undefined;
-		if (!call || !name || !drop || !drop.indexes.size) continue;
+	for (const call of callsOf(f, losing)) {
+		const name = calleeIdentifier(call)!;
+		const drop = drops.get(name)!;
 		const list = call.childForFieldName('arguments')!;
 		const args = listItems(list);
 		const usageFn = drop.usage ? ctx.census.functions.get(name) : undefined;
@@ -548,9 +555,7 @@ function rewriteSignaturesAndCalls(ctx: Ctx, f: UsageFile, drops: Map<string, Dr
 		relayout(ctx, f, list, args, new Set(indexes), id);
 	}
 	// A function that loses parameters must only ever be called: its address fixes its type.
-	for (const id of f.tree.rootNode.descendantsOfType('identifier')) {
-		const drop = id && drops.get(id.text);
-		if (!id || !drop || !drop.indexes.size) continue;
+	for (const id of identifiersNamed(f, losing)) {
 		const p = id.parent;
 		if (p?.type === 'call_expression' && p.childForFieldName('function')?.id === id.id) continue;
 		if (p?.type === 'function_declarator') continue;
@@ -573,10 +578,15 @@ function usageIndexes(ctx: Ctx, drop: Drop, params: Param[]): Set<number> {
 	return out;
 }
 
-/** The parameter count of a plumbing function's definition. */
+/** The parameter count of a plumbing function's definition (asked at every call: remembered per plan). */
 function paramCount(ctx: Ctx, name: string): number | undefined {
+	if (!ctx.paramCounts.has(name)) ctx.paramCounts.set(name, findParamCount(ctx, name));
+	return ctx.paramCounts.get(name);
+}
+
+function findParamCount(ctx: Ctx, name: string): number | undefined {
 	for (const f of ctx.files.all()) {
-		for (const def of f.tree.rootNode.descendantsOfType('function_definition')) {
+		for (const def of nodesOf(f, 'function_definition')) {
 			const fn = def && declaredFunction(def);
 			if (fn?.name === name && def!.childForFieldName('body')!.namedChildCount > 0) return parametersOf(fn.declarator).length;
 		}

@@ -1,5 +1,5 @@
 // Small tree-sitter and text helpers shared by the census, the findings and the rewrite.
-import type { SyntaxNode } from '../parse/parser';
+import type { SyntaxNode, Tree } from '../parse/parser';
 import { declaratorName } from '../analysis/paths';
 
 export const TAB_WIDTH = 8;
@@ -153,4 +153,28 @@ export function unindent(line: string): string {
 	if (line.startsWith('\t')) return line.slice(1);
 	if (line.startsWith(' '.repeat(TAB_WIDTH))) return line.slice(TAB_WIDTH);
 	return line;
+}
+
+/**
+ * The identifier nodes spelled as one of `names`, in document order: found in
+ * the text, then looked up (a file has far too many identifiers to visit all).
+ */
+export function identifiersNamed(f: { text: string; tree: Tree }, names: string[]): SyntaxNode[] {
+	if (!names.length) return [];
+	const out: SyntaxNode[] = [];
+	for (const m of f.text.matchAll(new RegExp(`\\b(?:${names.join('|')})\\b`, 'g'))) {
+		const n = f.tree.rootNode.descendantForIndex(m.index, m.index + m[0].length);
+		if (n?.type === 'identifier' && n.text === m[0]) out.push(n);
+	}
+	return out;
+}
+
+/** Calls whose callee is one of `names` itself (what `calleeIdentifier` names), in document order. */
+export function callsOf(f: { text: string; tree: Tree }, names: string[]): SyntaxNode[] {
+	const out: SyntaxNode[] = [];
+	for (const id of identifiersNamed(f, names)) {
+		const call = id.parent;
+		if (call?.type === 'call_expression' && call.childForFieldName('function')?.id === id.id) out.push(call);
+	}
+	return out;
 }
