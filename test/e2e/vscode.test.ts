@@ -5,7 +5,6 @@
 // until a command asks for it. Screenshots of every step land in test-results/e2e/;
 // the numbers (activation time, idle memory with and without the server, time to
 // first finding) in test-results/e2e/metrics.json.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,11 +77,11 @@ async function showLanguageStatus(expected: string): Promise<void> {
 
 /** The language server this window started (the newest, after a folder switch) and its extension host. */
 function processes(): { server: number; extHost?: number } {
-	const servers = findProcesses(server!.extensions, 'gpcscope', 'dist/server.js');
-	const extHosts = findProcesses('--type=extensionHost');
-	const newest = (pids: number[]) => pids.sort((a, b) => startTime(b) - startTime(a))[0];
-	return { server: newest(servers), extHost: newest(extHosts) };
+	return { server: serverPids()[0], extHost: newestFirst(findProcesses('--type=extensionHost'))[0] };
 }
+/** The gpcscope servers of this code-server's extensions folder, newest first. */
+const serverPids = () => newestFirst(findProcesses(server!.extensions, 'gpcscope', 'dist/server.js'));
+const newestFirst = (pids: number[]) => pids.sort((a, b) => startTime(b) - startTime(a));
 function startTime(pid: number): number {
 	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
 	return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
@@ -208,22 +207,14 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 	});
 
 	it('restarts a killed server by itself, says so, and the finding comes back', async () => {
-		// pgrep -f: this code-server's extensions folder and the bundled server, newest first.
-		const servers = () => {
-			try {
-				return execFileSync('pgrep', ['-f', `${server!.extensions}/.*dist/server\\.js`], { encoding: 'utf8' }).trim().split('\n').map(Number).sort((a, b) => startTime(b) - startTime(a));
-			} catch {
-				return []; // pgrep exits 1 when nothing matches
-			}
-		};
-		const killed = servers()[0];
+		const killed = serverPids()[0];
 		expect(killed).toBeGreaterThan(0);
 		const problems = page.locator('.markers-panel');
 		const findingAt = async (line: number) => (await problems.innerText().catch(() => '')).includes(`[Ln ${line}, Col 7]`);
 		const line = lineOf(join(ws.v612, 'arch/x86/kvm/xen.c'), 'rc = ((struct vcpu_info *)gpc->khva)->evtchn_upcall_pending;');
 		process.kill(killed, 'SIGKILL');
 		const t = Date.now();
-		const restarted = await until('a new server process', () => servers().find((p) => p !== killed), 60_000);
+		const restarted = await until('a new server process', () => serverPids().find((p) => p !== killed), 60_000);
 		await until('the restart notification', async () => (await page.locator('.notifications-toasts').innerText().catch(() => '')).includes('stopped unexpectedly and was restarted'), 30_000);
 		await shot(page, '02b-server-killed-restarted');
 		// The client keeps the old diagnostics across a restart (vscode-languageclient clears them
@@ -234,7 +225,7 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 		writeFileSync(file, '\n' + injectedXen);
 		await until('the finding one line lower, published by the new server', () => findingAt(line + 1), 180_000);
 		metrics.serverRestart = { killed, restarted, findingRepublishedMs: Date.now() - t };
-		expect(servers()).not.toContain(killed);
+		expect(serverPids()).not.toContain(killed);
 		await shot(page, '02c-problems-after-restart');
 		writeFileSync(file, injectedXen);
 		await until('the finding back at its line once the file is restored', () => findingAt(line), 60_000);
