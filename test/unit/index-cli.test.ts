@@ -1,8 +1,9 @@
 // `gpcscope check` with the indexer: threads do not change the report, the
 // cache makes the second run reuse facts and result, --no-cache touches no
-// cache, and stderr stays free of progress bars when it is not a terminal.
+// cache, --all-files reaches past the prefilter without changing later runs,
+// and stderr stays free of progress bars when it is not a terminal.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +59,41 @@ describe('gpcscope check with the index', () => {
 		const empty = mkdtempSync(join(tmpdir(), 'gpcscope-xdg-'));
 		check(empty, root, '--no-cache');
 		expect(existsSync(join(empty, 'gpcscope'))).toBe(false);
+	});
+
+	it('--all-files follows calls from files the prefilter rejects, and its cache leaves a later normal run unchanged', async () => {
+		const root = mkdtempSync(join(tmpdir(), 'gpcscope-demo-'));
+		cpSync(DEMO, root, { recursive: true });
+		// A driver far from KVM (not a neighbour of any gpc file) that never names the gpc API.
+		mkdirSync(join(root, 'drivers/misc'), { recursive: true });
+		writeFileSync(join(root, 'drivers/misc/demo_irq.c'), [
+			'typedef int irqreturn_t;',
+			'struct kvm_vcpu;',
+			'void kvm_xen_inject_pending_events(struct kvm_vcpu *v);',
+			'',
+			'static irqreturn_t demo_irq_handler(int irq, void *data)',
+			'{',
+			'\tkvm_xen_inject_pending_events(data);',
+			'\treturn 1;',
+			'}',
+			'',
+		].join('\n'));
+		// Files modified within 2 s of a scan are not cached.
+		await new Promise((resolve) => setTimeout(resolve, 2100));
+		const fromIrq = (r: ReturnType<typeof check>) => r.report.diagnostics.filter((d: { message: string }) => d.message.includes('demo_irq_handler'));
+		const home = mkdtempSync(join(tmpdir(), 'gpcscope-xdg-'));
+		const normal = check(mkdtempSync(join(tmpdir(), 'gpcscope-xdg-')), root, '--format', 'json');
+		expect(fromIrq(normal)).toEqual([]);
+
+		const all = check(home, root, '--format', 'json', '--all-files', '--jobs', '2');
+		expect(fromIrq(all)).toMatchObject([{ file: 'arch/x86/kvm/xen.c', rule: 'gpc-refresh-in-atomic' }]);
+		expect(all.report.stats.filesParsed).toBe(all.report.stats.filesScanned);
+
+		// The cache records the prefilter's verdict, not "every file matched": a normal run on it
+		// indexes what a normal run with no cache does.
+		const after = check(home, root, '--format', 'json');
+		expect(after.report.stats.filesParsed).toBe(normal.report.stats.filesParsed);
+		expect(after.report.diagnostics).toEqual(normal.report.diagnostics);
 	});
 
 	it('prints the summary line, and no progress bar when stderr is not a terminal', () => {

@@ -26,13 +26,22 @@ function seedReason(fn: FunctionFacts): string | undefined {
 	return undefined;
 }
 
-/** What a caller passes for a parameter, given what the caller itself knows. */
+const COMPARISON = /^\(?\s*(\w+)\s*(==|!=)\s*(\w+)\s*\)?$/;
+
+/** What a caller passes for a parameter, given what the caller itself knows (of its own parameters). */
 function bind(arg: string, known: Record<string, string>): string | undefined {
 	if (CONSTANT.test(arg)) return arg;
-	if (arg in known) return known[arg];
-	const eq = /^\(?\s*(\w+)\s*(==|!=)\s*(\w+)\s*\)?$/.exec(arg);
-	if (eq && eq[1] in known && CONSTANT.test(eq[3])) return String((known[eq[1]] === eq[3]) === (eq[2] === '=='));
+	if (Object.hasOwn(known, arg)) return known[arg];
+	const eq = COMPARISON.exec(arg);
+	if (eq && Object.hasOwn(known, eq[1]) && CONSTANT.test(eq[3])) return String((known[eq[1]] === eq[3]) === (eq[2] === '=='));
 	return undefined;
+}
+
+/** Whether bind() can ever give `arg` a value in a function with these parameters (pass 1 keeps no other argument). */
+export function bindable(arg: string, params: readonly string[]): boolean {
+	if (CONSTANT.test(arg) || params.includes(arg)) return true;
+	const eq = COMPARISON.exec(arg);
+	return !!eq && params.includes(eq[1]) && CONSTANT.test(eq[3]);
 }
 
 export function atomicContexts(facts: readonly FileFacts[], wanted: (name: string) => boolean): Map<string, EntryContext[]> {
@@ -48,7 +57,7 @@ export function atomicContexts(facts: readonly FileFacts[], wanted: (name: strin
 	while (queue.length) {
 		const { fn, values, chain, why, depth } = queue.shift()!;
 		if (depth >= MAX_DEPTH) continue;
-		for (const call of fn.calls) {
+		for (const call of fn.calls.map(decodeCall)) {
 			const callee = byName.get(call.callee);
 			if (!callee || chain.includes(callee.name)) continue;
 			const bound: Record<string, string> = {};
@@ -71,4 +80,10 @@ export function atomicContexts(facts: readonly FileFacts[], wanted: (name: strin
 		}
 	}
 	return out;
+}
+
+/** A call of FunctionFacts.calls: its callee and the arguments pass 1 kept ('' for the others). */
+export function decodeCall(call: string): { callee: string; args: string[] } {
+	const open = call.indexOf('(');
+	return open < 0 ? { callee: call, args: [] } : { callee: call.slice(0, open), args: call.slice(open + 1, -1).split(',') };
 }

@@ -4,7 +4,9 @@
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
 import { functionName } from './flow';
+import { bindable } from './contexts';
 import { callArguments, calleeName, declaratorName, typeName } from './paths';
+import { GPC_IDENTIFIER } from '../index/prefilter';
 
 export interface ApiDeclaration {
 	name: string;
@@ -30,8 +32,11 @@ export interface FunctionFacts {
 	returnsCheck?: { callee: string; args: string[] };
 	/** The declared return type (`enum hrtimer_restart` marks an hrtimer callback). */
 	returnType: string;
-	/** Calls with their argument texts, for calling contexts (`f(vcpu, RUNSTATE_runnable)`). */
-	calls: { callee: string; args: string[] }[];
+	/**
+	 * Calls, for calling contexts, each encoded as a string (read with contexts.ts decodeCall): `callee`, or
+	 * `callee(,RUNSTATE_runnable)` with the argument texts a context can bind and '' for the others.
+	 */
+	calls: string[];
 }
 
 export interface UsageArgument {
@@ -54,7 +59,8 @@ export interface FileFacts {
 	errorNodes: number;
 }
 
-const GPC_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b|->lock\b/;
+const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
+const LOCK_MENTION = /->lock\b/;
 
 export function extractFacts(file: string, tree: Tree): FileFacts {
 	const root = tree.rootNode;
@@ -82,6 +88,9 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		if (e?.childForFieldName('name')?.text === 'pfn_cache_usage' && e.childForFieldName('body')) facts.hasUsageEnum = true;
 	}
 	facts.errorNodes = root.descendantsOfType('ERROR').length;
+	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
+	// the kernel's thousands of other locks (`check --all-files` would analyse them all).
+	const lockMayBeGpc = GPC_IDENTIFIER.test(root.text);
 
 	for (const fn of root.descendantsOfType('function_definition')) {
 		if (!fn) continue;
@@ -103,11 +112,12 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		// Entered with the caller's gpc lock held and dropping it (hva_to_pfn_retry): its sleeps
 		// happen after the drop, so calling it under that lock is its contract, not a bug.
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
+		const params = parameterNames(fnDecl);
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, callees: [...callees], sleeps, dropsCallerLock,
-			params: parameterNames(fnDecl), returnsCheck: returnedCheck(fn),
-			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(fn),
-			usesGpc: GPC_MENTION.test(fn.text), hasErrors: fn.hasError,
+			params, returnsCheck: returnedCheck(fn),
+			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(fn, params),
+			usesGpc: GPC_API_MENTION.test(fn.text) || (lockMayBeGpc && LOCK_MENTION.test(fn.text)), hasErrors: fn.hasError,
 		});
 	}
 
@@ -139,6 +149,14 @@ function own(s: string): string {
 		interned.set(copy, copy);
 	}
 	return copy;
+}
+
+/**
+ * Facts that crossed a thread or came from the cache's JSON: their strings are copies, one per
+ * occurrence; interned, a whole tree's facts share one copy of each identifier.
+ */
+export function internFacts(facts: FileFacts): FileFacts {
+	return detach(facts);
 }
 
 function detach<T>(value: T): T {
@@ -198,13 +216,25 @@ function returnedCheck(fn: SyntaxNode): { callee: string; args: string[] } | und
 
 const MAX_CALLS_PER_FUNCTION = 256;
 
-function callsWithArguments(fn: SyntaxNode): { callee: string; args: string[] }[] {
-	const out: { callee: string; args: string[] }[] = [];
+/**
+ * The first MAX_CALLS_PER_FUNCTION calls, with only the arguments the calling-context search
+ * can bind (never containing a comma), each distinct call once: the search would find nothing
+ * new in a repeat. Objects with every argument text of a whole tree's calls cost gigabytes.
+ */
+function callsWithArguments(fn: SyntaxNode, params: string[]): string[] {
+	const out = new Set<string>();
+	let calls = 0;
 	for (const call of fn.descendantsOfType('call_expression')) {
 		const callee = call && calleeName(call);
 		if (!call || !callee) continue;
-		out.push({ callee, args: callArguments(call).map((a) => a.text.replace(/\s+/g, ' ').trim().slice(0, 80)) });
-		if (out.length >= MAX_CALLS_PER_FUNCTION) break;
+		if (calls++ >= MAX_CALLS_PER_FUNCTION) break;
+		const args = callArguments(call).map((a) => {
+			const text = a.text.replace(/\s+/g, ' ').trim().slice(0, 80);
+			return bindable(text, params) ? text : '';
+		});
+		while (args.length && !args[args.length - 1]) args.pop();
+		out.add(args.length ? `${callee}(${args.join(',')})` : callee);
 	}
-	return out;
+	return [...out];
 }
+

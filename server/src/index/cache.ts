@@ -149,9 +149,10 @@ export class IndexCache {
 			const record = body.files[rel];
 			if (!body.facts[rel] && record?.[2] === this.previous!.facts[rel].hash) body.facts[rel] = this.previous!.facts[rel];
 		}
-		const text = JSON.stringify(body);
 		const tmp = `${this.path}.${process.pid}.tmp`;
 		try {
+			// Inside the try: a body over V8's longest string cannot be written, and must not crash the run.
+			const text = JSON.stringify(body);
 			mkdirSync(join(this.path, '..'), { recursive: true });
 			writeFileSync(tmp, `${createHash('sha1').update(text).digest('hex')}\n${text}`);
 			renameSync(tmp, this.path);

@@ -57,6 +57,9 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 	// gpc files are parsed here once (while the workers scan): the tree gives their facts
 	// and serves every round of pass 2.
 	const trees = new SourceTrees(engine.parser);
+	// The files that mention the gpc API (with --all-files the others are analysed too, but
+	// their facts come from the workers and their trees are parsed and freed by the engine).
+	const gpcFiles = new Set<string>();
 
 	const indexes: { index: IndexResult; prefix: string }[] = [];
 	const sources: SourceFile[] = [];
@@ -70,10 +73,9 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 				onProgress: (phase, done, total) => options.progress?.update(phase, done, total),
 				// A file without cached facts is parsed now, while the workers scan; one the
 				// cache knows is parsed only if the cached result cannot be used.
-				// With --all-files every file is one: the engine parses each in turn and frees its
-				// tree (keeping them all exhausts the wasm heap on a whole kernel tree).
 				onGpcFile: (file, abs, _read, facts) => {
-					if (facts || options.allFiles) return undefined;
+					gpcFiles.add(abs);
+					if (facts) return undefined;
 					const tree = trees.tree(abs);
 					return tree && extractFacts(file, tree);
 				},
@@ -90,8 +92,8 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 				else {
 					sources.push({
 						file,
-						read: options.allFiles ? s.read : () => trees.text(abs),
-						tree: options.allFiles ? undefined : () => trees.tree(abs),
+						read: gpcFiles.has(abs) ? () => trees.text(abs) : s.read,
+						tree: gpcFiles.has(abs) ? () => trees.tree(abs) : undefined,
 						facts: rebaseOrNot(s.facts, file),
 					});
 				}

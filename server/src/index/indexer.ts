@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Parser } from 'web-tree-sitter';
 import type { SourceFile } from '../analysis/engine';
-import type { FileFacts } from '../analysis/facts';
+import { internFacts, type FileFacts } from '../analysis/facts';
 import { createCParser } from '../parse/parser';
 import { IndexCache } from './cache';
 import { defaultJobs, WorkerPool } from './pool';
@@ -113,15 +113,22 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 	// are parsed for their call graph only (may-sleep summaries), never analysed.
 	const dirs = new Map<string, { firstGpc?: number; others: Seen[] }>();
 	const neighbours: Seen[] = [];
+	// With --all-files, the files the prefilter rejects: analysed too, their facts from the workers.
+	const rejected: Seen[] = [];
 	const facts = new Map<string, FileFacts>();
 	const pending: Promise<void>[] = [];
 	let factsDone = 0;
 	let factsTotal = 0;
 
-	const wantFacts = (s: Seen) => {
-		const cached = cache?.facts(s.entry.rel, s.hash);
-		if (cached) {
-			facts.set(s.entry.rel, cached);
+	/**
+	 * `cached`: taken from and kept in the cache. Not for the files only --all-files parses: the
+	 * facts of a whole tree would double the memory and the cache file (its cached result and
+	 * the gpc files' facts still make a warm run fast).
+	 */
+	const wantFacts = (s: Seen, cached = true) => {
+		const known = cached ? cache?.facts(s.entry.rel, s.hash) : undefined;
+		if (known) {
+			facts.set(s.entry.rel, known);
 			stats.factsFromCache++;
 			return;
 		}
@@ -131,9 +138,11 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 		factsTotal++;
 		const done = (reply: FactsReply) => {
 			if (reply.facts && reply.hash) {
-				facts.set(s.entry.rel, reply.facts);
+				// Cloned across the thread, every string is its own copy: interned, they are shared.
+				const interned = internFacts(reply.facts);
+				facts.set(s.entry.rel, interned);
 				s.hash = reply.hash;
-				cache?.setFacts(s.entry.rel, reply.hash, reply.facts);
+				if (cached) cache?.setFacts(s.entry.rel, reply.hash, interned);
 				stats.parsed++;
 			} else if (reply.error && !aborted) log(`facts of ${s.entry.rel}: ${reply.error}; the engine will parse it`);
 			if (!aborted) options.onProgress?.('facts', ++factsDone, factsTotal);
@@ -167,6 +176,13 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 			if (walking) later.push({ s, read: !!verdict });
 			else handOver(s, !!verdict);
 		}
+		if (options.allFiles) {
+			if (kind === Kind.None) {
+				rejected.push(s);
+				wantFacts(s, false);
+			}
+			return;
+		}
 		// Only gpc .c files make a directory a gpc directory; its other .c and .h files are neighbours.
 		if (kind === Kind.Gpc ? !entry.rel.endsWith('.c') : kind !== Kind.None || !/\.[ch]$/.test(entry.rel)) return;
 		const dir = posix.dirname(entry.rel);
@@ -182,6 +198,7 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 		} else if (d.firstGpc !== undefined) addNeighbour(s);
 		else d.others.push(s);
 	};
+	const parsedKind = (kind: Kind) => kind === Kind.Gpc || (!!options.allFiles && kind === Kind.None);
 	const handOver = (s: Seen, read: boolean) => {
 		const parsed = options.onGpcFile?.(s.entry.rel, s.entry.abs, read, facts.get(s.entry.rel));
 		if (parsed && !facts.has(s.entry.rel)) {
@@ -211,8 +228,8 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 				kind: 'scan',
 				maxBytes,
 				all: !!options.allFiles,
-				// A record without a hash for a file that matched is incomplete: read it again.
-				files: batch.map((e, i) => ({ abs: e.abs, cached: records[i] && (records[i]![1] !== Kind.Gpc || records[i]![2]) ? records[i]![0] : undefined })),
+				// A record without a hash for a file that will be parsed is incomplete: read it again.
+				files: batch.map((e, i) => ({ abs: e.abs, cached: records[i] && (!parsedKind(records[i]![1]) || records[i]![2]) ? records[i]![0] : undefined })),
 			};
 			const handle = (verdicts: (ScanVerdict | undefined)[]) => {
 				batch.forEach((e, i) => classify(e, filesBefore + i, verdicts[i], records[i]));
@@ -248,22 +265,22 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 		(await inlineParser)?.delete();
 	}
 
-	// The engine's order: gpc files in walk order, then neighbours by directory.
-	gpc.sort((a, b) => a.order - b.order);
+	// The engine's order: gpc files (and with --all-files every other file) in walk order, then neighbours by directory.
+	const analysed = [...gpc, ...rejected].sort((a, b) => a.order - b.order);
 	const firstGpcOf = (s: Seen) => dirs.get(posix.dirname(s.entry.rel))!.firstGpc!;
 	neighbours.sort((a, b) => firstGpcOf(a) - firstGpcOf(b) || a.order - b.order);
 	stats.ms = Math.round(performance.now() - started);
-	return result(root, gpc, neighbours, facts, skipped, stats, cache, wallStarted);
+	return result(root, analysed, neighbours, facts, skipped, stats, cache, wallStarted);
 }
 
 /**
  * Out of indexTree's scope on purpose: closures made there would keep its whole context
  * (the walk's per-directory lists of every file) alive as long as the result lives.
  */
-function result(root: string, gpc: Seen[], neighbours: Seen[], facts: Map<string, FileFacts>, skipped: SkippedFile[], stats: IndexStats, cache: IndexCache | undefined, wallStarted: number): IndexResult {
+function result(root: string, analysed: Seen[], neighbours: Seen[], facts: Map<string, FileFacts>, skipped: SkippedFile[], stats: IndexStats, cache: IndexCache | undefined, wallStarted: number): IndexResult {
 	const hashes = new Map<string, string>();
 	const sources: SourceFile[] = [];
-	for (const [list, summariesOnly] of [[gpc, false], [neighbours, true]] as const) {
+	for (const [list, summariesOnly] of [[analysed, false], [neighbours, true]] as const) {
 		for (const { entry, hash } of list) {
 			if (hash) hashes.set(entry.rel, hash);
 			const abs = entry.abs;

@@ -23,6 +23,8 @@ interface Slot {
 
 /** Tasks queued in each worker: enough that it never waits while this thread parses. */
 const PER_WORKER = 4;
+/** Facts tasks waiting beyond which they go to any worker, not only the first (see pump()). */
+const SPREAD_FACTS_BACKLOG = 256;
 
 /** dist/worker.js next to the running bundle, or in the package (tests run from sources). */
 export function workerScript(): string | undefined {
@@ -121,7 +123,8 @@ export class WorkerPool {
 	 * code are then compiled and JIT-warmed once, not in every worker (measured: less CPU).
 	 */
 	private pump(): void {
-		const affinity = this.slots.length > 1;
+		// A backlog of facts (`check --all-files`: every file) needs every worker.
+		const affinity = this.slots.length > 1 && this.high.length < SPREAD_FACTS_BACKLOG;
 		for (;;) {
 			let dispatched = false;
 			const free = (s: Slot) => s.inFlight.size < PER_WORKER;

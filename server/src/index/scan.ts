@@ -37,7 +37,8 @@ export function scanTree(path: string, options: ScanOptions = {}): ScanResult {
 		const verdicts = scanFiles({ kind: 'scan', files: batch.map((e) => ({ abs: e.abs })), maxBytes, all: options.allFiles });
 		batch.forEach((entry, i) => {
 			const v = verdicts[i]!;
-			if (v.kind === Kind.Gpc) gpc.push(entry);
+			// --all-files analyses the files the prefilter rejects too, in walk order.
+			if (v.kind === Kind.Gpc || (options.allFiles && v.kind === Kind.None)) gpc.push(entry);
 			else if (v.kind === Kind.None && /\.[ch]$/.test(entry.rel)) {
 				const dir = posix.dirname(entry.rel);
 				const list = others.get(dir);

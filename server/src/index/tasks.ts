@@ -27,7 +27,7 @@ export interface ScanTask {
 	/** Absolute paths, and the signature the cache holds for each (when it has one). */
 	files: { abs: string; cached?: Signature }[];
 	maxBytes: number;
-	/** Every file is wanted (--all-files): no prefilter. */
+	/** Every file is wanted (--all-files): files the prefilter rejects are also checked for NULs and hashed. */
 	all?: boolean;
 }
 
@@ -35,7 +35,7 @@ export interface ScanTask {
 export interface ScanVerdict {
 	sig: Signature;
 	kind: Kind;
-	/** sha1 of the bytes, for files that mention the gpc API. */
+	/** sha1 of the bytes, for files that mention the gpc API (every text file with `all`). */
 	hash?: string;
 	error?: string;
 }
@@ -153,9 +153,11 @@ function scanFile(abs: string, maxBytes: number, all: boolean): ScanVerdict {
 		// Too large to be hand-written C: generated register headers (amdgpu's are 16 MB). Not read at all.
 		if (st.size > maxBytes) return { sig, kind: Kind.TooLarge };
 		const bytes = readInto(fd, st.size);
-		if (!all && !mentionsGpc(bytes)) return { sig, kind: Kind.None };
+		const gpc = mentionsGpc(bytes);
+		if (!gpc && !all) return { sig, kind: Kind.None };
 		if (looksBinary(bytes)) return { sig, kind: Kind.Binary };
-		return { sig, kind: Kind.Gpc, hash: contentHash(bytes) };
+		// The kind is the prefilter's verdict in both modes: the cache records it for either.
+		return { sig, kind: gpc ? Kind.Gpc : Kind.None, hash: contentHash(bytes) };
 	} catch (e) {
 		return { sig: [0, 0, 0, 0], kind: Kind.Unreadable, error: (e as Error).message };
 	} finally {
