@@ -87,6 +87,8 @@ export class Workspace {
 	private readonly versions = new Map<string, number>();
 	/** Documents changed since their diagnostics were last published: they are republished even if unchanged. */
 	private readonly edited = new Set<string>();
+	/** Open documents over the size limit (logged once). */
+	private readonly oversized = new Set<string>();
 	private readonly cacheDir: string | undefined;
 
 	constructor(
@@ -95,7 +97,7 @@ export class Workspace {
 		private settings: Settings,
 		private readonly options: WorkspaceOptions = {},
 	) {
-		this.documents = new DocumentTrees(engine.parser);
+		this.documents = new DocumentTrees(engine.parser, () => this.settings.indexMaxFileSizeKB * 1024);
 		this.cacheDir = options.cacheDir === null ? undefined : options.cacheDir ?? defaultCacheDir();
 		this.folders.set(LOOSE, this.newFolder(LOOSE));
 	}
@@ -130,6 +132,12 @@ export class Workspace {
 		const before = this.settings;
 		this.settings = settings;
 		const indexChanged = JSON.stringify([before.indexInclude, before.indexExclude, before.indexMaxFileSizeKB]) !== JSON.stringify([settings.indexInclude, settings.indexExclude, settings.indexMaxFileSizeKB]);
+		if (before.indexMaxFileSizeKB !== settings.indexMaxFileSizeKB) {
+			for (const uri of this.versions.keys()) {
+				this.documents.refit(uri);
+				this.noteOversized(uri);
+			}
+		}
 		for (const folder of this.folders.values()) {
 			if (indexChanged && folder.root !== LOOSE) void this.index(folder.root);
 			else {
@@ -141,6 +149,7 @@ export class Workspace {
 
 	open(uri: string, version: number, text: string): void {
 		this.documents.open(uri, text);
+		this.noteOversized(uri);
 		this.versions.set(uri, version);
 		this.edited.add(uri);
 		const folder = this.folderOf(uri);
@@ -152,6 +161,7 @@ export class Workspace {
 
 	change(uri: string, version: number, changes: readonly TextChange[]): void {
 		this.documents.change(uri, changes);
+		this.noteOversized(uri);
 		this.versions.set(uri, version);
 		this.edited.add(uri);
 		this.schedule(this.folderOf(uri), this.settings.debounceMs);
@@ -159,6 +169,7 @@ export class Workspace {
 
 	close(uri: string): void {
 		this.documents.close(uri);
+		this.oversized.delete(uri);
 		this.versions.delete(uri);
 		this.edited.delete(uri);
 		const folder = this.folderOf(uri);
@@ -196,6 +207,22 @@ export class Workspace {
 			this.schedule(folder, 0);
 		}
 		for (const folder of reindex) void this.index(folder.root);
+	}
+
+	/**
+	 * A document over gpcscope.index.maxFileSizeKB (a generated header) is not parsed, as the
+	 * index does not read such files: said once in the log, and its diagnostics are cleared.
+	 */
+	private noteOversized(uri: string): void {
+		const bytes = this.documents.oversized(uri);
+		if (bytes === undefined) {
+			if (this.oversized.delete(uri)) this.host.log(`${uri} is within gpcscope.index.maxFileSizeKB again: analysed`);
+			return;
+		}
+		if (this.oversized.has(uri)) return;
+		this.oversized.add(uri);
+		this.host.log(`not analysing ${uri}: ${bytes} bytes, over gpcscope.index.maxFileSizeKB (${this.settings.indexMaxFileSizeKB} KB); generated?`);
+		this.host.publish(uri, []);
 	}
 
 	/** An open document's text and up-to-date tree (hover, code actions). */

@@ -113,6 +113,27 @@ describe('gpcscope lsp --stdio under abuse', () => {
 		await stillServes(server);
 	}, 120_000);
 
+	it('does not parse a document over gpcscope.index.maxFileSizeKB until an edit brings it under', async () => {
+		server = RawServer.spawn(CLI);
+		await server.initialize();
+		const uri = URI.file(join(DEMO, 'arch/x86/kvm/scratch-generated.c')).toString();
+		// A generated file: the demo's bugs, then a 6 MB table (the default limit is 4096 KB).
+		const row = '\t0x00000000, 0x00000001, 0x00000002, 0x00000003, 0x00000004, 0x00000005,\n';
+		const table = `static const unsigned int generated_table[] = {\n${row.repeat(Math.ceil(6e6 / row.length))}};\n`;
+		open(server, uri, BUGS_TEXT + table);
+		const said = await server.waitFor((m) => m.method === 'window/logMessage' && /not analysing .*scratch-generated\.c: \d+ bytes, over gpcscope\.index\.maxFileSizeKB \(4096 KB\)/.test((m.params as { message: string }).message), 30_000, 'the log line');
+		expect(said).toBeDefined();
+		const cleared = await published(server, uri, false);
+		expect(diagnosticsOf(cleared)).toEqual([]);
+		const hover = await server.request('textDocument/hover', { textDocument: { uri }, position: { line: 10, character: 5 } });
+		expect(hover.error).toBeUndefined();
+		expect(hover.result).toBeNull();
+		// Cut down to the demo's bugs: parsed and analysed, with the demo's findings.
+		server.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: BUGS_TEXT }] });
+		expect(diagnosticsOf(await published(server, uri)).length).toBeGreaterThan(0);
+		await stillServes(server);
+	}, 120_000);
+
 	it('survives a client that fails workspace/configuration, progress and registration requests', async () => {
 		server = RawServer.spawn(CLI);
 		const fail = () => ({ error: { code: -32603, message: 'client refuses' } });

@@ -18,6 +18,7 @@ import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo'
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
 import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
+import { sleepSummaries } from './sleep';
 import type { LifecycleSite } from './rules/treeRule';
 import type { Related, RuleId, Severity } from './rules/types';
 import { deadUsageFindings } from '../usage/findings';
@@ -78,8 +79,10 @@ export interface EngineResult {
 	facts: FileFacts[];
 	lifecycle: Map<string, LifecycleSite[]>;
 	stats: EngineStats;
-	/** What the last round knew about the tree: to re-run one function for hover and the simulator. */
+	/** What the last round knew about the tree, seen from outside every file (API table, fields). */
 	knowledge: TreeKnowledge;
+	/** The same seen from one file (its `static` functions are its own): to re-run one of its functions for hover and the simulator. */
+	knowledgeFor(file: string): TreeKnowledge;
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** Files over the time budget, functions nested too deeply to analyse: skipped, never a crash. */
 	skipped: EngineSkip[];
@@ -103,6 +106,7 @@ class ParseOverBudget extends Error {}
 /** What every file's analysis shares. */
 interface TreeContext {
 	knowledge: TreeKnowledge;
+	knowledgeFor(file: string): TreeKnowledge;
 	enabled: ReadonlySet<RuleId>;
 	options: EngineOptions;
 	exemptions: Map<string, DirtyExemption>;
@@ -212,7 +216,7 @@ export class Engine {
 			knowledge: {
 				api,
 				gpcFields: new Set(gpcFacts.flatMap((f) => f.gpcFields.map((g) => g.field))),
-				maySleep: (name) => maySleep.get(name),
+				maySleep: (name) => maySleep.from(undefined, name),
 				atomicEntry: (name) => atomicEntry.get(name),
 				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
 				checkWrapper: checkWrappers(gpcFacts, api),
@@ -230,6 +234,7 @@ export class Engine {
 			relevant: relevantFunctions(gpcFacts),
 			instanceId: instanceIdentity(gpcFacts),
 			fingerprint: '',
+			knowledgeFor: (file) => ({ ...ctx.knowledge, maySleep: (name) => maySleep.from(file, name) }),
 		};
 		ctx.fingerprint = JSON.stringify([
 			ctx.era, [...ctx.enabled].sort(), options.severity ?? {}, [...ctx.exemptions], ctx.hasMarkDirtyHelper, [...api],
@@ -302,7 +307,7 @@ export class Engine {
 		stats.ms = Math.round(performance.now() - started);
 		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
 		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, instanceId: ctx.instanceId, skipped: skips };
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips };
 	}
 
 	/**
@@ -437,14 +442,15 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 	const { errors, lines } = outline;
 	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
+	const fileKnowledge = ctx.knowledgeFor(file);
 
 	for (const fn of outline.functions) {
 		const name = fn.name;
 		if (!name || !ctx.relevant.has(name)) continue;
-		ctx.knowledge.checkBudget?.();
+		fileKnowledge.checkBudget?.();
 		const origin = { row: fn.startRow, index: fn.startIndex };
 		const key = memoKey(fn);
-		const result = memo.lookup(key, ctx.knowledge, origin) ?? memo.record(key, ctx.knowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
+		const result = memo.lookup(key, fileKnowledge, origin) ?? memo.record(key, fileKnowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
 		if (!result) continue;
 		pass.findings.push(...result.findings);
 		pass.lifecycle.push(...result.lifecycle);
@@ -682,35 +688,4 @@ function dedupe(findings: Finding[]): Finding[] {
 		last = key;
 	}
 	return out;
-}
-
-/** Bottom-up may-sleep over the call graph of the indexed files, with the chain that explains it. */
-export function sleepSummaries(facts: FileFacts[]): Map<string, string> {
-	const byName = new Map<string, { callees: Set<string>; sleeps?: string }>();
-	for (const f of facts) {
-		for (const fn of f.functions) {
-			if (fn.dropsCallerLock) continue;
-			const entry = byName.get(fn.name) ?? { callees: new Set<string>() };
-			for (const c of fn.callees) entry.callees.add(c);
-			entry.sleeps ??= fn.sleeps;
-			byName.set(fn.name, entry);
-		}
-	}
-	const result = new Map<string, string>();
-	for (const [name, e] of byName) if (e.sleeps) result.set(name, `it calls ${e.sleeps}`);
-	for (let changed = true; changed; ) {
-		changed = false;
-		for (const [name, e] of byName) {
-			if (result.has(name)) continue;
-			for (const callee of e.callees) {
-				const chain = result.get(callee);
-				if (chain !== undefined && byName.has(callee)) {
-					result.set(name, `it calls ${callee}(), ${chain.replace(/^it /, 'which ')}`);
-					changed = true;
-					break;
-				}
-			}
-		}
-	}
-	return result;
 }

@@ -20,6 +20,8 @@ export interface FunctionFacts {
 	name: string;
 	file: string;
 	line: number;
+	/** Declared `static`: in a .c file, only that file's calls reach it. */
+	isStatic: boolean;
 	callees: string[];
 	/** A sleeping primitive called directly, if any. */
 	sleeps?: string;
@@ -114,7 +116,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
 		const params = parameterNames(fnDecl);
 		facts.functions.push({
-			name, file, line: fn.startPosition.row, callees: [...callees], sleeps, dropsCallerLock,
+			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
 			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(fn, params),
 			usesGpc: GPC_API_MENTION.test(fn.text) || (lockMayBeGpc && LOCK_MENTION.test(fn.text)), hasErrors: fn.hasError,
@@ -168,6 +170,10 @@ function detach<T>(value: T): T {
 		return out as T;
 	}
 	return value;
+}
+
+function isStatic(fn: SyntaxNode): boolean {
+	return fn.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
 }
 
 function insideFunction(node: SyntaxNode): boolean {

@@ -82,7 +82,7 @@ function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
 	const fn = enclosingFunction(target);
 	if (!fn) return [];
 	const seen: Observation[] = [];
-	analyzeFunction(fn, ctx.result.knowledge, (o) => {
+	analyzeFunction(fn, ctx.result.knowledgeFor(ctx.file), (o) => {
 		if (o.node.startIndex === target.startIndex && o.node.endIndex === target.endIndex) seen.push(o);
 	});
 	return seen;

@@ -24,7 +24,7 @@ export function simulateAt(ctx: SimulateContext, line: number, variant = 'upstre
 	if (!fn) return { error: 'The cursor is not inside a function.' };
 	const declined = declineReason(fn);
 	if (declined) return { error: declined };
-	const reader = extractReader(fn, ctx.file, ctx.result.knowledge);
+	const reader = extractReader(fn, ctx.file, ctx.result.knowledgeFor(ctx.file));
 	if (!reader) return { error: 'This function does not lock, check or use a gfn_to_pfn_cache.' };
 	let run;
 	try {

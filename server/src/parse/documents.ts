@@ -1,6 +1,8 @@
 // Trees for open documents, kept up to date incrementally: each change is
 // applied with tree.edit() and the old tree is reused by the next parse.
 // Closing a document deletes its tree; no other tree outlives its use.
+// A document over the size limit (a generated header) keeps only its text:
+// it is not parsed until an edit brings it under the limit.
 import { Edit, type Parser } from 'web-tree-sitter';
 import type { Point, Tree } from './parser';
 
@@ -11,32 +13,34 @@ export interface TextChange {
 }
 
 export class DocumentTrees {
-	private readonly trees = new Map<string, { tree: Tree; text: string }>();
+	private readonly trees = new Map<string, { tree?: Tree; text: string }>();
 
-	constructor(private readonly parser: Parser) {}
+	/** `maxBytes`: documents larger than this (in UTF-8) are not parsed. */
+	constructor(private readonly parser: Parser, private readonly maxBytes: () => number = () => Infinity) {}
 
-	open(uri: string, text: string): Tree {
+	/** The document's tree, or undefined when it is over the size limit. */
+	open(uri: string, text: string): Tree | undefined {
 		this.close(uri);
-		const tree = this.parse(text);
+		const tree = this.fits(text) ? this.parse(text) : undefined;
 		this.trees.set(uri, { tree, text });
 		return tree;
 	}
 
-	/** Applies LSP content changes in order; returns the reparsed tree. */
+	/** Applies LSP content changes in order; returns the reparsed tree (undefined when not open, or over the limit). */
 	change(uri: string, changes: readonly TextChange[]): Tree | undefined {
 		const entry = this.trees.get(uri);
 		if (!entry) return undefined;
 		let { text, tree } = entry;
 		for (const change of changes) {
-			if (!change.range) {
-				tree.delete();
-				text = change.text;
-				tree = this.parse(text);
+			const startIndex = change.range ? offsetAt(text, change.range.start) : 0;
+			const oldEndIndex = change.range ? offsetAt(text, change.range.end) : text.length;
+			const newText = change.range ? text.slice(0, startIndex) + change.text + text.slice(oldEndIndex) : change.text;
+			if (!tree || !change.range || !this.fits(newText)) {
+				tree?.delete();
+				text = newText;
+				tree = this.fits(text) ? this.parse(text) : undefined;
 				continue;
 			}
-			const startIndex = offsetAt(text, change.range.start);
-			const oldEndIndex = offsetAt(text, change.range.end);
-			const newText = text.slice(0, startIndex) + change.text + text.slice(oldEndIndex);
 			// web-tree-sitter indexes strings in UTF-16 code units, as LSP positions do.
 			const edit = new Edit({
 				startIndex: startIndex,
@@ -66,12 +70,28 @@ export class DocumentTrees {
 		return tree;
 	}
 
+	/** Parses or drops the document's tree after the limit changed. */
+	refit(uri: string): void {
+		const entry = this.trees.get(uri);
+		if (!entry || !!entry.tree === this.fits(entry.text)) return;
+		entry.tree?.delete();
+		entry.tree = entry.tree ? undefined : this.parse(entry.text);
+	}
+
+	/** An open document under the size limit. */
 	get(uri: string): { tree: Tree; text: string } | undefined {
-		return this.trees.get(uri);
+		const entry = this.trees.get(uri);
+		return entry?.tree ? { tree: entry.tree, text: entry.text } : undefined;
+	}
+
+	/** The size of an open document over the limit, in bytes; undefined for others. */
+	oversized(uri: string): number | undefined {
+		const entry = this.trees.get(uri);
+		return entry && !entry.tree ? Buffer.byteLength(entry.text) : undefined;
 	}
 
 	close(uri: string): void {
-		this.trees.get(uri)?.tree.delete();
+		this.trees.get(uri)?.tree?.delete();
 		this.trees.delete(uri);
 	}
 
@@ -81,6 +101,13 @@ export class DocumentTrees {
 
 	get size(): number {
 		return this.trees.size;
+	}
+
+	/** Within the limit: UTF-8 takes 1 to 3 bytes per UTF-16 unit, so most texts need no count. */
+	private fits(text: string): boolean {
+		const max = this.maxBytes();
+		if (text.length * 3 <= max) return true;
+		return text.length <= max && Buffer.byteLength(text) <= max;
 	}
 
 	private parse(text: string, old?: Tree): Tree {

@@ -45,7 +45,7 @@ export async function simulateFromSource(args: FromSourceArgs, out: (s: string) 
 				err(`gpcscope simulate: ${declined}\n`);
 				return 2;
 			}
-			const reader = fn && extractReader(fn, rel, result.knowledge);
+			const reader = fn && extractReader(fn, rel, result.knowledgeFor(rel));
 			if (!reader) {
 				err(`gpcscope simulate: no function using a gpc at ${args.from}\n`);
 				return 2;

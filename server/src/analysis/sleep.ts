@@ -1,0 +1,71 @@
+// May-sleep summaries: bottom-up over the call graph of the indexed files, with
+// the chain that explains each. Calls resolve as the linker would: to the
+// calling file's own `static` function of that name when a .c file has one,
+// otherwise to the tree's other definitions (static inline functions in
+// headers are everyone's). A name with several such definitions (one per
+// architecture or config, or a tool's userspace copy) may sleep only if every
+// definition may: a whole kernel tree has thousands of same-named functions,
+// and one that sleeps must not make all the others look as if they did.
+import type { FileFacts, FunctionFacts } from './facts';
+
+export interface SleepSummaries {
+	/** Why a call of `name` from `file` may sleep (file undefined: a call from outside every file-local scope). */
+	from(file: string | undefined, name: string): string | undefined;
+}
+
+interface Definition {
+	fn: FunctionFacts;
+	/** The file whose calls alone reach it (a `static` function of a .c file). */
+	localTo?: string;
+	chain?: string;
+}
+
+export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
+	const definitions: Definition[] = [];
+	const locals = new Map<string, Definition>();
+	const externals = new Map<string, Definition[]>();
+	for (const f of facts) {
+		for (const fn of f.functions) {
+			// Entered with the caller's gpc lock held and dropping it (hva_to_pfn_retry): its sleeps
+			// come after the drop, so calling it under that lock is its contract.
+			if (fn.dropsCallerLock) continue;
+			const localTo = fn.isStatic && fn.file.endsWith('.c') ? fn.file : undefined;
+			const d: Definition = { fn, localTo, chain: fn.sleeps && `it calls ${fn.sleeps}` };
+			if (localTo) {
+				const key = `${localTo}\0${fn.name}`;
+				if (locals.has(key)) continue;
+				locals.set(key, d);
+			} else {
+				const list = externals.get(fn.name);
+				if (list) list.push(d);
+				else externals.set(fn.name, [d]);
+			}
+			definitions.push(d);
+		}
+	}
+	const localNames = new Set([...locals.keys()].map((k) => k.slice(k.indexOf('\0') + 1)));
+	const resolve = (file: string | undefined, name: string): Definition[] | undefined => {
+		if (file !== undefined && localNames.has(name)) {
+			const own = locals.get(`${file}\0${name}`);
+			if (own) return [own];
+		}
+		return externals.get(name);
+	};
+	const chainOf = (targets: Definition[] | undefined) => (targets?.every((t) => t.chain !== undefined) ? targets[0].chain : undefined);
+
+	for (let changed = true; changed; ) {
+		changed = false;
+		for (const d of definitions) {
+			if (d.chain !== undefined) continue;
+			for (const callee of d.fn.callees) {
+				const chain = chainOf(resolve(d.fn.file, callee));
+				if (chain !== undefined) {
+					d.chain = `it calls ${callee}(), ${chain.replace(/^it /, 'which ')}`;
+					changed = true;
+					break;
+				}
+			}
+		}
+	}
+	return { from: (file, name) => chainOf(resolve(file, name)) };
+}
