@@ -148,7 +148,7 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 			if (!aborted) options.onProgress?.('facts', ++factsDone, factsTotal);
 		};
 		const task = { kind: 'facts' as const, file: s.entry.rel, abs: s.entry.abs };
-		if (pool) pending.push(pool.facts(task).then(done, (e: Error) => done({ error: e.message })));
+		if (pool) pending.push(pool.facts(task, !cached).then(done, (e: Error) => done({ error: e.message })));
 		else pending.push(inlineFacts().then((parser) => done(factsOf(task, parser))));
 	};
 	const inlineFacts = () => (inlineParser ??= createCParser());

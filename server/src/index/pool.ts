@@ -12,6 +12,8 @@ import type { WorkerRequest, WorkerResponse } from './worker';
 
 interface Job {
 	task: ScanTask | FactsTask;
+	/** May run on any worker (see pump()). */
+	anyWorker?: boolean;
 	resolve(value: unknown): void;
 	reject(error: Error): void;
 }
@@ -23,8 +25,6 @@ interface Slot {
 
 /** Tasks queued in each worker: enough that it never waits while this thread parses. */
 const PER_WORKER = 4;
-/** Facts tasks waiting beyond which they go to any worker, not only the first (see pump()). */
-const SPREAD_FACTS_BACKLOG = 256;
 
 /** dist/worker.js next to the running bundle, or in the package (tests run from sources). */
 export function workerScript(): string | undefined {
@@ -97,8 +97,9 @@ export class WorkerPool {
 		return (this.run(task, this.low) as Promise<PackedVerdicts>).then(unpackVerdicts);
 	}
 
-	facts(task: FactsTask): Promise<FactsReply> {
-		return this.run(task, this.high) as Promise<FactsReply>;
+	/** `anyWorker`: not only the first (`check --all-files` parses every file of a tree). */
+	facts(task: FactsTask, anyWorker = false): Promise<FactsReply> {
+		return this.run(task, this.high, anyWorker) as Promise<FactsReply>;
 	}
 
 	async dispose(): Promise<void> {
@@ -109,11 +110,11 @@ export class WorkerPool {
 		this.slots.length = 0;
 	}
 
-	private run(task: ScanTask | FactsTask, queue: Job[]): Promise<unknown> {
+	private run(task: ScanTask | FactsTask, queue: Job[], anyWorker = false): Promise<unknown> {
 		if (!this.started && !this.disposed) this.start();
 		if (this.disposed || !this.slots.length) return Promise.reject(new Error('index pool disposed'));
 		return new Promise((resolve, reject) => {
-			queue.push({ task, resolve, reject });
+			queue.push({ task, resolve, reject, anyWorker });
 			this.pump();
 		});
 	}
@@ -121,15 +122,15 @@ export class WorkerPool {
 	/**
 	 * Facts tasks go to the first worker only (scan batches to any): the parser and the facts
 	 * code are then compiled and JIT-warmed once, not in every worker (measured: less CPU).
+	 * A whole tree's facts (`anyWorker`) are worth warming every worker for.
 	 */
 	private pump(): void {
-		// A backlog of facts (`check --all-files`: every file) needs every worker.
-		const affinity = this.slots.length > 1 && this.high.length < SPREAD_FACTS_BACKLOG;
+		const affinity = this.slots.length > 1;
 		for (;;) {
 			let dispatched = false;
 			const free = (s: Slot) => s.inFlight.size < PER_WORKER;
 			if (this.high.length) {
-				const candidates = affinity ? [this.slots[0]] : this.slots;
+				const candidates = affinity && !this.high[0].anyWorker ? [this.slots[0]] : this.slots;
 				const slot = least(candidates.filter(free));
 				if (slot) dispatched = this.post(slot, this.high.shift()!);
 			}
