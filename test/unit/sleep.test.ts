@@ -61,6 +61,70 @@ describe('sleepSummaries', () => {
 		expect(sleepSummaries(await factsOf(both)).from('kernel/user.c', 'user')).toBe('it calls arch_lock(), which calls schedule()');
 	});
 
+	it('takes a macro loop tree-sitter parsed as a function for part of its function, and gives nested functions their own calls', async () => {
+		// skl_enable_logs() in linux-6.1's sound/soc/intel/avs/skl.c: after `if (x) for_each_set_bit(...) { }`
+		// tree-sitter parses the loop as a definition and nests the next functions in this one.
+		const facts = await factsOf({
+			'sound/avs/skl.c': [
+				'static int enable_logs(struct avs_dev *adev, int enable, unsigned long mask, u32 *prio)',
+				'{',
+				'\tstruct log_info *info;',
+				'\tu32 size, cores = adev->cores;',
+				'\tint ret, i;',
+				'',
+				'\tsize = struct_size(info, logs, cores);',
+				'\tinfo = kzalloc(size, GFP_KERNEL);',
+				'\tif (!info)',
+				'\t\treturn -ENOMEM;',
+				'',
+				'\tif (enable)',
+				'\t\tfor_each_set_bit(i, &mask, GENMASK(cores, 0)) {',
+				'\t\t\tinfo->logs[i].enable = enable;',
+				'\t\t\tinfo->logs[i].prio = *prio++;',
+				'\t\t}',
+				'\telse',
+				'\t\tfor_each_set_bit(i, &mask, GENMASK(cores, 0))',
+				'\t\t\tinfo->logs[i].enable = enable;',
+				'',
+				'\tret = send_and_wait(adev, info, size);',
+				'\tkfree(info);',
+				'\tif (ret)',
+				'\t\treturn AVS_IPC_RET(ret);',
+				'',
+				'\treturn 0;',
+				'}',
+				'',
+				'int next_function(struct avs_dev *adev)',
+				'{',
+				'\treturn msleep_and_report(adev);',
+				'}',
+				'',
+				'int log_offset(struct avs_dev *adev, u32 core)',
+				'{',
+				'\treturn core * buffer_size(adev);',
+				'}',
+				'',
+				'static int log_status(struct avs_dev *adev, union notify_msg *msg)',
+				'{',
+				'\tmsleep_and_report(adev);',
+				'\treturn 0;',
+				'}',
+				'',
+			].join('\n'),
+			'sound/avs/ipc.c': 'int msleep_and_report(struct avs_dev *adev) { msleep(1); return 0; }\nint buffer_size(struct avs_dev *adev) { return 4096; }\n',
+			'lib/user.c': 'void user(unsigned long *m) { for_each_set_bit(i, m, 4); }\n',
+		});
+		const functions = facts[0].functions;
+		expect(functions.map((f) => f.name)).toEqual(['enable_logs', 'log_offset', 'log_status']);
+		// The functions tree-sitter nested in enable_logs() keep their calls.
+		expect(functions[0].callees).toContain('kzalloc');
+		expect(functions[0].callees).not.toContain('buffer_size');
+		const s = sleepSummaries(facts);
+		expect(s.from('lib/user.c', 'user')).toBeUndefined();
+		expect(s.from('sound/avs/skl.c', 'log_status')).toBe('it calls msleep_and_report(), which calls msleep()');
+		expect(s.from('sound/avs/skl.c', 'log_offset')).toBeUndefined();
+	});
+
 	it('ignores a function that drops its caller\'s gpc lock before it sleeps', async () => {
 		const s = sleepSummaries(await factsOf({
 			'virt/kvm/pfncache.c': 'static int retry(struct gfn_to_pfn_cache *gpc) { write_unlock_irq(&gpc->lock); schedule(); write_lock_irq(&gpc->lock); return 0; }\nint refresh(struct gfn_to_pfn_cache *gpc) { return retry(gpc); }\n',

@@ -94,18 +94,23 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	// the kernel's thousands of other locks (`check --all-files` would analyse them all).
 	const lockMayBeGpc = GPC_IDENTIFIER.test(root.text);
 
-	for (const fn of root.descendantsOfType('function_definition')) {
-		if (!fn) continue;
+	const definitions = root.descendantsOfType('function_definition').filter((fn): fn is SyntaxNode => !!fn && !isMacroLoop(fn));
+	for (const [i, fn] of definitions.entries()) {
 		const name = functionName(fn);
 		if (!name) continue;
 		const fnDecl = findFunctionDeclarator(fn.childForFieldName('declarator'));
 		if (fnDecl && ALL_GPC_FUNCTION_NAMES.has(name)) facts.declarations.push(declarationOf(name, fnDecl, file));
+		// After a macro loop it misparsed, tree-sitter may nest the next functions inside this one:
+		// their calls are theirs.
+		const inner: SyntaxNode[] = [];
+		for (let j = i + 1; j < definitions.length && definitions[j].startIndex < fn.endIndex; j++) inner.push(definitions[j]);
+		const calls = fn.descendantsOfType('call_expression').filter((c): c is SyntaxNode => !!c && !inner.some((d) => c.startIndex >= d.startIndex && c.startIndex < d.endIndex));
 		const callees = new Set<string>();
 		let sleeps: string | undefined;
 		let firstLockOp: string | undefined;
-		for (const call of fn.descendantsOfType('call_expression')) {
-			const callee = call && calleeName(call);
-			if (!call || !callee) continue;
+		for (const call of calls) {
+			const callee = calleeName(call);
+			if (!callee) continue;
 			callees.add(callee);
 			if (!firstLockOp && /^(read|write)_(un)?lock|^lockdep_assert_held/.test(callee) && /->lock\b/.test(call.text)) firstLockOp = callee;
 			if (!sleeps && SLEEPING_PRIMITIVES.has(callee)) sleeps = `${callee}()`;
@@ -118,7 +123,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
-			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(fn, params),
+			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(calls, params),
 			usesGpc: GPC_API_MENTION.test(fn.text) || (lockMayBeGpc && LOCK_MENTION.test(fn.text)), hasErrors: fn.hasError,
 		});
 	}
@@ -170,6 +175,15 @@ function detach<T>(value: T): T {
 		return out as T;
 	}
 	return value;
+}
+
+/**
+ * `for_each_set_bit(i, &mask, n) { ... }` after an `if` without braces: tree-sitter takes the
+ * macro loop for a function definition. A real one declares each parameter.
+ */
+function isMacroLoop(fn: SyntaxNode): boolean {
+	const params = findFunctionDeclarator(fn.childForFieldName('declarator'))?.childForFieldName('parameters');
+	return !!params && params.namedChildren.some((p) => !!p && p.type !== 'parameter_declaration' && p.type !== 'variadic_parameter' && p.type !== 'comment');
 }
 
 function isStatic(fn: SyntaxNode): boolean {
@@ -227,13 +241,13 @@ const MAX_CALLS_PER_FUNCTION = 256;
  * can bind (never containing a comma), each distinct call once: the search would find nothing
  * new in a repeat. Objects with every argument text of a whole tree's calls cost gigabytes.
  */
-function callsWithArguments(fn: SyntaxNode, params: string[]): string[] {
+function callsWithArguments(calls: readonly SyntaxNode[], params: string[]): string[] {
 	const out = new Set<string>();
-	let calls = 0;
-	for (const call of fn.descendantsOfType('call_expression')) {
-		const callee = call && calleeName(call);
-		if (!call || !callee) continue;
-		if (calls++ >= MAX_CALLS_PER_FUNCTION) break;
+	let kept = 0;
+	for (const call of calls) {
+		const callee = calleeName(call);
+		if (!callee) continue;
+		if (kept++ >= MAX_CALLS_PER_FUNCTION) break;
 		const args = callArguments(call).map((a) => {
 			const text = a.text.replace(/\s+/g, ' ').trim().slice(0, 80);
 			return bindable(text, params) ? text : '';
