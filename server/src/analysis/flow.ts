@@ -8,6 +8,7 @@ import {
 	SLEEPING_ROLES, SPIN_ACQUIRE, SPIN_RELEASE, WRITES_FIRST_ARGUMENT, WRITES_SECOND_ARGUMENT,
 	type GpcFunction, type LockPrimitive,
 } from './api';
+import { NodeCache } from '../parse/cachedNodes';
 import { buildCfg, type Cfg, type CfgNode } from './cfg';
 import type { AtomicContext, Observation } from './observations';
 import {
@@ -83,10 +84,12 @@ interface FunctionScope {
 let holdIds = 0;
 
 export function analyzeFunction(
-	fn: SyntaxNode,
+	definition: SyntaxNode,
 	tree: TreeKnowledge,
 	observe?: (o: Observation) => void,
 ): FunctionAnalysis {
+	// Every node the analysis reaches, and hands to the rules, is a memoised one.
+	const fn = new NodeCache().of(definition);
 	const name = functionName(fn) ?? '<anonymous>';
 	const cfg = buildCfg(fn);
 	const scope = collectScope(fn);

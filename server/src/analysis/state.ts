@@ -99,8 +99,24 @@ function instanceKey(s: InstanceState): string {
 	].join(',');
 }
 
+/**
+ * A world is never changed once the transfer that made it has returned (successors clone
+ * it first), so each world's keys are computed once.
+ */
+const worldKeys = new WeakMap<World, string>();
+const fullKeys = new WeakMap<World, string>();
+
 /** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
-export function worldKey(w: World): string {
+function worldKey(w: World): string {
+	let key = worldKeys.get(w);
+	if (key === undefined) {
+		key = gpcStateKey(w);
+		worldKeys.set(w, key);
+	}
+	return key;
+}
+
+function gpcStateKey(w: World): string {
 	const parts: string[] = [];
 	for (const k of Object.keys(w.instances).sort()) parts.push(`${k}=${instanceKey(w.instances[k])}`);
 	for (const k of Object.keys(w.aliases).sort()) parts.push(`a:${k}=${w.aliases[k]}`);
@@ -205,8 +221,17 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 	return out;
 }
 
-const fullKey = (w: World) =>
-	worldKey(w) + '|' + Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',') + '|' + Object.keys(w.values).sort().map((k) => `${k}=${w.values[k]}`).join(',');
+function fullKey(w: World): string {
+	let key = fullKeys.get(w);
+	if (key === undefined) {
+		key = worldKey(w) + '|' + knownKey(w);
+		fullKeys.set(w, key);
+	}
+	return key;
+}
+
+const knownKey = (w: World) =>
+	Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',') + '|' + Object.keys(w.values).sort().map((k) => `${k}=${w.values[k]}`).join(',');
 
 export function sameWorlds(a: World[], b: World[]): boolean {
 	if (a.length !== b.length) return false;
