@@ -15,7 +15,7 @@ import {
 	baseIdentifier, callArguments, calleeName, canonicalPath, declaratorName, isPointerDeclarator, lastSegment,
 	stripParens, typeName,
 } from './paths';
-import { cloneWorld, emptyWorld, mergeWorlds, sameWorlds, type InstanceState, type World } from './state';
+import { cloneWorld, deleteEntry, emptyWorld, mergeWorlds, sameWorlds, setEntry, type InstanceState, type World } from './state';
 
 /** What the function analysis needs to know about the rest of the tree. */
 export interface TreeKnowledge {
@@ -264,6 +264,9 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 type Out = Map<number, World[]>;
 
 class Interpreter {
+	/** Instance states the world being transferred owns: copied from the shared ones at first access. */
+	private readonly owned = new Set<InstanceState>();
+
 	constructor(
 		private readonly tree: TreeKnowledge,
 		private readonly scope: FunctionScope,
@@ -283,14 +286,14 @@ class Interpreter {
 				case 'cond': {
 					const [t, f] = node.succ;
 					for (const [branch, value] of [[t, true], [f, false]] as const) {
-						const w = cloneWorld(input);
+						const w = this.fork(input);
 						this.evaluate(node.ast!, w, 'read');
 						if (this.refine(node.ast!, w, value)) push(branch, w);
 					}
 					break;
 				}
 				case 'stmt': {
-					const w = cloneWorld(input);
+					const w = this.fork(input);
 					this.evaluate(node.ast!, w, 'read');
 					this.noteIgnoredCheck(node.ast!, w);
 					for (const s of node.succ) push(s, w);
@@ -303,14 +306,14 @@ class Interpreter {
 					break;
 				}
 				case 'scopeEnd': {
-					const w = cloneWorld(input);
+					const w = this.fork(input);
 					for (const g of node.guards ?? []) this.releaseGuard(g, w);
 					for (const s of node.succ) push(s, w);
 					break;
 				}
 				case 'opaque': {
 					// An unparsed region: whatever it does to a lock or a check is unknown.
-					const w = cloneWorld(input);
+					const w = this.fork(input);
 					this.havocFrom(node.ast!, w);
 					for (const s of node.succ) push(s, w);
 					break;
@@ -322,9 +325,20 @@ class Interpreter {
 		return out;
 	}
 
+	/** The world's state of an instance, as a copy this transfer may change (the world shares the original). */
 	private instance(path: string, w: World): InstanceState {
-		if (!w.instances[path]) w.instances[path] = { ...this.fallback(path) };
-		return w.instances[path];
+		const shared = w.instances[path];
+		if (shared && this.owned.has(shared)) return shared;
+		const own = { ...(shared ?? this.fallback(path)) };
+		this.owned.add(own);
+		setEntry(w, 'instances', path, own);
+		return own;
+	}
+
+	/** A copy of `w` to transfer a statement on. */
+	private fork(w: World): World {
+		this.owned.clear();
+		return cloneWorld(w);
 	}
 
 	/** Resolves a gpc expression (`gpc`, `&vcpu->arch.xen.shinfo_cache`) to its instance. */
@@ -509,23 +523,23 @@ class Interpreter {
 			const path = canonicalPath(v, w.aliases);
 			const inner = v.childForFieldName('argument');
 			if (path && inner && stripParens(inner).type === 'field_expression') {
-				w.aliases[name] = path;
+				setEntry(w, 'aliases', name, path);
 				return;
 			}
 		}
 		if (v.type === 'identifier' && w.aliases[v.text]) {
-			w.aliases[name] = w.aliases[v.text];
+			setEntry(w, 'aliases', name, w.aliases[v.text]);
 			return;
 		}
 		if (khva || fromDerived) {
 			const inst = khva ?? w.derived[fromDerived!].instance;
 			const s = this.instance(inst, w);
 			const validated = s.held === 'yes' && s.valid === 'yes';
-			w.derived[name] = {
+			setEntry(w, 'derived', name, {
 				instance: inst,
 				stale: fromDerived ? w.derived[fromDerived].stale : validated ? 'no' : 'maybe',
 				site: value,
-			};
+			});
 			return;
 		}
 		if (v.type === 'call_expression') {
@@ -534,19 +548,19 @@ class Interpreter {
 			const checked = api?.role === 'check' ? api.gpc : callee ? this.tree.checkWrapper?.(callee) : undefined;
 			const arg = checked !== undefined ? callArguments(v)[checked] : undefined;
 			const inst = arg && this.gpcPath(arg, w, true);
-			if (inst) w.checkVars[name] = { instance: inst, site: v };
+			if (inst) setEntry(w, 'checkVars', name, { instance: inst, site: v });
 			return;
 		}
-		if (v.type === 'true' || (v.type === 'number_literal' && v.text !== '0')) w.known[name] = true;
-		else if (v.type === 'false' || v.type === 'null' || v.text === '0' || v.text === 'NULL') w.known[name] = false;
+		if (v.type === 'true' || (v.type === 'number_literal' && v.text !== '0')) setEntry(w, 'known', name, true);
+		else if (v.type === 'false' || v.type === 'null' || v.text === '0' || v.text === 'NULL') setEntry(w, 'known', name, false);
 	}
 
 	private forget(name: string, w: World): void {
-		delete w.aliases[name];
-		delete w.derived[name];
-		delete w.known[name];
-		delete w.values[name];
-		delete w.checkVars[name];
+		deleteEntry(w, 'aliases', name);
+		deleteEntry(w, 'derived', name);
+		deleteEntry(w, 'known', name);
+		deleteEntry(w, 'values', name);
+		deleteEntry(w, 'checkVars', name);
 	}
 
 	private apiOf(call: SyntaxNode): GpcFunction | undefined {
@@ -580,7 +594,7 @@ class Interpreter {
 			const prim = RWLOCK_PRIMITIVES[kind];
 			const inst = this.lockInstance(args[0], w);
 			if (prim && inst) this.lock(node, inst, prim, undefined, w);
-			else if (ATOMIC_GUARD.test(kind)) w.spins[args[0]?.text ?? kind] = node;
+			else if (ATOMIC_GUARD.test(kind)) setEntry(w, 'spins', args[0]?.text ?? kind, node);
 			return;
 		}
 		if (callee === 'scoped_guard') {
@@ -588,7 +602,7 @@ class Interpreter {
 			const prim = RWLOCK_PRIMITIVES[kind];
 			const inst = this.lockInstance(args[1], w);
 			if (prim && inst) this.lock(node, inst, prim, undefined, w);
-			else if (ATOMIC_GUARD.test(kind)) w.spins[args[1]?.text ?? kind] = node;
+			else if (ATOMIC_GUARD.test(kind)) setEntry(w, 'spins', args[1]?.text ?? kind, node);
 			return;
 		}
 
@@ -623,8 +637,8 @@ class Interpreter {
 			const inst = this.lockInstance(args[0], w);
 			const flags = prim.flags !== undefined ? args[prim.flags]?.text : undefined;
 			if (!inst) {
-				if (prim.op === 'lock') w.spins[args[0]?.text ?? callee] = node;
-				else if (prim.op === 'unlock') delete w.spins[args[0]?.text ?? callee];
+				if (prim.op === 'lock') setEntry(w, 'spins', args[0]?.text ?? callee, node);
+				else if (prim.op === 'unlock') deleteEntry(w, 'spins', args[0]?.text ?? callee);
 				return;
 			}
 			if (prim.op === 'lock') this.lock(node, inst, prim, flags, w);
@@ -639,11 +653,11 @@ class Interpreter {
 		}
 		if (callee === 'lock_set_subclass' || callee === 'lockdep_assert_held' || callee === 'lockdep_assert_held_read') return;
 		if (SPIN_ACQUIRE.test(callee)) {
-			w.spins[args[0]?.text ?? callee] = node;
+			setEntry(w, 'spins', args[0]?.text ?? callee, node);
 			return;
 		}
 		if (SPIN_RELEASE.test(callee)) {
-			delete w.spins[args[0]?.text ?? callee];
+			deleteEntry(w, 'spins', args[0]?.text ?? callee);
 			return;
 		}
 		if (IRQ_DISABLE[callee]) {
@@ -739,7 +753,7 @@ class Interpreter {
 			const pending = Object.values(w.checkVars).find((c) => c.instance === inst);
 			s.dropped = pending ? { unlock: node, check: pending.site, lock: s.hold?.site } : undefined;
 		} else s.dropped = undefined;
-		for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') w.derived[k] = { ...p, stale: 'yes' };
+		for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') setEntry(w, 'derived', k, { ...p, stale: 'yes' });
 		if (s.dirty && !s.dirty.unlock) s.dirty = { ...s.dirty, unlock: node };
 		s.held = 'no';
 		s.hold = undefined;
@@ -759,7 +773,7 @@ class Interpreter {
 		const prim = RWLOCK_PRIMITIVES[kind ?? ''];
 		const inst = this.lockInstance(lockArg, w);
 		if (prim && inst) this.release(g, inst, w);
-		else delete w.spins[lockArg?.text ?? ''];
+		else deleteEntry(w, 'spins', lockArg?.text ?? '');
 	}
 
 	private gpcCall(node: SyntaxNode, api: GpcFunction, args: SyntaxNode[], w: World): void {
@@ -771,7 +785,7 @@ class Interpreter {
 		this.observe?.({ kind: 'gpcCall', node, instance: inst, api, args, state: { ...s }, world: w, atomic });
 		if (api.role === 'check') {
 			for (const [other, o] of Object.entries(w.instances)) {
-				if (other !== inst && o.held === 'yes' && o.valid !== 'yes' && (s.held !== 'yes' || s.valid === 'yes')) o.foreignCheck = { instance: inst, site: node };
+				if (other !== inst && o.held === 'yes' && o.valid !== 'yes' && (s.held !== 'yes' || s.valid === 'yes')) this.instance(other, w).foreignCheck = { instance: inst, site: node };
 			}
 		}
 		if (SLEEPING_ROLES.has(api.role)) this.observe?.({ kind: 'sleep', node, callee: api.name, why: `${api.name}() may sleep`, world: w });
@@ -807,13 +821,13 @@ class Interpreter {
 				const arg = f?.childForFieldName('argument');
 				const inst = arg && this.gpcPath(arg, w);
 				if (inst && w.instances[inst]) {
-					this.clearDirty(w.instances[inst], args[0]);
+					this.clearDirty(this.instance(inst, w), args[0]);
 					matched = true;
 				}
 			}
 		}
 		// mark_page_dirty(kvm, gfn) without a gpc argument: assume it covers the pending writes.
-		if (!matched) for (const s of Object.values(w.instances)) this.clearDirty(s, args[0]);
+		if (!matched) for (const [inst, s] of Object.entries(w.instances)) if (s.dirty) this.clearDirty(this.instance(inst, w), args[0]);
 	}
 
 	/** Marked while the lock is held: done. Marked after the unlock: noted, the era decides. */
@@ -868,10 +882,10 @@ class Interpreter {
 						this.lock(e, inst, prim, undefined, w);
 						w.atomicReason ??= { why: `${callee}() is used here because the path may be atomic`, site: e };
 					} else if (s.held === 'maybe') s.held = 'no';
-				} else if (value) w.spins[args[0]?.text ?? callee!] = e;
+				} else if (value) setEntry(w, 'spins', args[0]?.text ?? callee!, e);
 				return true;
 			}
-			if (callee && /^(raw_)?spin_trylock/.test(callee) && value) w.spins[args[0]?.text ?? callee] = e;
+			if (callee && /^(raw_)?spin_trylock/.test(callee) && value) setEntry(w, 'spins', args[0]?.text ?? callee, e);
 			if (callee === 'in_atomic' || callee === 'irqs_disabled' || callee === 'in_interrupt' || callee === 'in_task') {
 				const atomicWhenTrue = callee !== 'in_task';
 				if (value !== atomicWhenTrue) w.sleepable = true;
@@ -916,13 +930,13 @@ class Interpreter {
 	private learnEquality(name: string, constant: string, equal: boolean, w: World): boolean {
 		const known = w.values[name];
 		if (known !== undefined) return (known === constant) === equal;
-		if (equal) w.values[name] = constant;
+		if (equal) setEntry(w, 'values', name, constant);
 		return true;
 	}
 
 	private learn(name: string, value: boolean, w: World): boolean {
 		if (w.known[name] !== undefined && w.known[name] !== value) return false;
-		w.known[name] = value;
+		setEntry(w, 'known', name, value);
 		const check = w.checkVars[name];
 		if (check) this.checkOutcome(check.instance, check.site, w, value);
 		return true;
@@ -947,9 +961,10 @@ class Interpreter {
 	/** An ERROR region that mentions a gpc lock or check makes that instance's state unknown. */
 	private havocFrom(region: SyntaxNode, w: World): void {
 		const text = region.text;
-		for (const [inst, s] of Object.entries(w.instances)) {
+		for (const inst of Object.keys(w.instances)) {
 			const short = inst.split('.').pop()!;
 			if (text.includes(short) || /read_(un)?lock|kvm_gpc_|gfn_to_pfn_cache/.test(text)) {
+				const s = this.instance(inst, w);
 				s.held = 'maybe';
 				s.valid = 'maybe';
 			}

@@ -74,19 +74,42 @@ export function emptyWorld(): World {
 	return { instances: {}, aliases: {}, derived: {}, known: {}, values: {}, checkVars: {}, irqOff: 'no', spins: {}, sleepable: false };
 }
 
+/**
+ * A copy to transfer a statement on. It shares its records and instance states with `w` (a
+ * world is never changed once made: copying every record per statement and world was most
+ * of the dataflow's time), so writes go through setEntry/deleteEntry and the interpreter's
+ * copy of an instance state.
+ */
 export function cloneWorld(w: World): World {
-	const instances: Record<string, InstanceState> = {};
-	for (const [k, v] of Object.entries(w.instances)) instances[k] = { ...v };
 	return {
-		...w,
-		instances,
-		aliases: { ...w.aliases },
-		derived: { ...w.derived },
-		known: { ...w.known },
-		values: { ...w.values },
-		checkVars: { ...w.checkVars },
-		spins: { ...w.spins },
+		instances: w.instances,
+		aliases: w.aliases,
+		derived: w.derived,
+		known: w.known,
+		values: w.values,
+		checkVars: w.checkVars,
+		irqOff: w.irqOff,
+		irqFlags: w.irqFlags,
+		irqSite: w.irqSite,
+		spins: w.spins,
+		atomicReason: w.atomicReason,
+		sleepable: w.sleepable,
 	};
+}
+
+type Records = Pick<World, 'instances' | 'aliases' | 'derived' | 'known' | 'values' | 'checkVars' | 'spins'>;
+
+/** `w[record][key] = value` on a world that may share the record. */
+export function setEntry<R extends keyof Records>(w: World, record: R, key: string, value: Records[R][string]): void {
+	w[record] = { ...w[record], [key]: value };
+}
+
+/** `delete w[record][key]` on a world that may share the record. */
+export function deleteEntry(w: World, record: keyof Records, key: string): void {
+	if (!Object.hasOwn(w[record], key)) return;
+	const copy = { ...w[record] };
+	delete copy[key];
+	w[record] = copy as never;
 }
 
 const siteKey = (n?: SyntaxNode) => (n ? n.startIndex : -1);
