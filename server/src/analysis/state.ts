@@ -114,41 +114,49 @@ export function deleteEntry(w: World, record: keyof Records, key: string): void 
 
 const siteKey = (n?: SyntaxNode) => (n ? n.startIndex : -1);
 
-function instanceKey(s: InstanceState): string {
-	return [
-		s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
-		s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
-		siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
-	].join(',');
-}
-
 /**
- * A world is never changed once the transfer that made it has returned (successors clone
- * it first), so each world's keys are computed once.
+ * Keys are computed once per world, per record and per instance state: none is changed once
+ * its world is made (a transfer writes copies), and worlds share most records and states.
  */
 const worldKeys = new WeakMap<World, string>();
 const fullKeys = new WeakMap<World, string>();
+/** One cache per record kind: each formats its entries its own way. */
+const recordKeys = { instances: new WeakMap(), aliases: new WeakMap(), derived: new WeakMap(), checkVars: new WeakMap(), spins: new WeakMap(), known: new WeakMap(), values: new WeakMap() } satisfies Record<keyof Records, WeakMap<object, string>>;
+const instanceKeys = new WeakMap<InstanceState, string>();
 
-/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
-function worldKey(w: World): string {
-	let key = worldKeys.get(w);
+function cached<K extends object>(keys: WeakMap<K, string>, of: K, compute: (of: K) => string): string {
+	let key = keys.get(of);
 	if (key === undefined) {
-		key = gpcStateKey(w);
-		worldKeys.set(w, key);
+		key = compute(of);
+		keys.set(of, key);
 	}
 	return key;
 }
 
-function gpcStateKey(w: World): string {
-	const parts: string[] = [];
-	for (const k of Object.keys(w.instances).sort()) parts.push(`${k}=${instanceKey(w.instances[k])}`);
-	for (const k of Object.keys(w.aliases).sort()) parts.push(`a:${k}=${w.aliases[k]}`);
-	for (const k of Object.keys(w.derived).sort()) parts.push(`d:${k}=${w.derived[k].instance}/${w.derived[k].stale}`);
-	for (const k of Object.keys(w.checkVars).sort()) parts.push(`c:${k}=${w.checkVars[k].instance}`);
-	parts.push(`irq=${w.irqOff}/${w.irqFlags ?? ''}`, `spin=${Object.keys(w.spins).sort().join('+')}`);
-	parts.push(`atomic=${w.atomicReason?.why ?? ''}`, `sleepable=${w.sleepable}`);
-	return parts.join(';');
-}
+const instanceKey = (s: InstanceState): string =>
+	cached(instanceKeys, s, () => [
+		s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
+		s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
+		siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
+	].join(','));
+
+/** Each entry formatted by `entry`, in key order, joined by `separator`. */
+const recordKey = <T>(keys: WeakMap<object, string>, record: Record<string, T>, entry: (key: string, value: T) => string, separator: string): string =>
+	cached(keys, record, () => Object.keys(record).sort().map((k) => entry(k, record[k])).join(separator));
+
+/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
+const worldKey = (w: World): string =>
+	cached(worldKeys, w, () => {
+		const parts = [
+			recordKey(recordKeys.instances, w.instances, (k, s) => `${k}=${instanceKey(s)}`, ';'),
+			recordKey(recordKeys.aliases, w.aliases, (k, path) => `a:${k}=${path}`, ';'),
+			recordKey(recordKeys.derived, w.derived, (k, p) => `d:${k}=${p.instance}/${p.stale}`, ';'),
+			recordKey(recordKeys.checkVars, w.checkVars, (k, c) => `c:${k}=${c.instance}`, ';'),
+		].filter((part) => part !== '');
+		parts.push(`irq=${w.irqOff}/${w.irqFlags ?? ''}`, `spin=${recordKey(recordKeys.spins, w.spins, (k) => k, '+')}`);
+		parts.push(`atomic=${w.atomicReason?.why ?? ''}`, `sleepable=${w.sleepable}`);
+		return parts.join(';');
+	});
 
 function intersectKnown<T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> {
 	const out: Record<string, T> = {};
@@ -244,17 +252,8 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 	return out;
 }
 
-function fullKey(w: World): string {
-	let key = fullKeys.get(w);
-	if (key === undefined) {
-		key = worldKey(w) + '|' + knownKey(w);
-		fullKeys.set(w, key);
-	}
-	return key;
-}
-
-const knownKey = (w: World) =>
-	Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',') + '|' + Object.keys(w.values).sort().map((k) => `${k}=${w.values[k]}`).join(',');
+const fullKey = (w: World): string =>
+	cached(fullKeys, w, () => `${worldKey(w)}|${recordKey(recordKeys.known, w.known, (k, v) => `${k}:${v}`, ',')}|${recordKey(recordKeys.values, w.values, (k, v) => `${k}=${v}`, ',')}`);
 
 export function sameWorlds(a: World[], b: World[]): boolean {
 	if (a.length !== b.length) return false;
