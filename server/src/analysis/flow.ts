@@ -15,7 +15,7 @@ import {
 	baseIdentifier, callArguments, calleeName, canonicalPath, declaratorName, isPointerDeclarator, lastSegment,
 	stripParens, typeName,
 } from './paths';
-import { cloneWorld, deleteEntry, emptyWorld, mergeWorlds, sameWorlds, setEntry, type InstanceState, type World } from './state';
+import { cloneWorld, deleteEntry, emptyWorld, mergeWorlds, sameWorlds, setEntry, WorldKeys, type InstanceState, type World } from './state';
 
 /** What the function analysis needs to know about the rest of the tree. */
 export interface TreeKnowledge {
@@ -122,6 +122,7 @@ export function analyzeFunction(
 	const work: number[] = [cfg.entry];
 	const queued = new Set(work);
 	const interp = new Interpreter(tree, scope, fallback, undefined);
+	const keys = new WorldKeys();
 
 	while (work.length) {
 		const id = work.shift()!;
@@ -135,9 +136,9 @@ export function analyzeFunction(
 		for (const [succ, worlds] of outs) {
 			if (!worlds.length) continue;
 			const before = inputs.get(succ) ?? [];
-			let merged = mergeWorlds([...before, ...worlds], WORLD_LIMIT, fallback);
-			if ((visits.get(succ) ?? 0) > MAX_VISITS_PER_NODE) merged = mergeWorlds(merged, 1, fallback);
-			if (before.length && sameWorlds(before, merged)) continue;
+			let merged = mergeWorlds([...before, ...worlds], WORLD_LIMIT, fallback, keys);
+			if ((visits.get(succ) ?? 0) > MAX_VISITS_PER_NODE) merged = mergeWorlds(merged, 1, fallback, keys);
+			if (before.length && sameWorlds(before, merged, keys)) continue;
 			inputs.set(succ, merged);
 			if (!queued.has(succ)) {
 				queued.add(succ);

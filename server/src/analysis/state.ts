@@ -115,48 +115,80 @@ export function deleteEntry(w: World, record: keyof Records, key: string): void 
 const siteKey = (n?: SyntaxNode) => (n ? n.startIndex : -1);
 
 /**
- * Keys are computed once per world, per record and per instance state: none is changed once
- * its world is made (a transfer writes copies), and worlds share most records and states.
+ * Names equal worlds by equal small numbers, one analysis long. Each world, record and
+ * instance state is named once: none changes once its world is made (a transfer writes
+ * copies), and worlds share most records and states, so a new world costs one short lookup.
  */
-const worldKeys = new WeakMap<World, string>();
-const fullKeys = new WeakMap<World, string>();
-/** One cache per record kind: each formats its entries its own way. */
-const recordKeys = { instances: new WeakMap(), aliases: new WeakMap(), derived: new WeakMap(), checkVars: new WeakMap(), spins: new WeakMap(), known: new WeakMap(), values: new WeakMap() } satisfies Record<keyof Records, WeakMap<object, string>>;
-const instanceKeys = new WeakMap<InstanceState, string>();
+export class WorldKeys {
+	private readonly ids = new Map<string, number>();
+	private readonly gpcIds = new Map<World, number>();
+	private readonly fullIds = new Map<World, number>();
+	private readonly stateIds = new Map<InstanceState, number>();
+	/** One map per record kind: each formats its entries its own way. */
+	private readonly recordIds = { instances: new Map(), aliases: new Map(), derived: new Map(), checkVars: new Map(), spins: new Map(), known: new Map(), values: new Map() } satisfies Record<keyof Records, Map<object, number>>;
 
-function cached<K extends object>(keys: WeakMap<K, string>, of: K, compute: (of: K) => string): string {
-	let key = keys.get(of);
-	if (key === undefined) {
-		key = compute(of);
-		keys.set(of, key);
+	/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
+	gpcState(w: World): number {
+		let id = this.gpcIds.get(w);
+		if (id === undefined) {
+			const records = [
+				this.record('instances', w.instances, (k, s) => `${k}=${this.state(s)}`),
+				this.record('aliases', w.aliases, (k, path) => `${k}=${path}`),
+				this.record('derived', w.derived, (k, p) => `${k}=${p.instance}/${p.stale}`),
+				this.record('checkVars', w.checkVars, (k, c) => `${k}=${c.instance}`),
+				this.record('spins', w.spins, (k) => k),
+			];
+			id = this.id(`${records.join(';')};${w.irqOff}/${w.irqFlags ?? ''};${w.sleepable};${w.atomicReason?.why ?? ''}`);
+			this.gpcIds.set(w, id);
+		}
+		return id;
 	}
-	return key;
+
+	/** The whole world: its gpc state and what it knows of plain variables. */
+	full(w: World): number {
+		let id = this.fullIds.get(w);
+		if (id === undefined) {
+			const known = this.record('known', w.known, (k, v) => `${k}:${v}`);
+			const values = this.record('values', w.values, (k, v) => `${k}=${v}`);
+			id = this.id(`${this.gpcState(w)};${known};${values}`);
+			this.fullIds.set(w, id);
+		}
+		return id;
+	}
+
+	private state(s: InstanceState): number {
+		let id = this.stateIds.get(s);
+		if (id === undefined) {
+			id = this.id([
+				s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
+				s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
+				siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
+			].join(','));
+			this.stateIds.set(s, id);
+		}
+		return id;
+	}
+
+	/** A record's entries in key order, each formatted by `entry`. */
+	private record<R extends keyof Records>(kind: R, record: Records[R], entry: (key: string, value: Records[R][string]) => string): number {
+		const ids: Map<object, number> = this.recordIds[kind];
+		let id = ids.get(record);
+		if (id === undefined) {
+			id = this.id(`${kind}:${Object.keys(record).sort().map((k) => entry(k, record[k] as Records[R][string])).join(';')}`);
+			ids.set(record, id);
+		}
+		return id;
+	}
+
+	private id(key: string): number {
+		let id = this.ids.get(key);
+		if (id === undefined) {
+			id = this.ids.size;
+			this.ids.set(key, id);
+		}
+		return id;
+	}
 }
-
-const instanceKey = (s: InstanceState): string =>
-	cached(instanceKeys, s, () => [
-		s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
-		s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
-		siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
-	].join(','));
-
-/** Each entry formatted by `entry`, in key order, joined by `separator`. */
-const recordKey = <T>(keys: WeakMap<object, string>, record: Record<string, T>, entry: (key: string, value: T) => string, separator: string): string =>
-	cached(keys, record, () => Object.keys(record).sort().map((k) => entry(k, record[k])).join(separator));
-
-/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
-const worldKey = (w: World): string =>
-	cached(worldKeys, w, () => {
-		const parts = [
-			recordKey(recordKeys.instances, w.instances, (k, s) => `${k}=${instanceKey(s)}`, ';'),
-			recordKey(recordKeys.aliases, w.aliases, (k, path) => `a:${k}=${path}`, ';'),
-			recordKey(recordKeys.derived, w.derived, (k, p) => `d:${k}=${p.instance}/${p.stale}`, ';'),
-			recordKey(recordKeys.checkVars, w.checkVars, (k, c) => `c:${k}=${c.instance}`, ';'),
-		].filter((part) => part !== '');
-		parts.push(`irq=${w.irqOff}/${w.irqFlags ?? ''}`, `spin=${recordKey(recordKeys.spins, w.spins, (k) => k, '+')}`);
-		parts.push(`atomic=${w.atomicReason?.why ?? ''}`, `sleepable=${w.sleepable}`);
-		return parts.join(';');
-	});
 
 function intersectKnown<T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> {
 	const out: Record<string, T> = {};
@@ -236,10 +268,10 @@ export function joinWorlds(a: World, b: World, fallback: (instance: string) => I
  * Merges a list of worlds: equal gpc state merges exactly; beyond `limit`
  * distinct worlds, the most recent are folded together with the lattice join.
  */
-export function mergeWorlds(worlds: World[], limit: number, fallback: (instance: string) => InstanceState): World[] {
-	const byKey = new Map<string, World>();
+export function mergeWorlds(worlds: World[], limit: number, fallback: (instance: string) => InstanceState, keys: WorldKeys): World[] {
+	const byKey = new Map<number, World>();
 	for (const w of worlds) {
-		const key = worldKey(w);
+		const key = keys.gpcState(w);
 		const seen = byKey.get(key);
 		if (seen) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known), values: intersectKnown(seen.values, w.values) });
 		else byKey.set(key, w);
@@ -252,11 +284,8 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 	return out;
 }
 
-const fullKey = (w: World): string =>
-	cached(fullKeys, w, () => `${worldKey(w)}|${recordKey(recordKeys.known, w.known, (k, v) => `${k}:${v}`, ',')}|${recordKey(recordKeys.values, w.values, (k, v) => `${k}=${v}`, ',')}`);
-
-export function sameWorlds(a: World[], b: World[]): boolean {
+export function sameWorlds(a: World[], b: World[], keys: WorldKeys): boolean {
 	if (a.length !== b.length) return false;
-	const keys = new Set(a.map(fullKey));
-	return b.every((w) => keys.has(fullKey(w)));
+	const ids = new Set(a.map((w) => keys.full(w)));
+	return b.every((w) => ids.has(keys.full(w)));
 }
