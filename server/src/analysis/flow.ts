@@ -123,6 +123,9 @@ export function analyzeFunction(
 	const queued = new Set(work);
 	const interp = new Interpreter(tree, scope, fallback, undefined);
 	const keys = new WorldKeys();
+	// A world reaching a node again is not transferred again: a transfer is a function of its
+	// input world, unless it takes a lock (each hold gets a fresh id).
+	const transferred = new Map<number, Map<World, Successors>>();
 
 	while (work.length) {
 		const id = work.shift()!;
@@ -132,7 +135,21 @@ export function analyzeFunction(
 		const count = (visits.get(id) ?? 0) + 1;
 		visits.set(id, count);
 		const node = cfg.nodes[id];
-		const outs = interp.transfer(node, inputs.get(id) ?? []);
+		const outs = new Map<number, World[]>();
+		if (!transferred.has(id)) transferred.set(id, new Map());
+		const seen = transferred.get(id)!;
+		for (const input of inputs.get(id) ?? []) {
+			let successors = seen.get(input);
+			if (!successors) {
+				const holdsBefore = holdIds;
+				successors = interp.transfer(node, input);
+				if (holdIds === holdsBefore) seen.set(input, successors);
+			}
+			for (const [succ, w] of successors) {
+				if (!outs.has(succ)) outs.set(succ, []);
+				outs.get(succ)!.push(w);
+			}
+		}
 		for (const [succ, worlds] of outs) {
 			if (!worlds.length) continue;
 			const before = inputs.get(succ) ?? [];
@@ -155,7 +172,7 @@ export function analyzeFunction(
 		const worlds = inputs.get(node.id);
 		if (!worlds?.length) continue;
 		analysis.statesAt.set(node.id, worlds);
-		reporter.transfer(node, worlds);
+		for (const w of worlds) reporter.transfer(node, w);
 	}
 	return analysis;
 }
@@ -262,7 +279,7 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder };
 }
 
-type Out = Map<number, World[]>;
+type Successors = [succ: number, world: World][];
 
 class Interpreter {
 	/** Instance states the world being transferred owns: copied from the shared ones at first access. */
@@ -276,52 +293,47 @@ class Interpreter {
 		private readonly analysis?: FunctionAnalysis,
 	) {}
 
-	transfer(node: CfgNode, worlds: World[]): Out {
-		const out: Out = new Map();
-		const push = (succ: number, w: World) => {
-			if (!out.has(succ)) out.set(succ, []);
-			out.get(succ)!.push(w);
-		};
-		for (const input of worlds) {
-			switch (node.kind) {
-				case 'cond': {
-					const [t, f] = node.succ;
-					for (const [branch, value] of [[t, true], [f, false]] as const) {
-						const w = this.fork(input);
-						this.evaluate(node.ast!, w, 'read');
-						if (this.refine(node.ast!, w, value)) push(branch, w);
-					}
-					break;
-				}
-				case 'stmt': {
+	/** The worlds one input world leaves a node with, in successor order. */
+	transfer(node: CfgNode, input: World): Successors {
+		const out: Successors = [];
+		switch (node.kind) {
+			case 'cond': {
+				const [t, f] = node.succ;
+				for (const [branch, value] of [[t, true], [f, false]] as const) {
 					const w = this.fork(input);
 					this.evaluate(node.ast!, w, 'read');
-					this.noteIgnoredCheck(node.ast!, w);
-					for (const s of node.succ) push(s, w);
-					break;
+					if (this.refine(node.ast!, w, value)) out.push([branch, w]);
 				}
-				case 'return': {
-					const value = node.ast!.type === 'return_statement' ? node.ast!.namedChildren.find((c) => c?.type !== 'comment') : undefined;
-					this.observe?.({ kind: 'exit', node: node.ast!, world: input, returnValue: value ?? undefined });
-					for (const s of node.succ) push(s, input);
-					break;
-				}
-				case 'scopeEnd': {
-					const w = this.fork(input);
-					for (const g of node.guards ?? []) this.releaseGuard(g, w);
-					for (const s of node.succ) push(s, w);
-					break;
-				}
-				case 'opaque': {
-					// An unparsed region: whatever it does to a lock or a check is unknown.
-					const w = this.fork(input);
-					this.havocFrom(node.ast!, w);
-					for (const s of node.succ) push(s, w);
-					break;
-				}
-				default:
-					for (const s of node.succ) push(s, input);
+				break;
 			}
+			case 'stmt': {
+				const w = this.fork(input);
+				this.evaluate(node.ast!, w, 'read');
+				this.noteIgnoredCheck(node.ast!, w);
+				for (const s of node.succ) out.push([s, w]);
+				break;
+			}
+			case 'return': {
+				const value = node.ast!.type === 'return_statement' ? node.ast!.namedChildren.find((c) => c?.type !== 'comment') : undefined;
+				this.observe?.({ kind: 'exit', node: node.ast!, world: input, returnValue: value ?? undefined });
+				for (const s of node.succ) out.push([s, input]);
+				break;
+			}
+			case 'scopeEnd': {
+				const w = this.fork(input);
+				for (const g of node.guards ?? []) this.releaseGuard(g, w);
+				for (const s of node.succ) out.push([s, w]);
+				break;
+			}
+			case 'opaque': {
+				// An unparsed region: whatever it does to a lock or a check is unknown.
+				const w = this.fork(input);
+				this.havocFrom(node.ast!, w);
+				for (const s of node.succ) out.push([s, w]);
+				break;
+			}
+			default:
+				for (const s of node.succ) out.push([s, input]);
 		}
 		return out;
 	}
