@@ -196,6 +196,13 @@ function intersectKnown<T>(a: Record<string, T>, b: Record<string, T>): Record<s
 	return out;
 }
 
+/** Whether `w` knows all that `other` knows of plain variables (then `other` is their merge). */
+function knowsAllOf(w: World, other: World): boolean {
+	for (const k in other.known) if (w.known[k] !== other.known[k]) return false;
+	for (const k in other.values) if (w.values[k] !== other.values[k]) return false;
+	return true;
+}
+
 function joinDerived(a: Record<string, DerivedPointer>, b: Record<string, DerivedPointer>): Record<string, DerivedPointer> {
 	const out: Record<string, DerivedPointer> = {};
 	for (const [k, p] of Object.entries(a)) {
@@ -273,8 +280,8 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 	for (const w of worlds) {
 		const key = keys.gpcState(w);
 		const seen = byKey.get(key);
-		if (seen) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known), values: intersectKnown(seen.values, w.values) });
-		else byKey.set(key, w);
+		if (!seen) byKey.set(key, w);
+		else if (!knowsAllOf(w, seen)) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known), values: intersectKnown(seen.values, w.values) });
 	}
 	const out = [...byKey.values()];
 	while (out.length > limit) {
