@@ -214,7 +214,10 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		if (/atomic/.test(pname) && !isPointerDeclarator(p.childForFieldName('declarator'))) atomicParams.add(pname);
 	}
 	const body = fn.childForFieldName('body');
-	for (const decl of body?.descendantsOfType('declaration') ?? []) {
+	// One walk of the body for the four kinds of node read below.
+	const found = body?.descendantsOfType(['declaration', 'init_declarator', 'assignment_expression', 'call_expression']) ?? [];
+	const ofType = (type: string) => found.filter((n) => n?.type === type);
+	for (const decl of ofType('declaration')) {
 		const t = typeName(decl?.childForFieldName('type') ?? null);
 		if (!decl || !t) continue;
 		for (const declarator of decl.childrenForFieldName('declarator')) {
@@ -236,11 +239,11 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		if (!targets.has(lhs)) targets.set(lhs, new Set());
 		targets.get(lhs)!.add(path);
 	};
-	for (const init of body?.descendantsOfType('init_declarator') ?? []) {
+	for (const init of ofType('init_declarator')) {
 		const lname = declaratorName(init?.childForFieldName('declarator') ?? null);
 		if (init && lname) noteAlias(lname, init.childForFieldName('value'));
 	}
-	for (const a of body?.descendantsOfType('assignment_expression') ?? []) {
+	for (const a of ofType('assignment_expression')) {
 		const left = a?.childForFieldName('left');
 		if (a && left?.type === 'identifier' && a.childForFieldName('operator')?.text === '=') noteAlias(left.text, a.childForFieldName('right'));
 	}
@@ -252,7 +255,7 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 	};
 	const managed = new Set<string>();
 	const callerHeld = new Set<string>();
-	for (const call of body?.descendantsOfType('call_expression') ?? []) {
+	for (const call of ofType('call_expression')) {
 		const callee = call && calleeName(call);
 		const isGuard = call?.childForFieldName('function')?.type === 'call_expression';
 		if (!call || (!callee && !isGuard)) continue;

@@ -136,15 +136,14 @@ const cachedPrototype: object = Object.create(Node.prototype, {
 		},
 	},
 	descendantsOfType: {
-		value(this: CachedNode, type: string | string[], ...range: unknown[]) {
-			if (typeof type !== 'string' || range.length) {
-				return (nodeMethod('descendantsOfType').call(this, type, ...range) as (Node | null)[]).map((c) => this.cache.ofNullable(c));
-			}
+		value(this: CachedNode, types: string | string[], ...range: unknown[]) {
+			if (range.length) return (nodeMethod('descendantsOfType').call(this, types, ...range) as (Node | null)[]).map((c) => this.cache.ofNullable(c));
+			const key = typeof types === 'string' ? types : types.join(' ');
 			this.memoDescendants ??= new Map();
-			let found = this.memoDescendants.get(type);
+			let found = this.memoDescendants.get(key);
 			if (!found) {
-				found = (nodeMethod('descendantsOfType').call(this, type) as (Node | null)[]).flatMap((c) => (c ? [this.cache.of(c)] : []));
-				this.memoDescendants.set(type, found);
+				found = (nodeMethod('descendantsOfType').call(this, types) as (Node | null)[]).flatMap((c) => (c ? [this.cache.of(c)] : []));
+				this.memoDescendants.set(key, found);
 			}
 			return found;
 		},
@@ -156,7 +155,8 @@ export class NodeCache {
 	private readonly byId = new Map<number, CachedNode>();
 
 	of(node: Node): Node {
-		if (Object.getPrototypeOf(node) === cachedPrototype && (node as CachedNode).cache === this) return node;
+		// A node of another cache stays in that one: its relatives are that cache's nodes.
+		if (Object.getPrototypeOf(node) === cachedPrototype) return node;
 		let cached = this.byId.get(node.id);
 		if (!cached) {
 			cached = Object.create(cachedPrototype) as CachedNode;
