@@ -79,6 +79,8 @@ interface FunctionScope {
 	/** Instances whose lock the function releases before taking it (held by the caller). */
 	callerHeld: Set<string>;
 	paramOrder: string[];
+	/** The function's labeled statements, in source order. */
+	labels: SyntaxNode[];
 }
 
 let holdIds = 0;
@@ -91,8 +93,8 @@ export function analyzeFunction(
 	// Every node the analysis reaches, and hands to the rules, is a memoised one.
 	const fn = new NodeCache().of(definition);
 	const name = functionName(fn) ?? '<anonymous>';
-	const cfg = buildCfg(fn);
 	const scope = collectScope(fn);
+	const cfg = buildCfg(fn, scope.labels);
 	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder };
 
 	// A function that takes the lock itself, or whose callers never hold one, starts unlocked.
@@ -136,14 +138,14 @@ export function analyzeFunction(
 		visits.set(id, count);
 		const node = cfg.nodes[id];
 		const outs = new Map<number, World[]>();
-		if (!transferred.has(id)) transferred.set(id, new Map());
-		const seen = transferred.get(id)!;
+		let done = transferred.get(id);
+		if (!done) transferred.set(id, (done = new Map()));
 		for (const input of inputs.get(id) ?? []) {
-			let successors = seen.get(input);
+			let successors = done.get(input);
 			if (!successors) {
 				const holdsBefore = holdIds;
 				successors = interp.transfer(node, input);
-				if (holdIds === holdsBefore) seen.set(input, successors);
+				if (holdIds === holdsBefore) done.set(input, successors);
 			}
 			for (const [succ, w] of successors) {
 				if (!outs.has(succ)) outs.set(succ, []);
@@ -214,9 +216,10 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		if (/atomic/.test(pname) && !isPointerDeclarator(p.childForFieldName('declarator'))) atomicParams.add(pname);
 	}
 	const body = fn.childForFieldName('body');
-	// One walk of the body for the four kinds of node read below.
-	const found = body?.descendantsOfType(['declaration', 'init_declarator', 'assignment_expression', 'call_expression']) ?? [];
-	const ofType = (type: string) => found.filter((n) => n?.type === type);
+	// One walk of the function for the labels (the CFG's) and the four kinds of node read below.
+	const found = fn.descendantsOfType(['labeled_statement', 'declaration', 'init_declarator', 'assignment_expression', 'call_expression']);
+	const inBody = (n: SyntaxNode) => !!body && n.startIndex >= body.startIndex && n.endIndex <= body.endIndex;
+	const ofType = (type: string) => found.filter((n): n is SyntaxNode => n?.type === type && inBody(n));
 	for (const decl of ofType('declaration')) {
 		const t = typeName(decl?.childForFieldName('type') ?? null);
 		if (!decl || !t) continue;
@@ -279,7 +282,8 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		for (const p of expand(m[1].replace(/->/g, '.'))) callerHeld.add(p);
 	}
 	for (const p of callerHeld) managed.delete(p);
-	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder };
+	const labels = found.filter((n): n is SyntaxNode => n?.type === 'labeled_statement');
+	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder, labels };
 }
 
 type Successors = [succ: number, world: World][];
