@@ -33,10 +33,11 @@ interface Targets {
 
 const ITERATOR_MACRO = /for_each|foreach|^scoped_guard$|^scoped_cond_guard$/;
 
-export function buildCfg(fn: SyntaxNode): Cfg {
+/** `labels`: the function's labeled statements, when the caller has them. */
+export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] = fn.descendantsOfType('labeled_statement')): Cfg {
 	const nodes: CfgNode[] = [];
 	const unparsed: SyntaxNode[] = [];
-	const labels = new Map<string, number>();
+	const labelNodes = new Map<string, number>();
 	const add = (kind: CfgKind, ast?: SyntaxNode, succ: number[] = []): number => {
 		nodes.push({ id: nodes.length, kind, ast, succ });
 		return nodes.length - 1;
@@ -44,9 +45,9 @@ export function buildCfg(fn: SyntaxNode): Cfg {
 	const entry = add('entry');
 	const exit = add('exit');
 
-	for (const label of fn.descendantsOfType('labeled_statement')) {
+	for (const label of labels) {
 		const name = label?.childForFieldName('label')?.text;
-		if (name && !labels.has(name)) labels.set(name, add('join'));
+		if (name && !labelNodes.has(name)) labelNodes.set(name, add('join'));
 	}
 
 	const unwrap = (e: SyntaxNode): SyntaxNode => {
@@ -197,7 +198,7 @@ export function buildCfg(fn: SyntaxNode): Cfg {
 			case 'continue_statement':
 				return add('join', undefined, [t.continueTo ?? next]);
 			case 'goto_statement': {
-				const target = labels.get(s.childForFieldName('label')?.text ?? '');
+				const target = labelNodes.get(s.childForFieldName('label')?.text ?? '');
 				return add('join', undefined, [target ?? exit]);
 			}
 			case 'return_statement': {
@@ -211,7 +212,7 @@ export function buildCfg(fn: SyntaxNode): Cfg {
 				return value ? add('stmt', value, [after]) : after;
 			}
 			case 'labeled_statement': {
-				const join = labels.get(s.childForFieldName('label')?.text ?? '');
+				const join = labelNodes.get(s.childForFieldName('label')?.text ?? '');
 				const inner = s.namedChildren.find((c) => c && c.type !== 'statement_identifier' && c.type !== 'comment');
 				const entryOfInner = inner ? statement(inner, next, t, scopeGuards) : next;
 				if (join === undefined) return entryOfInner;

@@ -12,6 +12,7 @@ import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
+import { NodeCache } from '../parse/cachedNodes';
 import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
 import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
 import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
@@ -500,7 +501,9 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 		return out;
 	}
 
-	function analyzeInto(out: FunctionResult, fn: SyntaxNode, name: string, knowledge: TreeKnowledge): void {
+	function analyzeInto(out: FunctionResult, definition: SyntaxNode, name: string, knowledge: TreeKnowledge): void {
+		// The scope and the dataflow read the same nodes, many times: memoised ones.
+		const fn = new NodeCache().of(definition);
 		const types = variableTypes(fn);
 		const seen = new Set<string>();
 		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {

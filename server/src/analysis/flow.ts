@@ -8,13 +8,14 @@ import {
 	SLEEPING_ROLES, SPIN_ACQUIRE, SPIN_RELEASE, WRITES_FIRST_ARGUMENT, WRITES_SECOND_ARGUMENT,
 	type GpcFunction, type LockPrimitive,
 } from './api';
+import { NodeCache } from '../parse/cachedNodes';
 import { buildCfg, type Cfg, type CfgNode } from './cfg';
 import type { AtomicContext, Observation } from './observations';
 import {
 	baseIdentifier, callArguments, calleeName, canonicalPath, declaratorName, isPointerDeclarator, lastSegment,
 	stripParens, typeName,
 } from './paths';
-import { cloneWorld, emptyWorld, mergeWorlds, sameWorlds, type InstanceState, type World } from './state';
+import { cloneWorld, deleteEntry, emptyWorld, mergeWorlds, sameWorlds, setEntry, WorldKeys, type InstanceState, type World } from './state';
 
 /** What the function analysis needs to know about the rest of the tree. */
 export interface TreeKnowledge {
@@ -78,18 +79,22 @@ interface FunctionScope {
 	/** Instances whose lock the function releases before taking it (held by the caller). */
 	callerHeld: Set<string>;
 	paramOrder: string[];
+	/** The function's labeled statements, in source order. */
+	labels: SyntaxNode[];
 }
 
 let holdIds = 0;
 
 export function analyzeFunction(
-	fn: SyntaxNode,
+	definition: SyntaxNode,
 	tree: TreeKnowledge,
 	observe?: (o: Observation) => void,
 ): FunctionAnalysis {
+	// Every node the analysis reaches, and hands to the rules, is a memoised one.
+	const fn = new NodeCache().of(definition);
 	const name = functionName(fn) ?? '<anonymous>';
-	const cfg = buildCfg(fn);
 	const scope = collectScope(fn);
+	const cfg = buildCfg(fn, scope.labels);
 	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder };
 
 	// A function that takes the lock itself, or whose callers never hold one, starts unlocked.
@@ -119,6 +124,10 @@ export function analyzeFunction(
 	const work: number[] = [cfg.entry];
 	const queued = new Set(work);
 	const interp = new Interpreter(tree, scope, fallback, undefined);
+	const keys = new WorldKeys();
+	// A world reaching a node again is not transferred again: a transfer is a function of its
+	// input world, unless it takes a lock (each hold gets a fresh id).
+	const transferred = new Map<number, Map<World, Successors>>();
 
 	while (work.length) {
 		const id = work.shift()!;
@@ -128,13 +137,27 @@ export function analyzeFunction(
 		const count = (visits.get(id) ?? 0) + 1;
 		visits.set(id, count);
 		const node = cfg.nodes[id];
-		const outs = interp.transfer(node, inputs.get(id) ?? []);
+		const outs = new Map<number, World[]>();
+		let done = transferred.get(id);
+		if (!done) transferred.set(id, (done = new Map()));
+		for (const input of inputs.get(id) ?? []) {
+			let successors = done.get(input);
+			if (!successors) {
+				const holdsBefore = holdIds;
+				successors = interp.transfer(node, input);
+				if (holdIds === holdsBefore) done.set(input, successors);
+			}
+			for (const [succ, w] of successors) {
+				if (!outs.has(succ)) outs.set(succ, []);
+				outs.get(succ)!.push(w);
+			}
+		}
 		for (const [succ, worlds] of outs) {
 			if (!worlds.length) continue;
 			const before = inputs.get(succ) ?? [];
-			let merged = mergeWorlds([...before, ...worlds], WORLD_LIMIT, fallback);
-			if ((visits.get(succ) ?? 0) > MAX_VISITS_PER_NODE) merged = mergeWorlds(merged, 1, fallback);
-			if (before.length && sameWorlds(before, merged)) continue;
+			let merged = mergeWorlds([...before, ...worlds], WORLD_LIMIT, fallback, keys);
+			if ((visits.get(succ) ?? 0) > MAX_VISITS_PER_NODE) merged = mergeWorlds(merged, 1, fallback, keys);
+			if (before.length && sameWorlds(before, merged, keys)) continue;
 			inputs.set(succ, merged);
 			if (!queued.has(succ)) {
 				queued.add(succ);
@@ -151,7 +174,7 @@ export function analyzeFunction(
 		const worlds = inputs.get(node.id);
 		if (!worlds?.length) continue;
 		analysis.statesAt.set(node.id, worlds);
-		reporter.transfer(node, worlds);
+		for (const w of worlds) reporter.transfer(node, w);
 	}
 	return analysis;
 }
@@ -193,7 +216,11 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		if (/atomic/.test(pname) && !isPointerDeclarator(p.childForFieldName('declarator'))) atomicParams.add(pname);
 	}
 	const body = fn.childForFieldName('body');
-	for (const decl of body?.descendantsOfType('declaration') ?? []) {
+	// One walk of the function for the labels (the CFG's) and the four kinds of node read below.
+	const found = fn.descendantsOfType(['labeled_statement', 'declaration', 'init_declarator', 'assignment_expression', 'call_expression']);
+	const inBody = (n: SyntaxNode) => !!body && n.startIndex >= body.startIndex && n.endIndex <= body.endIndex;
+	const ofType = (type: string) => found.filter((n): n is SyntaxNode => n?.type === type && inBody(n));
+	for (const decl of ofType('declaration')) {
 		const t = typeName(decl?.childForFieldName('type') ?? null);
 		if (!decl || !t) continue;
 		for (const declarator of decl.childrenForFieldName('declarator')) {
@@ -215,11 +242,11 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		if (!targets.has(lhs)) targets.set(lhs, new Set());
 		targets.get(lhs)!.add(path);
 	};
-	for (const init of body?.descendantsOfType('init_declarator') ?? []) {
+	for (const init of ofType('init_declarator')) {
 		const lname = declaratorName(init?.childForFieldName('declarator') ?? null);
 		if (init && lname) noteAlias(lname, init.childForFieldName('value'));
 	}
-	for (const a of body?.descendantsOfType('assignment_expression') ?? []) {
+	for (const a of ofType('assignment_expression')) {
 		const left = a?.childForFieldName('left');
 		if (a && left?.type === 'identifier' && a.childForFieldName('operator')?.text === '=') noteAlias(left.text, a.childForFieldName('right'));
 	}
@@ -231,7 +258,7 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 	};
 	const managed = new Set<string>();
 	const callerHeld = new Set<string>();
-	for (const call of body?.descendantsOfType('call_expression') ?? []) {
+	for (const call of ofType('call_expression')) {
 		const callee = call && calleeName(call);
 		const isGuard = call?.childForFieldName('function')?.type === 'call_expression';
 		if (!call || (!callee && !isGuard)) continue;
@@ -255,12 +282,16 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 		for (const p of expand(m[1].replace(/->/g, '.'))) callerHeld.add(p);
 	}
 	for (const p of callerHeld) managed.delete(p);
-	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder };
+	const labels = found.filter((n): n is SyntaxNode => n?.type === 'labeled_statement');
+	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder, labels };
 }
 
-type Out = Map<number, World[]>;
+type Successors = [succ: number, world: World][];
 
 class Interpreter {
+	/** Instance states the world being transferred owns: copied from the shared ones at first access. */
+	private readonly owned = new Set<InstanceState>();
+
 	constructor(
 		private readonly tree: TreeKnowledge,
 		private readonly scope: FunctionScope,
@@ -269,59 +300,65 @@ class Interpreter {
 		private readonly analysis?: FunctionAnalysis,
 	) {}
 
-	transfer(node: CfgNode, worlds: World[]): Out {
-		const out: Out = new Map();
-		const push = (succ: number, w: World) => {
-			if (!out.has(succ)) out.set(succ, []);
-			out.get(succ)!.push(w);
-		};
-		for (const input of worlds) {
-			switch (node.kind) {
-				case 'cond': {
-					const [t, f] = node.succ;
-					for (const [branch, value] of [[t, true], [f, false]] as const) {
-						const w = cloneWorld(input);
-						this.evaluate(node.ast!, w, 'read');
-						if (this.refine(node.ast!, w, value)) push(branch, w);
-					}
-					break;
-				}
-				case 'stmt': {
-					const w = cloneWorld(input);
+	/** The worlds one input world leaves a node with, in successor order. */
+	transfer(node: CfgNode, input: World): Successors {
+		const out: Successors = [];
+		switch (node.kind) {
+			case 'cond': {
+				const [t, f] = node.succ;
+				for (const [branch, value] of [[t, true], [f, false]] as const) {
+					const w = this.fork(input);
 					this.evaluate(node.ast!, w, 'read');
-					this.noteIgnoredCheck(node.ast!, w);
-					for (const s of node.succ) push(s, w);
-					break;
+					if (this.refine(node.ast!, w, value)) out.push([branch, w]);
 				}
-				case 'return': {
-					const value = node.ast!.type === 'return_statement' ? node.ast!.namedChildren.find((c) => c?.type !== 'comment') : undefined;
-					this.observe?.({ kind: 'exit', node: node.ast!, world: input, returnValue: value ?? undefined });
-					for (const s of node.succ) push(s, input);
-					break;
-				}
-				case 'scopeEnd': {
-					const w = cloneWorld(input);
-					for (const g of node.guards ?? []) this.releaseGuard(g, w);
-					for (const s of node.succ) push(s, w);
-					break;
-				}
-				case 'opaque': {
-					// An unparsed region: whatever it does to a lock or a check is unknown.
-					const w = cloneWorld(input);
-					this.havocFrom(node.ast!, w);
-					for (const s of node.succ) push(s, w);
-					break;
-				}
-				default:
-					for (const s of node.succ) push(s, input);
+				break;
 			}
+			case 'stmt': {
+				const w = this.fork(input);
+				this.evaluate(node.ast!, w, 'read');
+				this.noteIgnoredCheck(node.ast!, w);
+				for (const s of node.succ) out.push([s, w]);
+				break;
+			}
+			case 'return': {
+				const value = node.ast!.type === 'return_statement' ? node.ast!.namedChildren.find((c) => c?.type !== 'comment') : undefined;
+				this.observe?.({ kind: 'exit', node: node.ast!, world: input, returnValue: value ?? undefined });
+				for (const s of node.succ) out.push([s, input]);
+				break;
+			}
+			case 'scopeEnd': {
+				const w = this.fork(input);
+				for (const g of node.guards ?? []) this.releaseGuard(g, w);
+				for (const s of node.succ) out.push([s, w]);
+				break;
+			}
+			case 'opaque': {
+				// An unparsed region: whatever it does to a lock or a check is unknown.
+				const w = this.fork(input);
+				this.havocFrom(node.ast!, w);
+				for (const s of node.succ) out.push([s, w]);
+				break;
+			}
+			default:
+				for (const s of node.succ) out.push([s, input]);
 		}
 		return out;
 	}
 
+	/** The world's state of an instance, as a copy this transfer may change (the world shares the original). */
 	private instance(path: string, w: World): InstanceState {
-		if (!w.instances[path]) w.instances[path] = { ...this.fallback(path) };
-		return w.instances[path];
+		const shared = w.instances[path];
+		if (shared && this.owned.has(shared)) return shared;
+		const own = { ...(shared ?? this.fallback(path)) };
+		this.owned.add(own);
+		setEntry(w, 'instances', path, own);
+		return own;
+	}
+
+	/** A copy of `w` to transfer a statement on. */
+	private fork(w: World): World {
+		this.owned.clear();
+		return cloneWorld(w);
 	}
 
 	/** Resolves a gpc expression (`gpc`, `&vcpu->arch.xen.shinfo_cache`) to its instance. */
@@ -506,23 +543,23 @@ class Interpreter {
 			const path = canonicalPath(v, w.aliases);
 			const inner = v.childForFieldName('argument');
 			if (path && inner && stripParens(inner).type === 'field_expression') {
-				w.aliases[name] = path;
+				setEntry(w, 'aliases', name, path);
 				return;
 			}
 		}
 		if (v.type === 'identifier' && w.aliases[v.text]) {
-			w.aliases[name] = w.aliases[v.text];
+			setEntry(w, 'aliases', name, w.aliases[v.text]);
 			return;
 		}
 		if (khva || fromDerived) {
 			const inst = khva ?? w.derived[fromDerived!].instance;
 			const s = this.instance(inst, w);
 			const validated = s.held === 'yes' && s.valid === 'yes';
-			w.derived[name] = {
+			setEntry(w, 'derived', name, {
 				instance: inst,
 				stale: fromDerived ? w.derived[fromDerived].stale : validated ? 'no' : 'maybe',
 				site: value,
-			};
+			});
 			return;
 		}
 		if (v.type === 'call_expression') {
@@ -531,19 +568,19 @@ class Interpreter {
 			const checked = api?.role === 'check' ? api.gpc : callee ? this.tree.checkWrapper?.(callee) : undefined;
 			const arg = checked !== undefined ? callArguments(v)[checked] : undefined;
 			const inst = arg && this.gpcPath(arg, w, true);
-			if (inst) w.checkVars[name] = { instance: inst, site: v };
+			if (inst) setEntry(w, 'checkVars', name, { instance: inst, site: v });
 			return;
 		}
-		if (v.type === 'true' || (v.type === 'number_literal' && v.text !== '0')) w.known[name] = true;
-		else if (v.type === 'false' || v.type === 'null' || v.text === '0' || v.text === 'NULL') w.known[name] = false;
+		if (v.type === 'true' || (v.type === 'number_literal' && v.text !== '0')) setEntry(w, 'known', name, true);
+		else if (v.type === 'false' || v.type === 'null' || v.text === '0' || v.text === 'NULL') setEntry(w, 'known', name, false);
 	}
 
 	private forget(name: string, w: World): void {
-		delete w.aliases[name];
-		delete w.derived[name];
-		delete w.known[name];
-		delete w.values[name];
-		delete w.checkVars[name];
+		deleteEntry(w, 'aliases', name);
+		deleteEntry(w, 'derived', name);
+		deleteEntry(w, 'known', name);
+		deleteEntry(w, 'values', name);
+		deleteEntry(w, 'checkVars', name);
 	}
 
 	private apiOf(call: SyntaxNode): GpcFunction | undefined {
@@ -577,7 +614,7 @@ class Interpreter {
 			const prim = RWLOCK_PRIMITIVES[kind];
 			const inst = this.lockInstance(args[0], w);
 			if (prim && inst) this.lock(node, inst, prim, undefined, w);
-			else if (ATOMIC_GUARD.test(kind)) w.spins[args[0]?.text ?? kind] = node;
+			else if (ATOMIC_GUARD.test(kind)) setEntry(w, 'spins', args[0]?.text ?? kind, node);
 			return;
 		}
 		if (callee === 'scoped_guard') {
@@ -585,7 +622,7 @@ class Interpreter {
 			const prim = RWLOCK_PRIMITIVES[kind];
 			const inst = this.lockInstance(args[1], w);
 			if (prim && inst) this.lock(node, inst, prim, undefined, w);
-			else if (ATOMIC_GUARD.test(kind)) w.spins[args[1]?.text ?? kind] = node;
+			else if (ATOMIC_GUARD.test(kind)) setEntry(w, 'spins', args[1]?.text ?? kind, node);
 			return;
 		}
 
@@ -620,8 +657,8 @@ class Interpreter {
 			const inst = this.lockInstance(args[0], w);
 			const flags = prim.flags !== undefined ? args[prim.flags]?.text : undefined;
 			if (!inst) {
-				if (prim.op === 'lock') w.spins[args[0]?.text ?? callee] = node;
-				else if (prim.op === 'unlock') delete w.spins[args[0]?.text ?? callee];
+				if (prim.op === 'lock') setEntry(w, 'spins', args[0]?.text ?? callee, node);
+				else if (prim.op === 'unlock') deleteEntry(w, 'spins', args[0]?.text ?? callee);
 				return;
 			}
 			if (prim.op === 'lock') this.lock(node, inst, prim, flags, w);
@@ -636,11 +673,11 @@ class Interpreter {
 		}
 		if (callee === 'lock_set_subclass' || callee === 'lockdep_assert_held' || callee === 'lockdep_assert_held_read') return;
 		if (SPIN_ACQUIRE.test(callee)) {
-			w.spins[args[0]?.text ?? callee] = node;
+			setEntry(w, 'spins', args[0]?.text ?? callee, node);
 			return;
 		}
 		if (SPIN_RELEASE.test(callee)) {
-			delete w.spins[args[0]?.text ?? callee];
+			deleteEntry(w, 'spins', args[0]?.text ?? callee);
 			return;
 		}
 		if (IRQ_DISABLE[callee]) {
@@ -736,7 +773,7 @@ class Interpreter {
 			const pending = Object.values(w.checkVars).find((c) => c.instance === inst);
 			s.dropped = pending ? { unlock: node, check: pending.site, lock: s.hold?.site } : undefined;
 		} else s.dropped = undefined;
-		for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') w.derived[k] = { ...p, stale: 'yes' };
+		for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') setEntry(w, 'derived', k, { ...p, stale: 'yes' });
 		if (s.dirty && !s.dirty.unlock) s.dirty = { ...s.dirty, unlock: node };
 		s.held = 'no';
 		s.hold = undefined;
@@ -756,7 +793,7 @@ class Interpreter {
 		const prim = RWLOCK_PRIMITIVES[kind ?? ''];
 		const inst = this.lockInstance(lockArg, w);
 		if (prim && inst) this.release(g, inst, w);
-		else delete w.spins[lockArg?.text ?? ''];
+		else deleteEntry(w, 'spins', lockArg?.text ?? '');
 	}
 
 	private gpcCall(node: SyntaxNode, api: GpcFunction, args: SyntaxNode[], w: World): void {
@@ -768,7 +805,7 @@ class Interpreter {
 		this.observe?.({ kind: 'gpcCall', node, instance: inst, api, args, state: { ...s }, world: w, atomic });
 		if (api.role === 'check') {
 			for (const [other, o] of Object.entries(w.instances)) {
-				if (other !== inst && o.held === 'yes' && o.valid !== 'yes' && (s.held !== 'yes' || s.valid === 'yes')) o.foreignCheck = { instance: inst, site: node };
+				if (other !== inst && o.held === 'yes' && o.valid !== 'yes' && (s.held !== 'yes' || s.valid === 'yes')) this.instance(other, w).foreignCheck = { instance: inst, site: node };
 			}
 		}
 		if (SLEEPING_ROLES.has(api.role)) this.observe?.({ kind: 'sleep', node, callee: api.name, why: `${api.name}() may sleep`, world: w });
@@ -804,13 +841,13 @@ class Interpreter {
 				const arg = f?.childForFieldName('argument');
 				const inst = arg && this.gpcPath(arg, w);
 				if (inst && w.instances[inst]) {
-					this.clearDirty(w.instances[inst], args[0]);
+					this.clearDirty(this.instance(inst, w), args[0]);
 					matched = true;
 				}
 			}
 		}
 		// mark_page_dirty(kvm, gfn) without a gpc argument: assume it covers the pending writes.
-		if (!matched) for (const s of Object.values(w.instances)) this.clearDirty(s, args[0]);
+		if (!matched) for (const [inst, s] of Object.entries(w.instances)) if (s.dirty) this.clearDirty(this.instance(inst, w), args[0]);
 	}
 
 	/** Marked while the lock is held: done. Marked after the unlock: noted, the era decides. */
@@ -865,10 +902,10 @@ class Interpreter {
 						this.lock(e, inst, prim, undefined, w);
 						w.atomicReason ??= { why: `${callee}() is used here because the path may be atomic`, site: e };
 					} else if (s.held === 'maybe') s.held = 'no';
-				} else if (value) w.spins[args[0]?.text ?? callee!] = e;
+				} else if (value) setEntry(w, 'spins', args[0]?.text ?? callee!, e);
 				return true;
 			}
-			if (callee && /^(raw_)?spin_trylock/.test(callee) && value) w.spins[args[0]?.text ?? callee] = e;
+			if (callee && /^(raw_)?spin_trylock/.test(callee) && value) setEntry(w, 'spins', args[0]?.text ?? callee, e);
 			if (callee === 'in_atomic' || callee === 'irqs_disabled' || callee === 'in_interrupt' || callee === 'in_task') {
 				const atomicWhenTrue = callee !== 'in_task';
 				if (value !== atomicWhenTrue) w.sleepable = true;
@@ -913,13 +950,13 @@ class Interpreter {
 	private learnEquality(name: string, constant: string, equal: boolean, w: World): boolean {
 		const known = w.values[name];
 		if (known !== undefined) return (known === constant) === equal;
-		if (equal) w.values[name] = constant;
+		if (equal) setEntry(w, 'values', name, constant);
 		return true;
 	}
 
 	private learn(name: string, value: boolean, w: World): boolean {
 		if (w.known[name] !== undefined && w.known[name] !== value) return false;
-		w.known[name] = value;
+		setEntry(w, 'known', name, value);
 		const check = w.checkVars[name];
 		if (check) this.checkOutcome(check.instance, check.site, w, value);
 		return true;
@@ -944,9 +981,10 @@ class Interpreter {
 	/** An ERROR region that mentions a gpc lock or check makes that instance's state unknown. */
 	private havocFrom(region: SyntaxNode, w: World): void {
 		const text = region.text;
-		for (const [inst, s] of Object.entries(w.instances)) {
+		for (const inst of Object.keys(w.instances)) {
 			const short = inst.split('.').pop()!;
 			if (text.includes(short) || /read_(un)?lock|kvm_gpc_|gfn_to_pfn_cache/.test(text)) {
+				const s = this.instance(inst, w);
 				s.held = 'maybe';
 				s.valid = 'maybe';
 			}

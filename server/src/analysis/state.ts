@@ -74,47 +74,133 @@ export function emptyWorld(): World {
 	return { instances: {}, aliases: {}, derived: {}, known: {}, values: {}, checkVars: {}, irqOff: 'no', spins: {}, sleepable: false };
 }
 
+/**
+ * A copy to transfer a statement on. It shares its records and instance states with `w` (a
+ * world is never changed once made: copying every record per statement and world was most
+ * of the dataflow's time), so writes go through setEntry/deleteEntry and the interpreter's
+ * copy of an instance state.
+ */
 export function cloneWorld(w: World): World {
-	const instances: Record<string, InstanceState> = {};
-	for (const [k, v] of Object.entries(w.instances)) instances[k] = { ...v };
 	return {
-		...w,
-		instances,
-		aliases: { ...w.aliases },
-		derived: { ...w.derived },
-		known: { ...w.known },
-		values: { ...w.values },
-		checkVars: { ...w.checkVars },
-		spins: { ...w.spins },
+		instances: w.instances,
+		aliases: w.aliases,
+		derived: w.derived,
+		known: w.known,
+		values: w.values,
+		checkVars: w.checkVars,
+		irqOff: w.irqOff,
+		irqFlags: w.irqFlags,
+		irqSite: w.irqSite,
+		spins: w.spins,
+		atomicReason: w.atomicReason,
+		sleepable: w.sleepable,
 	};
+}
+
+type Records = Pick<World, 'instances' | 'aliases' | 'derived' | 'known' | 'values' | 'checkVars' | 'spins'>;
+
+/** `w[record][key] = value` on a world that may share the record. */
+export function setEntry<R extends keyof Records>(w: World, record: R, key: string, value: Records[R][string]): void {
+	w[record] = { ...w[record], [key]: value };
+}
+
+/** `delete w[record][key]` on a world that may share the record. */
+export function deleteEntry(w: World, record: keyof Records, key: string): void {
+	if (!Object.hasOwn(w[record], key)) return;
+	const copy = { ...w[record] };
+	delete copy[key];
+	w[record] = copy as never;
 }
 
 const siteKey = (n?: SyntaxNode) => (n ? n.startIndex : -1);
 
-function instanceKey(s: InstanceState): string {
-	return [
-		s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
-		s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
-		siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
-	].join(',');
-}
+/**
+ * Names equal worlds by equal small numbers, one analysis long. Each world, record and
+ * instance state is named once: none changes once its world is made (a transfer writes
+ * copies), and worlds share most records and states, so a new world costs one short lookup.
+ */
+export class WorldKeys {
+	private readonly ids = new Map<string, number>();
+	private readonly gpcIds = new Map<World, number>();
+	private readonly fullIds = new Map<World, number>();
+	private readonly stateIds = new Map<InstanceState, number>();
+	/** One map per record kind: each formats its entries its own way. */
+	private readonly recordIds = { instances: new Map(), aliases: new Map(), derived: new Map(), checkVars: new Map(), spins: new Map(), known: new Map(), values: new Map() } satisfies Record<keyof Records, Map<object, number>>;
 
-/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
-export function worldKey(w: World): string {
-	const parts: string[] = [];
-	for (const k of Object.keys(w.instances).sort()) parts.push(`${k}=${instanceKey(w.instances[k])}`);
-	for (const k of Object.keys(w.aliases).sort()) parts.push(`a:${k}=${w.aliases[k]}`);
-	for (const k of Object.keys(w.derived).sort()) parts.push(`d:${k}=${w.derived[k].instance}/${w.derived[k].stale}`);
-	for (const k of Object.keys(w.checkVars).sort()) parts.push(`c:${k}=${w.checkVars[k].instance}`);
-	parts.push(`irq=${w.irqOff}/${w.irqFlags ?? ''}`, `spin=${Object.keys(w.spins).sort().join('+')}`);
-	parts.push(`atomic=${w.atomicReason?.why ?? ''}`, `sleepable=${w.sleepable}`);
-	return parts.join(';');
+	/** The gpc-relevant part of a world; worlds equal here merge by intersecting `known`. */
+	gpcState(w: World): number {
+		let id = this.gpcIds.get(w);
+		if (id === undefined) {
+			const records = [
+				this.record('instances', w.instances, (k, s) => `${k}=${this.state(s)}`),
+				this.record('aliases', w.aliases, (k, path) => `${k}=${path}`),
+				this.record('derived', w.derived, (k, p) => `${k}=${p.instance}/${p.stale}`),
+				this.record('checkVars', w.checkVars, (k, c) => `${k}=${c.instance}`),
+				this.record('spins', w.spins, (k) => k),
+			];
+			id = this.id(`${records.join(';')};${w.irqOff}/${w.irqFlags ?? ''};${w.sleepable};${w.atomicReason?.why ?? ''}`);
+			this.gpcIds.set(w, id);
+		}
+		return id;
+	}
+
+	/** The whole world: its gpc state and what it knows of plain variables. */
+	full(w: World): number {
+		let id = this.fullIds.get(w);
+		if (id === undefined) {
+			const known = this.record('known', w.known, (k, v) => `${k}:${v}`);
+			const values = this.record('values', w.values, (k, v) => `${k}=${v}`);
+			id = this.id(`${this.gpcState(w)};${known};${values}`);
+			this.fullIds.set(w, id);
+		}
+		return id;
+	}
+
+	private state(s: InstanceState): number {
+		let id = this.stateIds.get(s);
+		if (id === undefined) {
+			id = this.id([
+				s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
+				s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
+				siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
+			].join(','));
+			this.stateIds.set(s, id);
+		}
+		return id;
+	}
+
+	/** A record's entries in key order, each formatted by `entry`. */
+	private record<R extends keyof Records>(kind: R, record: Records[R], entry: (key: string, value: Records[R][string]) => string): number {
+		const ids: Map<object, number> = this.recordIds[kind];
+		let id = ids.get(record);
+		if (id === undefined) {
+			id = this.id(`${kind}:${Object.keys(record).sort().map((k) => entry(k, record[k] as Records[R][string])).join(';')}`);
+			ids.set(record, id);
+		}
+		return id;
+	}
+
+	private id(key: string): number {
+		let id = this.ids.get(key);
+		if (id === undefined) {
+			id = this.ids.size;
+			this.ids.set(key, id);
+		}
+		return id;
+	}
 }
 
 function intersectKnown<T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> {
 	const out: Record<string, T> = {};
 	for (const [k, v] of Object.entries(a)) if (b[k] === v) out[k] = v;
 	return out;
+}
+
+/** Whether `w` knows all that `other` knows of plain variables (then `other` is their merge). */
+function knowsAllOf(w: World, other: World): boolean {
+	for (const k in other.known) if (w.known[k] !== other.known[k]) return false;
+	for (const k in other.values) if (w.values[k] !== other.values[k]) return false;
+	return true;
 }
 
 function joinDerived(a: Record<string, DerivedPointer>, b: Record<string, DerivedPointer>): Record<string, DerivedPointer> {
@@ -189,13 +275,13 @@ export function joinWorlds(a: World, b: World, fallback: (instance: string) => I
  * Merges a list of worlds: equal gpc state merges exactly; beyond `limit`
  * distinct worlds, the most recent are folded together with the lattice join.
  */
-export function mergeWorlds(worlds: World[], limit: number, fallback: (instance: string) => InstanceState): World[] {
-	const byKey = new Map<string, World>();
+export function mergeWorlds(worlds: World[], limit: number, fallback: (instance: string) => InstanceState, keys: WorldKeys): World[] {
+	const byKey = new Map<number, World>();
 	for (const w of worlds) {
-		const key = worldKey(w);
+		const key = keys.gpcState(w);
 		const seen = byKey.get(key);
-		if (seen) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known), values: intersectKnown(seen.values, w.values) });
-		else byKey.set(key, w);
+		if (!seen) byKey.set(key, w);
+		else if (!knowsAllOf(w, seen)) byKey.set(key, { ...seen, known: intersectKnown(seen.known, w.known), values: intersectKnown(seen.values, w.values) });
 	}
 	const out = [...byKey.values()];
 	while (out.length > limit) {
@@ -205,11 +291,8 @@ export function mergeWorlds(worlds: World[], limit: number, fallback: (instance:
 	return out;
 }
 
-const fullKey = (w: World) =>
-	worldKey(w) + '|' + Object.keys(w.known).sort().map((k) => `${k}:${w.known[k]}`).join(',') + '|' + Object.keys(w.values).sort().map((k) => `${k}=${w.values[k]}`).join(',');
-
-export function sameWorlds(a: World[], b: World[]): boolean {
+export function sameWorlds(a: World[], b: World[], keys: WorldKeys): boolean {
 	if (a.length !== b.length) return false;
-	const keys = new Set(a.map(fullKey));
-	return b.every((w) => keys.has(fullKey(w)));
+	const ids = new Set(a.map((w) => keys.full(w)));
+	return b.every((w) => ids.has(keys.full(w)));
 }
