@@ -41,6 +41,17 @@ export class DocumentTrees {
 				tree = this.fits(text) ? this.parse(text) : undefined;
 				continue;
 			}
+			// Error recovery may differ between an incremental and a fresh parse of the same
+			// text; results must not depend on the edit history, so a tree whose edited or
+			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
+			// files have some) do not depend on this edit: the incremental tree is kept.
+			if (declarationHasError(tree, startIndex, oldEndIndex)) {
+				// Known before parsing: only the fresh parse is needed.
+				tree.delete();
+				tree = this.parse(newText);
+				text = newText;
+				continue;
+			}
 			// web-tree-sitter indexes strings in UTF-16 code units, as LSP positions do.
 			const edit = new Edit({
 				startIndex: startIndex,
@@ -50,16 +61,11 @@ export class DocumentTrees {
 				oldEndPosition: pointAt(text, oldEndIndex),
 				newEndPosition: pointAt(newText, startIndex + change.text.length),
 			});
-			const editedError = declarationHasError(tree, startIndex, oldEndIndex);
 			tree.edit(edit);
 			let next = this.parse(newText, tree);
-			// Error recovery may differ between an incremental and a fresh parse of the same
-			// text; results must not depend on the edit history, so a tree whose edited or
-			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
-			// files have some) do not depend on this edit: the incremental tree is kept.
 			const reparsed = [{ startIndex, endIndex: startIndex + change.text.length }, ...tree.getChangedRanges(next)];
 			tree.delete();
-			if (editedError || reparsed.some((r) => declarationHasError(next, r.startIndex, r.endIndex))) {
+			if (reparsed.some((r) => declarationHasError(next, r.startIndex, r.endIndex))) {
 				next.delete();
 				next = this.parse(newText);
 			}
