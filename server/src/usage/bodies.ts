@@ -47,15 +47,58 @@ interface BodyPlanning extends BodyContext {
 	usageField: string;
 }
 
-export function planBodies(f: UsageFile, context: BodyContext): BodiesPart {
+/** Looks a function's part up by its text, else computes it (the memo's parts of the file's functions). */
+export type RememberedBy<T> = (text: string, compute: () => T) => T;
+
+export function planBodies(f: UsageFile, context: BodyContext, remembered: RememberedBy<BodiesPart>): BodiesPart {
 	const ctx: BodyPlanning = {
 		...context,
-		out: { ...emptyPart(), drops: [], vcpuStillUsed: [], defined: [] },
+		out: emptyBodiesPart(),
 		mentions: new RegExp(`\\b(?:${[...context.members.keys()].join('|')})\\b|(?:->|\\.)\\s*(?:${[...context.removedFields].join('|')})\\b`),
 		usageField: [...context.removedFields].find((n) => n !== 'vcpu') ?? 'usage',
 	};
-	for (const def of nodesOf(f, 'function_definition')) if (def) rewriteBody(ctx, f, def);
-	return ctx.out;
+	const out = emptyBodiesPart();
+	for (const def of nodesOf(f, 'function_definition')) {
+		if (!def) continue;
+		// A body's plan depends only on its text (from the start of its first line), so it is
+		// remembered relative to that start: an edit elsewhere in the file only moves it. Not
+		// with an ERROR inside: how tree-sitter recovered may depend on the text around it.
+		const row = def.startPosition.row;
+		const from = lineStart(f.text, def.startIndex);
+		const plan = () => {
+			ctx.out = emptyBodiesPart();
+			rewriteBody(ctx, f, def);
+			return moved(ctx.out, -row, -from);
+		};
+		append(out, moved(def.hasError ? plan() : remembered(f.text.slice(from, def.endIndex), plan), row, from));
+	}
+	return out;
+}
+
+function emptyBodiesPart(): BodiesPart {
+	return { ...emptyPart(), drops: [], vcpuStillUsed: [], defined: [] };
+}
+
+function moved(part: BodiesPart, rows: number, offset: number): BodiesPart {
+	const line = (p: { line: number; character: number }) => ({ line: p.line + rows, character: p.character });
+	return {
+		...part,
+		edits: part.edits.map((e) => ({ ...e, start: e.start + offset, end: e.end + offset })),
+		reports: part.reports.map((r) => ({ ...r, range: { start: line(r.range.start), end: line(r.range.end) } })),
+		refusals: part.refusals.map((r) => ({ ...r, line: r.line + rows })),
+		removed: part.removed.map(([s, e]) => [s + offset, e + offset]),
+	};
+}
+
+function append(out: BodiesPart, part: BodiesPart): void {
+	for (const g of part.groups) group(out, g.id, g.kind, g.title);
+	out.edits.push(...part.edits);
+	out.reports.push(...part.reports);
+	out.refusals.push(...part.refusals);
+	out.removed.push(...part.removed);
+	out.drops.push(...part.drops);
+	out.vcpuStillUsed.push(...part.vcpuStillUsed);
+	out.defined.push(...part.defined);
 }
 
 function rewriteBody(ctx: BodyPlanning, f: UsageFile, def: SyntaxNode): void {
@@ -64,13 +107,14 @@ function rewriteBody(ctx: BodyPlanning, f: UsageFile, def: SyntaxNode): void {
 	if (!fn || !body) return;
 	const usageFn = ctx.functions.get(fn.name);
 	// A quick look before the walk: most functions have nothing to do with usage.
-	if (!usageFn && !ctx.mentions.test(body.text)) return;
+	const bodyText = f.text.slice(body.startIndex, body.endIndex);
+	if (!usageFn && !ctx.mentions.test(bodyText)) return;
 	const params = parametersOf(fn.declarator);
 	const isUsageDef = !!usageFn && params.some(isUsageParam);
 	const usageParam = isUsageDef ? params.find(isUsageParam)!.name : undefined;
 	const vcpuParam = isUsageDef && usageFn!.vcpu !== undefined ? params[usageFn!.vcpu]?.name : undefined;
 	if (isUsageDef) ctx.out.defined.push(fn.name);
-	if (!isUsageDef && !ctx.mentions.test(body.text)) return;
+	if (!isUsageDef && !ctx.mentions.test(bodyText)) return;
 	const types = variableTypes(def);
 	const knownFalse = new Set<string>();
 	const isGpc = (e: SyntaxNode | null): boolean => {

@@ -83,7 +83,7 @@ export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSourc
 	const struct = joinStructFacts(counted.map((f) => declared(f).struct));
 	const bodyContext: BodyContext = { functions, members, usageValue: members.get(HOST) ?? 2, ...struct, phrase: censusPhrase(census) };
 	const bodyKey = key(signatures(functions), numbers(members), [...struct.gpcMembers], [...struct.removedFields], bodyContext.phrase);
-	const bodies = counted.map((f) => memo.part('bodies', f, bodyKey, () => planBodies(f, bodyContext)));
+	const bodies = counted.map((f) => memo.part('bodies', f, bodyKey, () => planBodies(f, bodyContext, memo.byFunction('bodies', f, bodyKey))));
 	const drops = dropsOf(functions, bodies);
 
 	// Plumbing: a function that lost a parameter is declared and called elsewhere too.
