@@ -104,5 +104,5 @@ describe('usage plan memo', () => {
 			}
 		}
 		expect(steps).toBe(trees().length * 14);
-	});
+	}, 180_000);
 });

@@ -8,7 +8,7 @@ import { variableTypes } from '../analysis/flow';
 import type { SyntaxNode } from '../parse/parser';
 import type { UsageFunction } from './census';
 import { evaluate, mentionsAtom, type EvalEnv } from './evaluate';
-import { nodesOf, type UsageFile } from './files';
+import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import {
 	deleteStatement, edit, emptyPart, group, isRemoved, markRemoved, oneLine, refuse, report, reportLine, type FilePart,
 } from './output';
@@ -58,8 +58,9 @@ export function planBodies(f: UsageFile, context: BodyContext, remembered: Remem
 		usageField: [...context.removedFields].find((n) => n !== 'vcpu') ?? 'usage',
 	};
 	const out = emptyBodiesPart();
-	for (const def of nodesOf(f, 'function_definition')) {
-		if (!def) continue;
+	// Only a usage function's definition, or a body that mentions the machinery, has anything to plan.
+	const candidates = new RegExp(`${ctx.mentions.source}|${wordsPattern(context.functions.keys()).source}`, 'g');
+	for (const def of nodesMatching(f, candidates, 'function_definition')) {
 		// A body's plan depends only on its text (from the start of its first line), so it is
 		// remembered relative to that start: an edit elsewhere in the file only moves it. Not
 		// with an ERROR inside: how tree-sitter recovered may depend on the text around it.

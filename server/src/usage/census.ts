@@ -6,7 +6,7 @@ import { gpcFunctionsFor, type ApiEra } from '../analysis/api';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
-import { nodesOf, type UsageFile } from './files';
+import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import {
 	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
 } from './syntax';
@@ -118,8 +118,8 @@ export function siteLocation(s: UsageSite): string {
 
 /** The file's `enum pfn_cache_usage` definition, if it has one. */
 export function usageEnumOf(f: UsageFile): UsageEnum | undefined {
-	for (const e of nodesOf(f, 'enum_specifier')) {
-		if (!e || e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
+	for (const e of nodesMatching(f, wordsPattern([USAGE_ENUM]), 'enum_specifier')) {
+		if (e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
 		const body = e.childForFieldName('body');
 		if (!body) continue;
 		const members = new Map<string, number>();
@@ -141,11 +141,9 @@ export function usageEnumOf(f: UsageFile): UsageEnum | undefined {
 
 /** The functions the file declares or defines with a usage parameter, in document order. */
 export function declaredUsageFunctions(f: UsageFile): DeclaredUsageFunction[] {
-	// A usage parameter spells the enum's name: text without it declares none.
-	if (!f.text.includes(USAGE_ENUM)) return [];
 	const out: DeclaredUsageFunction[] = [];
-	for (const node of nodesOf(f, 'declaration', 'function_definition')) {
-		if (!node.text.includes(USAGE_ENUM)) continue;
+	// A usage parameter spells the enum's name.
+	for (const node of nodesMatching(f, new RegExp(USAGE_ENUM, 'g'), 'declaration', 'function_definition')) {
 		const fn = declaredFunction(node);
 		if (!fn) continue;
 		const params = parametersOf(fn.declarator);

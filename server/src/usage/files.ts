@@ -76,19 +76,28 @@ export function errorAt(file: Pick<UsageFile, 'errors'>, start: number, end: num
 	return file.errors.find(([s, e]) => s < Math.max(end, start + 1) && e > start);
 }
 
-/** The node types the usage analysis looks for by walking a whole file. */
-const WALKED = ['declaration', 'function_definition', 'enum_specifier', 'field_declaration'];
-const walked = new WeakMap<UsageFile, SyntaxNode[]>();
-
 /**
- * The file's nodes of these types in document order, as `descendantsOfType`
- * gives them; a plan asks for them a dozen times, the tree is walked once.
+ * The file's nodes of these types whose text has a match of `pattern` (global), in
+ * document order: found from the matches in the text and their ancestors, not by
+ * walking the whole tree (a large file has hundreds of thousands of nodes).
  */
-export function nodesOf(file: UsageFile, ...types: string[]): SyntaxNode[] {
-	let all = walked.get(file);
-	if (!all) {
-		all = file.tree.rootNode.descendantsOfType(WALKED).filter((n): n is SyntaxNode => !!n);
-		walked.set(file, all);
+export function nodesMatching(file: UsageFile, pattern: RegExp, ...types: string[]): SyntaxNode[] {
+	const found: SyntaxNode[] = [];
+	const visited = new Set<number>();
+	for (const m of file.text.matchAll(pattern)) {
+		const end = m.index + m[0].length;
+		for (let n = file.tree.rootNode.descendantForIndex(m.index, end); n; n = n.parent) {
+			// Wider nodes than the smallest one holding the match hold it too; each is looked at once.
+			if (n.startIndex > m.index || n.endIndex < end) continue;
+			if (visited.has(n.id)) break;
+			visited.add(n.id);
+			if (types.includes(n.type)) found.push(n);
+		}
 	}
-	return all.filter((n) => types.includes(n.type));
+	return found.sort((a, b) => a.startIndex - b.startIndex || b.endIndex - a.endIndex);
+}
+
+/** `\b(?:a|b)\b`, global: the pattern of a list of identifiers for `nodesMatching`. */
+export function wordsPattern(words: Iterable<string>): RegExp {
+	return new RegExp(`\\b(?:${[...words].join('|') || '(?!)'})\\b`, 'g');
 }

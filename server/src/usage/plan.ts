@@ -19,7 +19,7 @@ import {
 	censusPhrase, declaredUsageFunctions, HOST, takeCensus, usageEnumOf, usageFunctions, usageMembers, usageSites, type UsageCensus,
 	type UsageFunction,
 } from './census';
-import { errorAt, nodesOf, type FileSource, type ParsedFiles, type UsageFile } from './files';
+import { errorAt, nodesMatching, wordsPattern, type FileSource, type ParsedFiles, type UsageFile } from './files';
 import { UsagePlanMemo } from './memo';
 import { emptyPart, refuse, where, type FilePart, type Group, type PlannedEdit, type Refusal, type Report } from './output';
 import { planSignatures, type Drop, type SignatureContext } from './signatures';
@@ -156,9 +156,9 @@ function paramCounts(files: UsageFile[], names: string[], memo: UsagePlanMemo): 
 
 function definedParamCounts(f: UsageFile, names: ReadonlySet<string>): Map<string, number> {
 	const out = new Map<string, number>();
-	for (const def of nodesOf(f, 'function_definition')) {
-		const fn = def && declaredFunction(def);
-		if (fn && names.has(fn.name) && !out.has(fn.name) && def!.childForFieldName('body')!.namedChildCount > 0) {
+	for (const def of nodesMatching(f, wordsPattern(names), 'function_definition')) {
+		const fn = declaredFunction(def);
+		if (fn && names.has(fn.name) && !out.has(fn.name) && def.childForFieldName('body')!.namedChildCount > 0) {
 			out.set(fn.name, parametersOf(fn.declarator).length);
 		}
 	}

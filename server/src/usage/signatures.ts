@@ -3,10 +3,10 @@
 // loses the arguments; the enum and the struct's usage fields go.
 import type { SyntaxNode } from '../parse/parser';
 import type { UsageFunction, UsageSite } from './census';
-import { nodesOf, type UsageFile } from './files';
+import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import { relayoutList } from './layout';
 import { deleteStatement, edit, emptyPart, group, markRemoved, oneLine, refuse, report, span, type FilePart } from './output';
-import { fieldAsParam, gpcStructOf } from './struct';
+import { fieldAsParam, gpcStructFields } from './struct';
 import {
 	ancestor, calleeIdentifier, callsOf, declaredFunction, identifiersNamed, isUsageParam, isVcpuParam, lineStart, listItems,
 	parametersOf, sideEffectFree, USAGE_ENUM, type Param,
@@ -49,9 +49,7 @@ function rewriteSignaturesAndCalls(ctx: SignaturePlanning, f: UsageFile): void {
 	const drops = ctx.drops;
 	// A declaration of a function that loses parameters spells its name.
 	const losing = [...drops.values()].filter((d) => d.indexes.size).map((d) => d.name);
-	const mentions = new RegExp(`\\b(?:${losing.join('|') || '(?!)'})\\b`);
-	for (const node of mentions.test(f.text) ? nodesOf(f, 'declaration', 'function_definition') : []) {
-		if (!mentions.test(node.text)) continue;
+	for (const node of nodesMatching(f, wordsPattern(losing), 'declaration', 'function_definition')) {
 		const fn = declaredFunction(node);
 		const drop = fn && drops.get(fn.name);
 		if (!fn || !drop || !drop.indexes.size) continue;
@@ -164,8 +162,8 @@ function dropKernelDoc(ctx: SignaturePlanning, f: UsageFile, node: SyntaxNode, n
 
 function rewriteEnumAndFields(ctx: SignaturePlanning, f: UsageFile): void {
 	const phrase = ctx.phrase;
-	for (const e of nodesOf(f, 'enum_specifier')) {
-		if (!e || e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
+	for (const e of nodesMatching(f, wordsPattern([USAGE_ENUM]), 'enum_specifier')) {
+		if (e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
 		// `enum pfn_cache_usage { ... };` is a declaration, or (at the top of a file) the specifier and its `;`.
 		const decl = e.parent;
 		const semicolon = e.nextSibling;
@@ -182,8 +180,7 @@ function rewriteEnumAndFields(ctx: SignaturePlanning, f: UsageFile): void {
 			report(ctx.out, f, m, `${name} is dead: ${phrase}`, 'enum');
 		}
 	}
-	for (const decl of nodesOf(f, 'field_declaration')) {
-		if (!decl || !gpcStructOf(decl)) continue;
+	for (const decl of gpcStructFields(f)) {
 		const param = fieldAsParam(decl);
 		if (!param || !ctx.removedFields.has(param.name) || !(isUsageParam(param) || isVcpuParam(param))) continue;
 		const id = `field:${param.name}`;

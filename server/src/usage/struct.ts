@@ -1,8 +1,10 @@
 // What the plan needs of struct gfn_to_pfn_cache and of the structs that hold
 // one: the fields that go, and the member names that type `v->arch.pv_time.usage`.
 import type { SyntaxNode } from '../parse/parser';
-import { nodesOf, type UsageFile } from './files';
+import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import { isUsageParam, isVcpuParam, type Param } from './syntax';
+
+const GPC_STRUCT = 'gfn_to_pfn_cache';
 
 export interface StructFacts {
 	/** Names of struct members of type struct gfn_to_pfn_cache. */
@@ -16,16 +18,15 @@ export interface StructFacts {
 /** One file's part. */
 export function structFactsOf(f: UsageFile): StructFacts {
 	const facts: StructFacts = { gpcMembers: [], removedFields: [], definesStruct: false };
-	for (const decl of nodesOf(f, 'field_declaration')) {
-		const type = decl?.childForFieldName('type');
-		if (!decl || !type) continue;
-		if (type.type === 'struct_specifier' && type.childForFieldName('name')?.text === 'gfn_to_pfn_cache') {
-			for (const d of decl.childrenForFieldName('declarator')) {
-				const name = d.text.replace(/^[\s*]+/, '');
-				if (/^\w+$/.test(name)) facts.gpcMembers.push(name);
-			}
+	for (const decl of nodesMatching(f, wordsPattern([GPC_STRUCT]), 'field_declaration')) {
+		const type = decl.childForFieldName('type');
+		if (type?.type !== 'struct_specifier' || type.childForFieldName('name')?.text !== GPC_STRUCT) continue;
+		for (const d of decl.childrenForFieldName('declarator')) {
+			const name = d.text.replace(/^[\s*]+/, '');
+			if (/^\w+$/.test(name)) facts.gpcMembers.push(name);
 		}
-		if (!gpcStructOf(decl)) continue;
+	}
+	for (const decl of gpcStructFields(f)) {
 		facts.definesStruct = true;
 		const param = fieldAsParam(decl);
 		if (param && (isUsageParam(param) || isVcpuParam(param))) facts.removedFields.push(param.name);
@@ -42,9 +43,13 @@ export function joinStructFacts(parts: readonly StructFacts[]): { gpcMembers: Se
 	return { gpcMembers, removedFields };
 }
 
-export function gpcStructOf(fieldDecl: SyntaxNode): SyntaxNode | undefined {
-	const struct = fieldDecl.parent?.parent;
-	return struct?.type === 'struct_specifier' && struct.childForFieldName('name')?.text === 'gfn_to_pfn_cache' ? struct : undefined;
+/** The fields of every definition of struct gfn_to_pfn_cache in the file, in document order. */
+export function gpcStructFields(f: UsageFile): SyntaxNode[] {
+	return nodesMatching(f, wordsPattern([GPC_STRUCT]), 'struct_specifier')
+		.filter((s) => s.childForFieldName('name')?.text === GPC_STRUCT)
+		.flatMap((s) => s.childForFieldName('body')?.namedChildren.filter((c): c is SyntaxNode => c?.type === 'field_declaration') ?? [])
+		// A definition nested in another's field comes after the outer one's fields that precede it.
+		.sort((a, b) => a.startIndex - b.startIndex);
 }
 
 export function fieldAsParam(decl: SyntaxNode): Param | undefined {
