@@ -1,17 +1,20 @@
 // The usage plan's shortcuts to whole-tree walks (text search then node
-// lookup, one walk per file for several node types, ERROR regions from the
-// subtrees with an error) must find exactly what the plain walks find, on
-// the fixture trees and on random edits of them.
+// lookup, nodes of a type found from the matches in the text, ERROR regions
+// from the subtrees with an error) must find exactly what the plain walks
+// find, on the fixture trees and on random edits of them.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode } from '../../server/src/parse/parser';
-import { nodesOf, ParsedFiles } from '../../server/src/usage/files';
+import { nodesMatching, ParsedFiles, wordsPattern } from '../../server/src/usage/files';
+import { gpcStructFields } from '../../server/src/usage/struct';
 import { calleeIdentifier, callsOf, identifiersNamed } from '../../server/src/usage/syntax';
 import { FIXTURES } from '../helpers';
 import { random } from '../memo-property';
 
+/** The bodies' pattern: enum members, a removed field read through `->` / `.`. */
+const MENTIONS = /\b(?:KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN)\b|(?:->|\.)\s*(?:usage|vcpu)\b/g;
 const NAMES = ['kvm_gpc_init', 'kvm_gpc_activate', 'kvm_gfn_to_pfn_cache_init', 'kvm_gpc_refresh', 'usage', 'vcpu'];
 /** Lines that put the names where a text search finds them but the walk must not, and where both must. */
 const INSERTS = [
@@ -60,9 +63,15 @@ describe('usage walks', () => {
 				expect(starts(callsOf(f, names))).toEqual(
 					starts(root.descendantsOfType('call_expression').filter((c) => names.includes(calleeIdentifier(c!) ?? ''))),
 				);
-				for (const types of [['declaration', 'function_definition'], ['function_definition'], ['enum_specifier'], ['field_declaration']]) {
-					expect(starts(nodesOf(f, ...types))).toEqual(starts(root.descendantsOfType(types)));
+				for (const pattern of [wordsPattern(names), wordsPattern(['pfn_cache_usage', 'gfn_to_pfn_cache']), /pfn_cache_usage/g, MENTIONS]) {
+					const matches = (n: SyntaxNode | null) => new RegExp(pattern.source).test(n!.text);
+					for (const types of [['declaration', 'function_definition'], ['function_definition'], ['enum_specifier'], ['field_declaration'], ['struct_specifier']]) {
+						expect(starts(nodesMatching(f, pattern, ...types))).toEqual(starts(root.descendantsOfType(types).filter(matches)));
+					}
 				}
+				const inGpcStruct = (d: SyntaxNode | null) =>
+					d!.parent?.parent?.type === 'struct_specifier' && d!.parent.parent.childForFieldName('name')?.text === 'gfn_to_pfn_cache';
+				expect(starts(gpcStructFields(f))).toEqual(starts(root.descendantsOfType('field_declaration').filter(inGpcStruct)));
 				files.dispose();
 				checked++;
 				const lines = text.split('\n');

@@ -23,6 +23,7 @@ import { sleepSummaries } from './sleep';
 import type { LifecycleSite } from './rules/treeRule';
 import type { Related, RuleId, Severity } from './rules/types';
 import { deadUsageFindings } from '../usage/findings';
+import { UsagePlanMemo } from '../usage/memo';
 
 export interface SourceFile {
 	/** Path relative to the analysed root, with forward slashes. */
@@ -137,6 +138,8 @@ export class Engine {
 	/** Pass 2 of unchanged functions, reused across analyses (an edit re-analyses what it changed). */
 	private readonly memo = new FunctionMemo();
 	private readonly outlines = new Outlines();
+	/** The gpc-dead-usage-flag plan per file, likewise (an edit re-plans the edited file). */
+	private readonly usagePlans = new UsagePlanMemo();
 
 	private constructor(readonly parser: Parser) {}
 
@@ -302,7 +305,7 @@ export class Engine {
 			else findings.push(f);
 		}
 		const deadUsage = ctx.enabled.has('gpc-dead-usage-flag') ? severityOf('gpc-dead-usage-flag', options) : undefined;
-		if (deadUsage) findings.push(...deadUsageFindings(sources, facts, era.era, this.parser, deadUsage));
+		if (deadUsage) findings.push(...deadUsageFindings(sources, facts, era.era, this.parser, deadUsage, this.usagePlans));
 
 		findings.sort(compareFindings);
 		stats.ms = Math.round(performance.now() - started);

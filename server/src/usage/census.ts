@@ -6,7 +6,7 @@ import { gpcFunctionsFor, type ApiEra } from '../analysis/api';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
-import { nodesOf, type UsageFile } from './files';
+import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import {
 	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
 } from './syntax';
@@ -55,42 +55,55 @@ export interface UsageCensus {
 	dead: boolean;
 }
 
-/** The enum, the usage functions (from the tree's declarations, else the era table) and the census. */
-export function takeCensus(files: UsageFile[], era: ApiEra): UsageCensus {
-	const usageEnum = findUsageEnum(files);
-	const functions = usageFunctions(files, era);
-	const members = usageEnum?.members ?? new Map<string, number>([[GUEST, 1], [HOST, 2], ['KVM_GUEST_AND_HOST_USE_PFN', 3]]);
-	const guestBit = members.get(GUEST) ?? 1;
-	const env: EvalEnv = { identifier: (n) => members.get(n.text), field: () => undefined, isAtom: () => false };
+/** A usage function as one file declares or defines it. */
+export interface DeclaredUsageFunction {
+	name: string;
+	usage: number;
+	vcpu?: number;
+	/** 0-based. */
+	line: number;
+}
 
-	const sites: UsageSite[] = [];
-	for (const f of files) {
-		for (const call of callsOf(f, [...functions.keys()])) {
-			const fn = functions.get(calleeIdentifier(call)!)!;
-			if (!ancestor(call, 'function_definition')) continue;
-			const args = listItems(call.childForFieldName('arguments')!);
-			const arg = args[fn.usage];
-			if (!arg) continue;
-			const vcpu = fn.vcpu !== undefined ? args[fn.vcpu] : undefined;
-			const v = evaluate(arg, env);
-			let kind: UsageKind = 'unknown';
-			if (v.kind === 'const') kind = v.value & guestBit ? 'guest' : 'host';
-			else if (mentionsGuest(arg, members, guestBit)) kind = 'guest';
-			else if (arg.type === 'identifier' && forwardsParameter(call, arg.text)) kind = 'forwarded';
-			const start = vcpu && vcpu.startPosition.row === arg.startPosition.row ? vcpu : arg;
-			sites.push({
-				file: f.file, line: arg.startPosition.row, callee: fn.name, value: arg.text.replace(/\s+/g, ' '), kind,
-				range: {
-					start: { line: start.startPosition.row, character: start.startPosition.column },
-					end: { line: arg.endPosition.row, character: arg.endPosition.row === arg.startPosition.row ? arg.endPosition.column : arg.startPosition.column + arg.text.indexOf('\n') },
-				},
-			});
-		}
-	}
-	const counted = sites.filter((s) => s.kind !== 'forwarded');
+/** The census from the files' parts: the first enum, the usage functions, and every file's sites in file order. */
+export function takeCensus(usageEnum: UsageEnum | undefined, functions: Map<string, UsageFunction>, sitesPerFile: readonly UsageSite[][]): UsageCensus {
+	const counted = sitesPerFile.flat().filter((s) => s.kind !== 'forwarded');
 	const guest = counted.filter((s) => s.kind === 'guest');
 	const unknown = counted.filter((s) => s.kind === 'unknown');
 	return { usageEnum, functions, sites: counted, guest, unknown, dead: !!usageEnum && !guest.length && !unknown.length };
+}
+
+/** The enum's member values, or the upstream ones when the tree has no enum. */
+export function usageMembers(usageEnum: UsageEnum | undefined): Map<string, number> {
+	return usageEnum?.members ?? new Map<string, number>([[GUEST, 1], [HOST, 2], ['KVM_GUEST_AND_HOST_USE_PFN', 3]]);
+}
+
+/** One file's calls of the usage functions (a wrapper forwarding its own parameter is a 'forwarded' site). */
+export function usageSites(f: UsageFile, functions: Map<string, UsageFunction>, members: Map<string, number>): UsageSite[] {
+	const guestBit = members.get(GUEST) ?? 1;
+	const env: EvalEnv = { identifier: (n) => members.get(n.text), field: () => undefined, isAtom: () => false };
+	const sites: UsageSite[] = [];
+	for (const call of callsOf(f, [...functions.keys()])) {
+		const fn = functions.get(calleeIdentifier(call)!)!;
+		if (!ancestor(call, 'function_definition')) continue;
+		const args = listItems(call.childForFieldName('arguments')!);
+		const arg = args[fn.usage];
+		if (!arg) continue;
+		const vcpu = fn.vcpu !== undefined ? args[fn.vcpu] : undefined;
+		const v = evaluate(arg, env);
+		let kind: UsageKind = 'unknown';
+		if (v.kind === 'const') kind = v.value & guestBit ? 'guest' : 'host';
+		else if (mentionsGuest(arg, members, guestBit)) kind = 'guest';
+		else if (arg.type === 'identifier' && forwardsParameter(call, arg.text)) kind = 'forwarded';
+		const start = vcpu && vcpu.startPosition.row === arg.startPosition.row ? vcpu : arg;
+		sites.push({
+			file: f.file, line: arg.startPosition.row, callee: fn.name, value: arg.text.replace(/\s+/g, ' '), kind,
+			range: {
+				start: { line: start.startPosition.row, character: start.startPosition.column },
+				end: { line: arg.endPosition.row, character: arg.endPosition.row === arg.startPosition.row ? arg.endPosition.column : arg.startPosition.column + arg.text.indexOf('\n') },
+			},
+		});
+	}
+	return sites;
 }
 
 /** `no caller of 5 passes KVM_GUEST_USES_PFN`: the phrase every finding carries. */
@@ -103,46 +116,53 @@ export function siteLocation(s: UsageSite): string {
 	return `${s.file}:${s.line + 1}`;
 }
 
-function findUsageEnum(files: UsageFile[]): UsageEnum | undefined {
-	for (const f of files) {
-		for (const e of nodesOf(f, 'enum_specifier')) {
-			if (!e || e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
-			const body = e.childForFieldName('body');
-			if (!body) continue;
-			const members = new Map<string, number>();
-			let next = 0;
-			const env: EvalEnv = { identifier: (n) => members.get(n.text), field: () => undefined, isAtom: () => false };
-			for (const m of body.namedChildren) {
-				if (m?.type !== 'enumerator') continue;
-				const name = m.childForFieldName('name')?.text;
-				const valueNode = m.childForFieldName('value');
-				const v = valueNode ? evaluate(valueNode, env) : undefined;
-				const value = v ? (v.kind === 'const' ? v.value : NaN) : next;
-				if (name) members.set(name, value);
-				next = value + 1;
-			}
-			return { file: f.file, line: e.startPosition.row, members };
+/** The file's `enum pfn_cache_usage` definition, if it has one. */
+export function usageEnumOf(f: UsageFile): UsageEnum | undefined {
+	for (const e of nodesMatching(f, wordsPattern([USAGE_ENUM]), 'enum_specifier')) {
+		if (e.childForFieldName('name')?.text !== USAGE_ENUM) continue;
+		const body = e.childForFieldName('body');
+		if (!body) continue;
+		const members = new Map<string, number>();
+		let next = 0;
+		const env: EvalEnv = { identifier: (n) => members.get(n.text), field: () => undefined, isAtom: () => false };
+		for (const m of body.namedChildren) {
+			if (m?.type !== 'enumerator') continue;
+			const name = m.childForFieldName('name')?.text;
+			const valueNode = m.childForFieldName('value');
+			const v = valueNode ? evaluate(valueNode, env) : undefined;
+			const value = v ? (v.kind === 'const' ? v.value : NaN) : next;
+			if (name) members.set(name, value);
+			next = value + 1;
 		}
+		return { file: f.file, line: e.startPosition.row, members };
 	}
 	return undefined;
 }
 
-export function usageFunctions(files: UsageFile[], era: ApiEra): Map<string, UsageFunction> {
+/** The functions the file declares or defines with a usage parameter, in document order. */
+export function declaredUsageFunctions(f: UsageFile): DeclaredUsageFunction[] {
+	const out: DeclaredUsageFunction[] = [];
+	// A usage parameter spells the enum's name.
+	for (const node of nodesMatching(f, new RegExp(USAGE_ENUM, 'g'), 'declaration', 'function_definition')) {
+		const fn = declaredFunction(node);
+		if (!fn) continue;
+		const params = parametersOf(fn.declarator);
+		const usage = params.findIndex(isUsageParam);
+		if (usage < 0) continue;
+		const vcpu = params.findIndex(isVcpuParam);
+		out.push({ name: fn.name, usage, vcpu: vcpu < 0 ? undefined : vcpu, line: node.startPosition.row });
+	}
+	return out;
+}
+
+/** The tree's usage functions from its files' declarations in file order (the first fixes the positions), else the era's. */
+export function usageFunctions(declared: readonly { file: string; functions: readonly DeclaredUsageFunction[] }[], era: ApiEra): Map<string, UsageFunction> {
 	const out = new Map<string, UsageFunction>();
-	for (const f of files) {
-		// A usage parameter spells the enum's name: text without it declares none.
-		if (!f.text.includes(USAGE_ENUM)) continue;
-		for (const node of nodesOf(f, 'declaration', 'function_definition')) {
-			if (!node.text.includes(USAGE_ENUM)) continue;
-			const fn = declaredFunction(node);
-			if (!fn) continue;
-			const params = parametersOf(fn.declarator);
-			const usage = params.findIndex(isUsageParam);
-			if (usage < 0) continue;
-			const vcpu = params.findIndex(isVcpuParam);
-			const known = out.get(fn.name) ?? { name: fn.name, usage, vcpu: vcpu < 0 ? undefined : vcpu, declaredAt: [] };
-			known.declaredAt.push(`${f.file}:${node.startPosition.row + 1}`);
-			out.set(fn.name, known);
+	for (const { file, functions } of declared) {
+		for (const d of functions) {
+			const known = out.get(d.name) ?? { name: d.name, usage: d.usage, vcpu: d.vcpu, declaredAt: [] };
+			known.declaredAt.push(`${file}:${d.line + 1}`);
+			out.set(d.name, known);
 		}
 	}
 	if (!out.size) {

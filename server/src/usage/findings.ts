@@ -8,6 +8,7 @@ import type { Finding } from '../analysis/findings';
 import type { Severity } from '../analysis/rules/types';
 import type { UsageCensus } from './census';
 import { errorAt, ParsedFiles } from './files';
+import { UsagePlanMemo } from './memo';
 import { planUsageRemoval } from './plan';
 
 export const RULE = 'gpc-dead-usage-flag';
@@ -21,7 +22,7 @@ export function censusOf(result: { facts: readonly FileFacts[] }): UsageCensus |
 }
 
 export function deadUsageFindings(
-	sources: readonly SourceFile[], facts: readonly FileFacts[], era: ApiEra, parser: Parser, severity: Severity,
+	sources: readonly SourceFile[], facts: readonly FileFacts[], era: ApiEra, parser: Parser, severity: Severity, memo = new UsagePlanMemo(),
 ): Finding[] {
 	// Nothing to say about a tree without the enum (6.9+, or a lone file).
 	if (!facts.some((f) => f.hasUsageEnum)) {
@@ -30,20 +31,23 @@ export function deadUsageFindings(
 	}
 	const files = new ParsedFiles(parser);
 	try {
-		const plan = planUsageRemoval(files, sources.filter((s) => !s.summariesOnly), { era, reportsOnly: true });
+		const plan = planUsageRemoval(files, sources.filter((s) => !s.summariesOnly), { era, reportsOnly: true, memo });
 		censuses.set(facts, plan.census);
 		if (!plan.census.dead) return [];
 		const out: Finding[] = [];
+		const linesOf = new Map<string, string[]>();
 		for (const r of plan.reports) {
 			const f = files.get(r.file);
 			if (!f) continue;
-			const lines = f.text.split('\n');
+			const lines = linesOf.get(f.file) ?? f.text.split('\n');
+			linesOf.set(f.file, lines);
 			const ignored = [r.range.start.line, r.range.start.line - 1].some((l) => {
 				const m = IGNORE_COMMENT.exec(lines[l] ?? '');
 				return !!m && m[1].split(/\s*,\s*/).includes(RULE);
 			});
 			const offset = lines.slice(0, r.range.start.line).reduce((n, l) => n + l.length + 1, 0) + r.range.start.character;
-			if (ignored || errorAt(f, offset, offset + 1)) continue;
+			// The file's ERROR regions are remembered with its text, so a file planned earlier is not parsed for them.
+			if (ignored || errorAt({ errors: memo.part('errors', f, '', () => f.errors) }, offset, offset + 1)) continue;
 			out.push({ rule: RULE, severity, file: r.file, range: r.range, message: r.message, related: [] });
 		}
 		return out;
