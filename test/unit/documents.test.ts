@@ -51,3 +51,30 @@ describe('DocumentTrees', () => {
 		);
 	});
 });
+
+describe('DocumentTrees size limit', () => {
+	it('keeps only the text of a document over the limit, parses it once an edit or a raised limit lets it in', () => {
+		let limit = source.length + 10;
+		const docs = new DocumentTrees(parser, () => limit);
+		const big = `${source}/* ${'x'.repeat(100)} */\n`;
+		expect(docs.open('file:///big.c', big)).toBeUndefined();
+		expect(docs.get('file:///big.c')).toBeUndefined();
+		expect(docs.oversized('file:///big.c')).toBe(Buffer.byteLength(big));
+		// An edit back under the limit: parsed, equal to a fresh parse.
+		const end = positionOf(big, big.length);
+		const start = positionOf(big, source.length);
+		const tree = docs.change('file:///big.c', [{ range: { start, end }, text: '' }]);
+		const fresh = parser.parse(source)!;
+		expect(tree?.rootNode.toString()).toBe(fresh.rootNode.toString());
+		fresh.delete();
+		expect(docs.oversized('file:///big.c')).toBeUndefined();
+		// Lowering the limit drops the tree; raising it again parses the text.
+		limit = 100;
+		docs.refit('file:///big.c');
+		expect(docs.get('file:///big.c')).toBeUndefined();
+		limit = Infinity;
+		docs.refit('file:///big.c');
+		expect(docs.get('file:///big.c')?.text).toBe(source);
+		docs.dispose();
+	});
+});
