@@ -125,6 +125,20 @@ describe('sleepSummaries', () => {
 		expect(s.from('sound/avs/skl.c', 'log_offset')).toBeUndefined();
 	});
 
+	it('does not follow calls into functions made for atomic context (a page reference dropped under a spinlock)', async () => {
+		// linux-6.12: put_page() → folio_put() → __folio_put() → free_huge_folio() → … → cond_resched(),
+		// a slow path the last reference to a hugetlb folio takes, not one under a spinlock.
+		const s = sleepSummaries(await factsOf({
+			'mm/swap.c': 'void __folio_put(struct folio *folio) { if (folio_test_hugetlb(folio)) free_huge_folio(folio); }\n',
+			'mm/hugetlb.c': 'void free_huge_folio(struct folio *folio) { cond_resched(); }\n',
+			'include/linux/mm.h': 'static inline void put_page(struct page *page) { __folio_put(page_folio(page)); }\n',
+			'virt/kvm/kvm_main.c': 'void kvm_release_pfn_clean(kvm_pfn_t pfn) { put_page(pfn_to_page(pfn)); }\n',
+		}));
+		expect(s.from(undefined, 'free_huge_folio')).toBe('it calls cond_resched()');
+		expect(s.from('virt/kvm/pfncache.c', 'kvm_release_pfn_clean')).toBeUndefined();
+		expect(s.from('mm/swap.c', 'put_page')).toBeUndefined();
+	});
+
 	it('ignores a function that drops its caller\'s gpc lock before it sleeps', async () => {
 		const s = sleepSummaries(await factsOf({
 			'virt/kvm/pfncache.c': 'static int retry(struct gfn_to_pfn_cache *gpc) { write_unlock_irq(&gpc->lock); schedule(); write_lock_irq(&gpc->lock); return 0; }\nint refresh(struct gfn_to_pfn_cache *gpc) { return retry(gpc); }\n',

@@ -156,6 +156,18 @@ export const SLEEPING_PRIMITIVES: ReadonlySet<string> = new Set([
 	'kvm_gfn_to_pfn_cache_unmap',
 ]);
 
+/**
+ * Functions the kernel calls in atomic context by design (dropping a page or object
+ * reference, freeing memory): may-sleep summaries never follow a call into them. Their
+ * rare slow paths (the last reference to a hugetlb folio gathering surplus pages) are
+ * reachable in a call graph without the conditions that rule them out under a spinlock.
+ */
+export const ATOMIC_SAFE: ReadonlySet<string> = new Set([
+	'put_page', 'folio_put', 'folio_put_refs', '__folio_put', 'put_page_testzero',
+	'kfree', 'kfree_sensitive', 'kmem_cache_free', 'free_pages', 'free_page', '__free_pages', '__free_page', 'folio_free',
+	'kvm_release_page_clean', 'kvm_release_page_dirty', 'kvm_release_pfn_clean', 'kvm_release_pfn_dirty',
+]);
+
 export const ALLOCATORS = /^(kmalloc|kzalloc|kcalloc|kmalloc_array|krealloc|kmem_cache_alloc|kmem_cache_zalloc|kvmalloc|kvzalloc|kvcalloc|alloc_pages|__get_free_pages?|get_zeroed_page|kstrdup|kmemdup)$/;
 /** GFP flags that allow direct reclaim. */
 export const SLEEPING_GFP = /\bGFP_(KERNEL|USER|HIGHUSER|NOFS|NOIO|KERNEL_ACCOUNT)\b/;

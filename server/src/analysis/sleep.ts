@@ -5,7 +5,9 @@
 // headers are everyone's). A name with several such definitions (one per
 // architecture or config, or a tool's userspace copy) may sleep only if every
 // definition may: a whole kernel tree has thousands of same-named functions,
-// and one that sleeps must not make all the others look as if they did.
+// and one that sleeps must not make all the others look as if they did. Calls
+// of functions made for atomic context (put_page(), kfree()) are not followed.
+import { ATOMIC_SAFE } from './api';
 import type { FileFacts, FunctionFacts } from './facts';
 
 export interface SleepSummaries {
@@ -45,6 +47,7 @@ export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
 	}
 	const localNames = new Set([...locals.keys()].map((k) => k.slice(k.indexOf('\0') + 1)));
 	const resolve = (file: string | undefined, name: string): Definition[] | undefined => {
+		if (ATOMIC_SAFE.has(name)) return undefined;
 		if (file !== undefined && localNames.has(name)) {
 			const own = locals.get(`${file}\0${name}`);
 			if (own) return [own];
