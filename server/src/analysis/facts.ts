@@ -91,19 +91,23 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	}
 	facts.errorNodes = root.descendantsOfType('ERROR').length;
 	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
-	// the kernel's thousands of other locks (`check --all-files` would analyse them all).
-	const lockMayBeGpc = GPC_IDENTIFIER.test(root.text);
+	// the kernel's thousands of other locks (`check --all-files` would analyse them all). Searched
+	// for only when a function takes such a lock.
+	let lockMayBeGpc: boolean | undefined;
+	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
-	const definitions = root.descendantsOfType('function_definition').filter((fn): fn is SyntaxNode => !!fn && !isMacroLoop(fn));
-	for (const [i, fn] of definitions.entries()) {
+	const definitions = root.descendantsOfType('function_definition').flatMap((fn) => {
+		const fnDecl = fn ? findFunctionDeclarator(fn.childForFieldName('declarator')) : undefined;
+		return fn && !isMacroLoop(fnDecl) ? [{ fn, fnDecl }] : [];
+	});
+	for (const [i, { fn, fnDecl }] of definitions.entries()) {
 		const name = functionName(fn);
 		if (!name) continue;
-		const fnDecl = findFunctionDeclarator(fn.childForFieldName('declarator'));
 		if (fnDecl && ALL_GPC_FUNCTION_NAMES.has(name)) facts.declarations.push(declarationOf(name, fnDecl, file));
 		// After a macro loop it misparsed, tree-sitter may nest the next functions inside this one:
 		// their calls are theirs.
 		const inner: SyntaxNode[] = [];
-		for (let j = i + 1; j < definitions.length && definitions[j].startIndex < fn.endIndex; j++) inner.push(definitions[j]);
+		for (let j = i + 1; j < definitions.length && definitions[j].fn.startIndex < fn.endIndex; j++) inner.push(definitions[j].fn);
 		const calls = fn.descendantsOfType('call_expression').filter((c): c is SyntaxNode => !!c && !inner.some((d) => c.startIndex >= d.startIndex && c.startIndex < d.endIndex));
 		const callees = new Set<string>();
 		let sleeps: string | undefined;
@@ -124,7 +128,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
 			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(calls, params),
-			usesGpc: GPC_API_MENTION.test(fn.text) || (lockMayBeGpc && LOCK_MENTION.test(fn.text)), hasErrors: fn.hasError,
+			usesGpc: usesGpc(fn.text), hasErrors: fn.hasError,
 		});
 	}
 
@@ -181,8 +185,8 @@ function detach<T>(value: T): T {
  * `for_each_set_bit(i, &mask, n) { ... }` after an `if` without braces: tree-sitter takes the
  * macro loop for a function definition. A real one declares each parameter.
  */
-function isMacroLoop(fn: SyntaxNode): boolean {
-	const params = findFunctionDeclarator(fn.childForFieldName('declarator'))?.childForFieldName('parameters');
+function isMacroLoop(fnDecl: SyntaxNode | undefined): boolean {
+	const params = fnDecl?.childForFieldName('parameters');
 	return !!params && params.namedChildren.some((p) => !!p && p.type !== 'parameter_declaration' && p.type !== 'variadic_parameter' && p.type !== 'comment');
 }
 

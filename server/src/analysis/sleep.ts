@@ -25,6 +25,7 @@ interface Definition {
 export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
 	const definitions: Definition[] = [];
 	const locals = new Map<string, Definition>();
+	const localNames = new Set<string>();
 	const externals = new Map<string, Definition[]>();
 	for (const f of facts) {
 		for (const fn of f.functions) {
@@ -37,6 +38,7 @@ export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
 				const key = `${localTo}\0${fn.name}`;
 				if (locals.has(key)) continue;
 				locals.set(key, d);
+				localNames.add(fn.name);
 			} else {
 				const list = externals.get(fn.name);
 				if (list) list.push(d);
@@ -45,7 +47,6 @@ export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
 			definitions.push(d);
 		}
 	}
-	const localNames = new Set([...locals.keys()].map((k) => k.slice(k.indexOf('\0') + 1)));
 	const resolve = (file: string | undefined, name: string): Definition[] | undefined => {
 		if (ATOMIC_SAFE.has(name)) return undefined;
 		if (file !== undefined && localNames.has(name)) {

@@ -35,10 +35,11 @@ export class DocumentTrees {
 			const startIndex = change.range ? offsetAt(text, change.range.start) : 0;
 			const oldEndIndex = change.range ? offsetAt(text, change.range.end) : text.length;
 			const newText = change.range ? text.slice(0, startIndex) + change.text + text.slice(oldEndIndex) : change.text;
-			if (!tree || !change.range || !this.fits(newText)) {
+			const fits = this.fits(newText);
+			if (!tree || !change.range || !fits) {
 				tree?.delete();
 				text = newText;
-				tree = this.fits(text) ? this.parse(text) : undefined;
+				tree = fits ? this.parse(text) : undefined;
 				continue;
 			}
 			// Error recovery may differ between an incremental and a fresh parse of the same
