@@ -29,9 +29,10 @@ const correct = contract();
 
 describe('runReader', () => {
 	it('accepts the correct reader against every kind of adversary', () => {
-		for (const threads of [['invalidate'], ['invalidate-twice'], ['memslot'], ['deactivate'], ['refresher', 'invalidate']] as const) {
+		for (const threads of [['invalidate'], ['invalidate-twice'], ['zap'], ['memslot'], ['deactivate'], ['refresher', 'invalidate']] as const) {
 			const r = runReader(prog(contract(threads[0] === 'memslot')), { threads: [...threads] });
 			expect(r.verdict, `${threads.join('+')}: ${r.message}`).toBe('safe');
+			expect(r.liveness, threads.join('+')).toBe('holds');
 			expect(r.states).toBeGreaterThan(20);
 		}
 		expect(runReader(prog(correct), 'reader-vs-two-invalidations').verdict).toBe('safe');
@@ -68,10 +69,15 @@ describe('runReader', () => {
 		expect(r.property).toBe('sleep-under-lock');
 	});
 
-	it('finds a loop that never refreshes (refresh-terminates)', () => {
+	it('finds a loop that never refreshes: liveness violated, reported as a lasso, safety unaffected', () => {
 		const spin: ReaderOp[] = [{ op: 'lock' }, { op: 'label', name: 'check' }, { op: 'check', else: 'fail' }, { op: 'use' }, { op: 'unlock' }, { op: 'return' }, { op: 'label', name: 'fail' }, { op: 'unlock' }, { op: 'lock' }, { op: 'goto', target: 'check' }];
 		const r = runReader(prog(spin), { threads: ['invalidate'] });
-		expect(r.property).toBe('refresh-terminates');
+		expect(r.verdict).toBe('safe');
+		expect(r.liveness).toBe('violated');
+		expect(r.lasso!.threads).toEqual(['reader']);
+		// once the invalidation is over, the reader's check-unlock-lock loop goes round forever on its own
+		expect(r.lasso!.cycle.every((s) => s.thread === 'reader')).toBe(true);
+		expect(r.lasso!.cycle.map((s) => s.action)).toEqual(['kvm_gpc_check(gpc, len)', 'read_unlock_irqrestore(&gpc->lock, flags)', 'read_lock_irqsave(&gpc->lock, flags)']);
 	});
 
 	it('runs two-cache readers and reports the adversaries by hva', () => {

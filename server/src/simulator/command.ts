@@ -1,8 +1,8 @@
 // `gpcscope simulate`: argument handling and output, free of any CLI library so
 // cli.ts only forwards its parsed options.
-import { formatTrace } from './format';
-import { emitPromela, listScenarios, listVariants, runMatrix, runScenario } from './api';
-import type { MatrixCell, RunResult } from './types';
+import { formatMatrix, formatTrace } from './format';
+import { emitPromela, listScenarios, listVariants, runMatrix, runMutants, runScenario } from './api';
+import type { RunResult } from './types';
 
 export interface SimulateArgs {
 	variant?: string;
@@ -16,26 +16,12 @@ const EXIT_SAFE = 0;
 const EXIT_VIOLATION = 1;
 const EXIT_BAD_INPUT = 2;
 
-function matrixTable(cells: MatrixCell[]): string {
-	const variants = [...new Set(cells.map((c) => c.variant))];
-	const scenarios = [...new Set(cells.map((c) => c.scenario))];
-	const w = Math.max(...scenarios.map((s) => s.length));
-	const cellText = (c: MatrixCell) => (c.verdict === 'safe' ? `safe ${c.states}` : `VIOLATION ${c.property} ${c.states}`);
-	const lines: string[] = [];
-	for (const v of variants) {
-		lines.push(`${v}:`);
-		for (const s of scenarios) {
-			const c = cells.find((x) => x.scenario === s && x.variant === v)!;
-			lines.push(`  ${s.padEnd(w)}  ${cellText(c).padEnd(38)} ${String(c.ms).padStart(6)} ms`);
-		}
-	}
-	return lines.join('\n') + '\n';
-}
-
 /**
- * Runs `gpcscope simulate`. Exit codes: 0 safe, 1 violation found, 2 bad input.
- * With --matrix a violation of a historical variant is the expected outcome, so
- * the exit code is 1 only when upstream is refuted or a variant is not.
+ * Runs `gpcscope simulate`. Exit codes: 0 safe, 1 violation found, 2 bad input
+ * (safety decides; liveness is reported beside it). With --matrix a violation
+ * of a historical variant is the expected outcome, so the exit code is 1 only
+ * when a variant expected to be safe (upstream, reference designs) is refuted
+ * somewhere or a variant expected to be refuted is not.
  */
 export function runSimulateCommand(args: SimulateArgs, out: (s: string) => void): number {
 	const scenarios = listScenarios().map((s) => s.id);
@@ -57,11 +43,17 @@ export function runSimulateCommand(args: SimulateArgs, out: (s: string) => void)
 
 	if (args.matrix) {
 		const { cells } = runMatrix();
-		if (args.format === 'json') out(JSON.stringify({ cells }) + '\n');
-		else out(matrixTable(cells));
-		const upstreamSafe = cells.every((c) => c.variant !== 'upstream' || c.verdict === 'safe');
-		const allRefuted = variants.filter((v) => v !== 'upstream').every((v) => cells.some((c) => c.variant === v && c.verdict === 'violation'));
-		return upstreamSafe && allRefuted ? EXIT_SAFE : EXIT_VIOLATION;
+		const mutants = runMutants(cells);
+		if (args.format === 'json') out(JSON.stringify({ cells, mutants }) + '\n');
+		else out(formatMatrix(cells, mutants));
+		// A reference design runs upstream's code where it does not differ, so it answers for itself only where upstream is safe.
+		const upstreamBad = new Set(cells.filter((c) => c.variant === 'upstream' && c.verdict === 'violation').map((c) => c.scenario));
+		const asExpected = listVariants().every((v) => {
+			const bad = cells.filter((c) => c.variant === v.id && c.verdict === 'violation').map((c) => c.scenario);
+			if (v.id === 'upstream') return bad.length === 0;
+			return v.expect === 'safe' ? bad.every((s) => upstreamBad.has(s)) : bad.length > 0;
+		});
+		return asExpected ? EXIT_SAFE : EXIT_VIOLATION;
 	}
 
 	const variant = args.variant ?? 'upstream';

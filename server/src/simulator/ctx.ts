@@ -1,6 +1,6 @@
 // What every program fragment needs: the world, the variant, and the checks
-// that several fragments share (sleeping, bounded liveness, memory access).
-import { and, check, eq, g, gt, inc, le, ne, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
+// that several fragments share (sleeping, memory access, page references).
+import { and, check, dec, eq, g, gt, inc, ne, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
 import type { World } from './model';
 import type { Location } from './types';
 import type { VariantFlags } from './variants';
@@ -8,8 +8,8 @@ import type { VariantFlags } from './variants';
 export interface Ctx {
 	world: World;
 	flags: VariantFlags;
-	/** loop back-edges a thread may take after the last adversary finished */
-	bound: number;
+	/** number of threads of the model (thread ids are 1..nThreads) */
+	nThreads: number;
 }
 
 export const PFNCACHE = 'virt/kvm/pfncache.c';
@@ -39,22 +39,13 @@ export function mightSleep(t: ThreadBuilder, ctx: Ctx, what: string): Stmt {
 	return check(holdsNothing(t, ctx), 'sleep-under-lock', `${what} may sleep, but ${t.name} holds a gpc rwlock or runs in atomic context`);
 }
 
-/** Counts a loop back-edge once the adversaries are done; past the bound the loop is not terminating. */
-export function quietRetry(t: ThreadBuilder, ctx: Ctx, what: string): Stmt[] {
-	const qr = t.local('qr');
-	return [
-		when(eq(g('adv'), 0), [inc(qr)]),
-		check(le(qr, ctx.bound), 'refresh-terminates', `${what} went round more than ${ctx.bound} times after the last invalidation finished`),
-	];
-}
-
 /** One access through a kernel mapping or a hardware-held pfn of page `p`. */
 export function accessOk(p: Expr, what: string, viaKmap: boolean): Stmt[] {
 	const s: Stmt[] = [check(ne(p, 0), 'stale-access', `${what} through a NULL ${viaKmap ? 'khva' : 'pfn'} of a cache that checks as valid`)];
 	if (viaKmap) s.push(check(gt(g('maps', p), 0), 'stale-access', `${what} through a kernel mapping that was already unmapped`));
 	s.push(
 		check(eq(g('freed', p), 0), 'stale-access', `${what} to a page the host has freed`),
-		check(ne(g('page_hva', p), 0), 'stale-access', `${what} to a stale page: the hva is now backed by another page`),
+		check(ne(g('page_hva', p), 0), 'stale-access', `${what} to a stale page: it no longer backs its hva`),
 		check(eq(g('retired', g('page_hva', p)), 0), 'stale-access', `${what} to memory that left the guest's memslots`),
 	);
 	return s;
@@ -64,14 +55,45 @@ export function accessOk(p: Expr, what: string, viaKmap: boolean): Stmt[] {
 export function unmap(pfn: Expr, khva: Expr): Stmt {
 	return when(and(ne(pfn, 0), ne(khva, 0)), [
 		check(gt(g('maps', khva), 0), 'stale-access', 'gpc_unmap() of a kernel mapping that was already unmapped (double unmap)'),
-		{ set: g('maps', khva), to: { op: '-', a: g('maps', khva), b: 1 } },
+		dec(g('maps', khva)),
 	]);
+}
+
+/** kvm_release_pfn_clean(pfn): put the reference hva_to_pfn() took; a zapped page is freed with its last one. */
+export function putPage(p: Expr): Stmt {
+	return when(ne(p, 0), [dec(g('gup', p)), when(and(eq(g('gup', p), 0), eq(g('orphan', p), 1)), [set(g('freed', p), 1)])]);
+}
+
+/**
+ * hva_to_pfn(uhva) as get_user_pages() does it: the page behind the hva, with a
+ * reference; an hva whose page was zapped faults in a fresh page. Call only
+ * when the hva is not under a migration entry (the caller's guard waits).
+ */
+export function gupInto(t: ThreadBuilder, dst: string, hva: Expr): Stmt[] {
+	const d = t.local(dst);
+	return [
+		when(eq(g('backing', hva), 0), [set(g('backing', hva), g('nextpage')), set(g('page_hva', g('nextpage')), hva), inc(g('nextpage'))]),
+		set(d, g('backing', hva)),
+		inc(g('gup', d)),
+	];
+}
+
+/** mmu_seq = kvm->mmu_invalidate_seq: remembered as "not moved since" for this thread. */
+export const seqSnapshot = (t: ThreadBuilder): Stmt => set(g('seqmv', t.me), 0);
+/** kvm->mmu_invalidate_seq != mmu_seq */
+export const seqMoved = (t: ThreadBuilder): Expr => eq(g('seqmv', t.me), 1);
+/** kvm->mmu_invalidate_seq++: every snapshot taken so far is now out of date. */
+export function seqBump(ctx: Ctx): Stmt[] {
+	const s: Stmt[] = [set(g('mmu_seq'), { op: '?', c: { op: '<', a: g('mmu_seq'), b: 99 }, a: { op: '+', a: g('mmu_seq'), b: 1 }, b: 99 })];
+	for (let t = 1; t <= ctx.nThreads; t++) s.push(set(g('seqmv', t), 1));
+	return s;
 }
 
 export const kvmGpcCheck = (ctx: Ctx, c: number): Expr => {
 	const terms: Expr[] = [];
-	if (!ctx.flags.noActiveFlag) terms.push(eq(g('active', c), 1));
-	terms.push(eq(g('gen', c), g('slots_gen')), ne(g('uhva', c), 0), eq(g('valid', c), 1));
+	if (!ctx.flags.noActiveFlag && !ctx.flags.mutant?.noActiveInCheck) terms.push(eq(g('active', c), 1));
+	// "If the page was cached from a memslot, make sure the memslots have not been re-configured."
+	if (!ctx.world.caches[c].hvaBased && !ctx.flags.mutant?.noGenerationCheck) terms.push(eq(g('gen', c), g('slots_gen')));
+	terms.push(ne(g('uhva', c), 0), eq(g('valid', c), 1));
 	return and(...terms);
 };
-

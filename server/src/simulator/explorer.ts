@@ -3,20 +3,21 @@
 // one (fewest atomic steps).
 import type { BuiltModel } from './build';
 import { END, type Expr, type Instr, type Stmt, type VarRef } from './ir';
+import { checkLiveness } from './liveness';
 import { snapshot, type StateView } from './model';
 import type { Location, RunResult, Snapshot, Step, Violation } from './types';
 
 type F = (s: Int32Array) => number;
 type Exec = (s: Int32Array) => Violation | null;
 
-interface CInstr {
+export interface CInstr {
 	src: Instr;
 	guard: F | null;
 	body: Exec;
 	next: F;
 }
 
-interface CThread {
+export interface CThread {
 	name: string;
 	adversary: boolean;
 	pcSlot: number;
@@ -28,22 +29,28 @@ interface CThread {
 
 export class ModelError extends Error {}
 
-/** Flat Int32Array layout: globals first, then per thread its pc and locals. */
+/**
+ * Flat Int32Array layout: globals, then per thread its pc and locals, then the
+ * ghost globals, which states are not compared by (keyLength excludes them).
+ */
 export class Layout {
 	readonly globals = new Map<string, { off: number; size: number }>();
 	readonly threadBase: number[] = [];
 	readonly size: number;
+	readonly keyLength: number;
 	constructor(readonly model: BuiltModel) {
 		let off = 0;
-		for (const d of model.globals) {
-			const size = d.size ?? 1;
+		const place = (d: BuiltModel['globals'][number]) => {
 			this.globals.set(d.name, { off, size: d.size ?? 0 });
-			off += size;
-		}
+			off += d.size ?? 1;
+		};
+		for (const d of model.globals) if (!d.ghost) place(d);
 		for (const t of model.threads) {
 			this.threadBase.push(off);
 			off += 1 + t.locals.length;
 		}
+		this.keyLength = off;
+		for (const d of model.globals) if (d.ghost) place(d);
 		this.size = off;
 	}
 	initial(): Int32Array {
@@ -114,7 +121,7 @@ function compileRef(r: VarRef, lay: Layout, t: number): { get: F; put: (s: Int32
 	return { get: (s) => s[at(s)], put: (s, v) => void (s[at(s)] = v) };
 }
 
-function compileStmts(list: Stmt[], lay: Layout, t: number): Exec {
+function compileStmts(list: Stmt[], lay: Layout, t: number, asserts: boolean): Exec {
 	const parts: Exec[] = list.map((st): Exec => {
 		if ('set' in st) {
 			const ref = compileRef(st.set, lay, t);
@@ -122,13 +129,14 @@ function compileStmts(list: Stmt[], lay: Layout, t: number): Exec {
 			return (s) => (ref.put(s, v(s)), null);
 		}
 		if ('assert' in st) {
+			if (!asserts) return () => null;
 			const c = compileExpr(st.assert, lay, t);
 			const viol: Violation = { property: st.prop, message: st.msg };
 			return (s) => (c(s) ? null : viol);
 		}
 		const c = compileExpr(st.if, lay, t);
-		const a = compileStmts(st.then, lay, t);
-		const b = compileStmts(st.else ?? [], lay, t);
+		const a = compileStmts(st.then, lay, t, asserts);
+		const b = compileStmts(st.else ?? [], lay, t, asserts);
 		return (s) => (c(s) ? a(s) : b(s));
 	});
 	return (s) => {
@@ -140,7 +148,8 @@ function compileStmts(list: Stmt[], lay: Layout, t: number): Exec {
 	};
 }
 
-function compileThreads(lay: Layout): CThread[] {
+/** The threads as closures; without `asserts`, a failing assertion does not stop the step (liveness). */
+export function compileThreads(lay: Layout, asserts = true): CThread[] {
 	return lay.model.threads.map((th, t) => {
 		const index = new Map(th.instrs.map((ins, i) => [ins.label, i]));
 		const end = th.instrs.length;
@@ -158,7 +167,7 @@ function compileThreads(lay: Layout): CThread[] {
 					return otherwise;
 				};
 			}
-			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t), next };
+			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next };
 		});
 		return { name: th.name, adversary: th.adversary, pcSlot: lay.threadBase[t], brSlot: lay.localSlot(t, 'br'), end, instrs, locals: th.locals };
 	});
@@ -170,6 +179,12 @@ export interface ExploreOptions {
 	trace?: boolean;
 	/** report the steps no interleaving executes (dead code in the model) */
 	coverage?: boolean;
+	/** also check liveness under weak fairness (default true) */
+	liveness?: boolean;
+	/** report deadlocks (default true); without, only assertion and end-of-run violations count */
+	deadlocks?: boolean;
+	/** check the assertions (default true); without, only deadlocks and end-of-run violations count */
+	asserts?: boolean;
 }
 
 interface Found {
@@ -181,19 +196,57 @@ interface Found {
 	violation: Violation;
 }
 
-const keyOf = (s: Int32Array): string => {
+export const keyOf = (s: Int32Array, n: number): string => {
 	let k = '';
-	for (let i = 0; i < s.length; i++) k += String.fromCharCode(s[i] + 4096);
+	for (let i = 0; i < n; i++) k += String.fromCharCode(s[i] + 4096);
 	return k;
 };
+
+/** Runs one step of thread `th` on a copy of `s`: the successor state, or the violation its body raised. */
+export function stepThread(th: CThread, s: Int32Array, ndone: number): { ns: Int32Array; v: Violation | null } {
+	const ins = th.instrs[s[th.pcSlot]];
+	const ns = s.slice();
+	const v = ins.body(ns);
+	if (v) return { ns, v };
+	const np = ins.next(ns);
+	if (th.brSlot >= 0) ns[th.brSlot] = 0;
+	ns[th.pcSlot] = np;
+	if (np === th.end) ns[ndone]++;
+	return { ns, v: null };
+}
+
+export const enabledAt = (th: CThread, s: Int32Array): boolean => {
+	const pc = s[th.pcSlot];
+	if (pc === th.end) return false;
+	const ins = th.instrs[pc];
+	return !ins.guard || ins.guard(s) !== 0;
+};
+
+/** Snapshots of states of a compiled model. */
+export function viewer(model: BuiltModel, lay: Layout, threads: CThread[]): (s: Int32Array) => Snapshot {
+	const view = (s: Int32Array): StateView => ({
+		g: (name, i) => s[lay.globals.get(name)!.off + (i ?? 0)],
+		local: (t, name) => {
+			const slot = lay.localSlot(t, name);
+			return slot < 0 ? 0 : s[slot];
+		},
+		at: (t) => {
+			const pc = s[threads[t].pcSlot];
+			return pc === threads[t].end ? 'done' : threads[t].instrs[pc].src.action;
+		},
+		done: (t) => s[threads[t].pcSlot] === threads[t].end,
+	});
+	const threadInfo = model.threads.map((th) => ({ name: th.name, locals: th.locals }));
+	return (s) => snapshot(model.world, threadInfo, view(s));
+}
 
 export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult {
 	const t0 = performance.now();
 	const maxStates = opts.maxStates ?? 4_000_000;
 	const lay = new Layout(model);
-	const threads = compileThreads(lay);
+	const threads = compileThreads(lay, opts.asserts !== false);
 	const ndone = lay.globals.get('ndone')!.off;
-	const adv = lay.globals.get('adv')!.off;
+	const K = lay.keyLength;
 	const endChecks = model.endChecks.map((c) => ({ f: compileExpr(c.assert, lay, 0), v: { property: c.prop, message: c.msg } as Violation }));
 
 	const states: Int32Array[] = [lay.initial()];
@@ -201,7 +254,7 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 	const viaThread: number[] = [-1];
 	const viaInstr: number[] = [-1];
 	const depth: number[] = [0];
-	const seen = new Map<string, number>([[keyOf(states[0]), 0]]);
+	const seen = new Map<string, number>([[keyOf(states[0], K), 0]]);
 	let transitions = 0;
 	let found: Found | null = null;
 	const hit = opts.coverage ? threads.map((th) => new Uint8Array(th.instrs.length)) : null;
@@ -229,11 +282,8 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 			const np = ins.next(ns);
 			if (th.brSlot >= 0) ns[th.brSlot] = 0;
 			ns[th.pcSlot] = np;
-			if (np === th.end) {
-				ns[ndone]++;
-				if (th.adversary) ns[adv]--;
-			}
-			const k = keyOf(ns);
+			if (np === th.end) ns[ndone]++;
+			const k = keyOf(ns, K);
 			if (seen.has(k)) continue;
 			if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
 			seen.set(k, states.length);
@@ -245,6 +295,7 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 		}
 		if (enabled) continue;
 		const blocked = threads.findIndex((th) => s[th.pcSlot] !== th.end);
+		if (blocked >= 0 && opts.deadlocks === false) continue;
 		if (blocked >= 0) {
 			const names = threads.filter((th) => s[th.pcSlot] !== th.end).map((th) => `${th.name} (${th.instrs[s[th.pcSlot]].src.action})`);
 			const v: Violation = { property: 'deadlock', message: `no thread can move: ${names.join('; ')} blocked forever` };
@@ -258,20 +309,7 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 		}
 	}
 
-	const view = (s: Int32Array): StateView => ({
-		g: (name, i) => s[lay.globals.get(name)!.off + (i ?? 0)],
-		local: (t, name) => {
-			const slot = lay.localSlot(t, name);
-			return slot < 0 ? 0 : s[slot];
-		},
-		at: (t) => {
-			const pc = s[threads[t].pcSlot];
-			return pc === threads[t].end ? 'done' : threads[t].instrs[pc].src.action;
-		},
-		done: (t) => s[threads[t].pcSlot] === threads[t].end,
-	});
-	const threadInfo = model.threads.map((th) => ({ name: th.name, locals: th.locals }));
-	const snap = (s: Int32Array): Snapshot => snapshot(model.world, threadInfo, view(s));
+	const snap = viewer(model, lay, threads);
 
 	const result: RunResult = {
 		scenario: model.scenario,
@@ -289,6 +327,12 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 		if (opts.trace !== false) result.trace = buildTrace(found, states, parent, viaThread, viaInstr, threads, snap);
 	}
 	if (hit) result.unreached = threads.flatMap((th, t) => th.instrs.filter((_, i) => !hit[t][i]).map((ins) => `${th.name}: ${ins.src.action}`));
+	if (opts.liveness !== false) {
+		const live = checkLiveness(model, { lasso: opts.trace !== false, maxStates });
+		result.liveness = live.liveness;
+		result.livenessStates = live.states;
+		if (live.lasso) result.lasso = live.lasso;
+	}
 	result.ms = Math.round(performance.now() - t0);
 	return result;
 }
@@ -315,4 +359,56 @@ function buildTrace(found: Found, states: Int32Array[], parent: number[], viaThr
 		steps.push({ thread: 'end', action: 'all threads finished', location: where, state: snap(last), violation: true, note: found.violation.message });
 	}
 	return steps;
+}
+
+/**
+ * Runs `schedule` (thread names, one per step) on the model: a named thread
+ * that cannot move there (blocked, finished, or a thread the model lacks) is
+ * skipped. The run stops at the first violation, or when the schedule ends.
+ */
+export function replay(model: BuiltModel, schedule: string[]): RunResult {
+	const t0 = performance.now();
+	const lay = new Layout(model);
+	const threads = compileThreads(lay);
+	const ndone = lay.globals.get('ndone')!.off;
+	const snap = viewer(model, lay, threads);
+	let s = lay.initial();
+	const trace: Step[] = [];
+	let skipped = 0;
+	let violation: Violation | null = null;
+	for (const name of schedule) {
+		const t = threads.findIndex((th) => th.name === name);
+		if (t < 0 || !enabledAt(threads[t], s)) {
+			skipped++;
+			continue;
+		}
+		const ins = threads[t].instrs[s[threads[t].pcSlot]].src;
+		const { ns, v } = stepThread(threads[t], s, ndone);
+		const step: Step = { thread: name, action: ins.action, location: { ...ins.loc }, state: snap(ns) };
+		if (v) {
+			violation = v;
+			trace.push({ ...step, violation: true, note: v.message });
+			break;
+		}
+		trace.push(step);
+		s = ns;
+	}
+	const result: RunResult = {
+		scenario: model.scenario,
+		variant: model.variant,
+		verdict: violation ? 'violation' : 'safe',
+		states: trace.length + 1,
+		transitions: trace.length,
+		ms: 0,
+		threads: model.threads.map((th) => th.name),
+		initial: snap(lay.initial()),
+		trace,
+		replayed: { steps: schedule.length, skipped },
+	};
+	if (violation) {
+		result.property = violation.property;
+		result.message = violation.message;
+	}
+	result.ms = Math.round(performance.now() - t0);
+	return result;
 }

@@ -1,6 +1,6 @@
 // Text rendering of a run: the verdict line, then one line per step with the
 // thread, the action and where it is in the kernel, and a short state summary.
-import type { RunResult, Snapshot, Step } from './types';
+import type { MatrixCell, MutantResult, RunResult, Snapshot, Step } from './types';
 
 const where = (s: Step) => {
 	const l = s.location;
@@ -27,20 +27,62 @@ export function summarize(st: Snapshot): string {
 	return `${caches} ${host}${freed.length ? ` freed=${freed.join(',')}` : ''} seq=${vm.mmuInvalidateSeq} in_progress=${vm.mmuInvalidateInProgress} mn_active=${vm.mnActiveInvalidateCount} memslots.gen=${vm.memslotGeneration}`;
 }
 
+function steps(lines: string[], list: Step[], width: number, first: number, property?: string): void {
+	list.forEach((s, i) => {
+		const mark = s.violation ? '!!' : '  ';
+		lines.push(`${mark}${String(first + i).padStart(3)}. ${s.thread.padEnd(width)}  ${s.action}`);
+		lines.push(`${' '.repeat(7 + width)}  at ${where(s)}: ${s.location.hint.trim()}`);
+		if (s.violation && s.note) lines.push(`${' '.repeat(7 + width)}  ${property}: ${s.note}`);
+		lines.push(`${' '.repeat(7 + width)}  ${summarize(s.state)}`);
+	});
+}
+
 export function formatTrace(r: RunResult): string {
 	const lines: string[] = [];
 	const head = `${r.scenario} × ${r.variant}: ${r.verdict.toUpperCase()}`;
 	lines.push(r.verdict === 'safe' ? `${head} (${r.states} states, ${r.transitions} transitions, ${r.ms} ms)` : `${head}: ${r.property} — ${r.message} (${r.states} states, ${r.ms} ms)`);
-	if (!r.trace) return lines.join('\n') + '\n';
-	lines.push(`threads: ${r.threads.join(', ')}`);
-	lines.push(`   initial  ${summarize(r.initial)}`);
-	const width = Math.max(...r.trace.map((s) => s.thread.length));
-	r.trace.forEach((s, i) => {
-		const mark = s.violation ? '!!' : '  ';
-		lines.push(`${mark}${String(i + 1).padStart(3)}. ${s.thread.padEnd(width)}  ${s.action}`);
-		lines.push(`${' '.repeat(7 + width)}  at ${where(s)}: ${s.location.hint.trim()}`);
-		if (s.violation && s.note) lines.push(`${' '.repeat(7 + width)}  ${r.property}: ${s.note}`);
-		lines.push(`${' '.repeat(7 + width)}  ${summarize(s.state)}`);
-	});
+	if (r.liveness) lines.push(`liveness: ${r.liveness === 'holds' ? 'holds (every thread that is not an adversary finishes under weak fairness)' : `VIOLATED — ${r.lasso?.message ?? 'a fair schedule keeps a thread from finishing'}`}`);
+	if (r.explanation) lines.push(`why: ${r.explanation}`);
+	if (r.trace) {
+		lines.push(`threads: ${r.threads.join(', ')}`);
+		lines.push(`   initial  ${summarize(r.initial)}`);
+		steps(lines, r.trace, Math.max(...r.trace.map((s) => s.thread.length)), 1, r.property);
+	}
+	if (r.lasso) {
+		const all = [...r.lasso.stem, ...r.lasso.cycle];
+		const width = Math.max(4, ...all.map((s) => s.thread.length));
+		lines.push(`lasso (refresh-terminates): stem of ${r.lasso.stem.length} steps, then a cycle of ${r.lasso.cycle.length} steps that repeats forever`);
+		steps(lines, r.lasso.stem, width, 1);
+		if (r.lasso.cycle.length) {
+			lines.push(`  ↻ cycle (back to the state after step ${r.lasso.stem.length}, forever):`);
+			steps(lines, r.lasso.cycle, width, r.lasso.stem.length + 1);
+		} else lines.push('  ↻ no thread can move: the last state repeats forever');
+	}
+	return lines.join('\n') + '\n';
+}
+
+/** `simulate --matrix` as text: per variant the scenarios with safety and liveness, then the mutation score. */
+export function formatMatrix(cells: MatrixCell[], mutants: MutantResult[]): string {
+	const variants = [...new Set(cells.map((c) => c.variant))];
+	const scenarios = [...new Set(cells.map((c) => c.scenario))];
+	const w = Math.max(...scenarios.map((s) => s.length));
+	const safety = (c: MatrixCell) => (c.verdict === 'safe' ? `safe ${c.states}` : `VIOLATION ${c.property} ${c.states}`);
+	const liveness = (c: MatrixCell) => (c.liveness === 'holds' ? 'terminates' : 'LIVELOCK');
+	const lines: string[] = [];
+	for (const v of variants) {
+		lines.push(`${v}:`);
+		for (const s of scenarios) {
+			const c = cells.find((x) => x.scenario === s && x.variant === v)!;
+			lines.push(`  ${s.padEnd(w)}  ${safety(c).padEnd(38)} ${liveness(c).padEnd(10)} ${String(c.ms).padStart(6)} ms`);
+		}
+	}
+	const live = mutants.filter((m) => !m.equivalent);
+	const killed = live.filter((m) => m.killedBy.length);
+	lines.push('', `mutation score: ${killed.length}/${live.length} non-equivalent mutants of the 6.12 model killed (${mutants.length - live.length} equivalent)`);
+	const mw = Math.max(...mutants.map((m) => m.id.length));
+	for (const m of mutants) {
+		const what = m.equivalent ? `equivalent: ${m.reason}` : m.killedBy.length ? `killed by ${m.killedBy.join(', ')}` : 'SURVIVED every scenario';
+		lines.push(`  ${m.id.padEnd(mw)}  ${what}`);
+	}
 	return lines.join('\n') + '\n';
 }

@@ -44,7 +44,7 @@ export interface Instr {
 
 export interface ThreadProgram {
 	name: string;
-	/** Adversaries are the threads whose end makes the system "quiet" (liveness). */
+	/** Adversaries (invalidations, memslot updates, the VMM) need not finish; liveness asks every other thread to. */
 	adversary: boolean;
 	locals: string[];
 	instrs: Instr[];
@@ -55,6 +55,12 @@ export interface GlobalDecl {
 	/** array length; scalar when absent */
 	size?: number;
 	init: number | number[];
+	/**
+	 * A history variable kept for the state pictures only (e.g. the value of
+	 * mmu_invalidate_seq): the model never reads it, so both checkers leave it
+	 * out of the state they compare, and Spin does not see it at all.
+	 */
+	ghost?: boolean;
 }
 
 export interface EndCheck {

@@ -1,6 +1,7 @@
 // Step locations name a function and a code snippet, not a line, so one model
-// serves every tree; these helpers find the line in the tree at hand.
-import type { Location, RunResult } from './types';
+// serves every tree; these helpers find the line in the tree at hand, and give
+// historical steps a link to the version they come from.
+import type { Location, RunResult, Step } from './types';
 
 /** Lines [start, end] (1-based) of the definition of `fn` in C source text, if any. */
 export function findFunction(text: string, fn: string): { start: number; end: number } | undefined {
@@ -40,21 +41,44 @@ export function locateHint(text: string, fn: string, hint: string, occurrence = 
 	return undefined;
 }
 
+/** The kernel.org page of `file` in a released tree ('linux-5.18' → tag v5.18), at `line` when known. */
+export function historicalUrl(tree: string, file: string, line?: number): string | undefined {
+	const m = /^linux-(\d+\.\d+)$/.exec(tree);
+	if (!m) return undefined;
+	return `https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/tree/${file}?h=v${m[1]}${line ? `#n${line}` : ''}`;
+}
+
 /**
- * Fills `line` in every step location of today's tree (locations without `tree`).
- * `read(file)` returns the file's text or undefined.
+ * Fills `line` in every step location of today's tree (locations without
+ * `tree`, or with the tree named by `tree`) from `read(file)`, and gives every
+ * historical step the link to its version, with the line when `history(tree,
+ * file)` has that tree's text.
  */
-export function resolveLines(result: RunResult, read: (file: string) => string | undefined, tree?: string): RunResult {
+export function resolveLines(
+	result: RunResult,
+	read: (file: string) => string | undefined,
+	tree?: string,
+	history?: (tree: string, file: string) => string | undefined,
+): RunResult {
 	const cache = new Map<string, string | undefined>();
-	const text = (f: string) => {
-		if (!cache.has(f)) cache.set(f, read(f));
-		return cache.get(f);
+	const text = (key: string, get: () => string | undefined) => {
+		if (!cache.has(key)) cache.set(key, get());
+		return cache.get(key);
 	};
 	const fix = (l: Location): Location => {
-		if (l.line !== undefined || (l.tree && l.tree !== tree)) return l;
-		const src = text(l.file);
+		if (l.line !== undefined) return l;
+		if (l.tree && l.tree !== tree) {
+			const src = history ? text(`${l.tree}:${l.file}`, () => history(l.tree!, l.file)) : undefined;
+			const line = src === undefined ? undefined : locateHint(src, l.function, l.hint, l.occurrence);
+			const url = historicalUrl(l.tree, l.file, line);
+			return url ? { ...l, url } : l;
+		}
+		const src = text(l.file, () => read(l.file));
 		const line = src === undefined ? undefined : locateHint(src, l.function, l.hint, l.occurrence);
 		return line === undefined ? l : { ...l, line };
 	};
-	return { ...result, trace: result.trace?.map((s) => ({ ...s, location: fix(s.location) })) };
+	const steps = (list?: Step[]) => list?.map((s) => ({ ...s, location: fix(s.location) }));
+	const out: RunResult = { ...result, trace: steps(result.trace) };
+	if (result.lasso) out.lasso = { ...result.lasso, stem: steps(result.lasso.stem)!, cycle: steps(result.lasso.cycle)! };
+	return out;
 }

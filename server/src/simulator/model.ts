@@ -1,33 +1,46 @@
 // The world the threads race in: gpc caches, the VM's invalidation counters and
 // memslot generation, host pages and kernel mappings. All values are small
 // integers so that both checkers can hash them; ids are 1-based, 0 is "none"
-// (KVM_PFN_ERR_FAULT, NULL khva, KVM_HVA_ERR_BAD, no lock owner).
+// (KVM_PFN_ERR_FAULT, NULL khva, KVM_HVA_ERR_BAD, no lock owner, no page).
 import { add, eq, g, type EndCheck, type Expr, type GlobalDecl } from './ir';
 import type { CacheSnapshot, PageSnapshot, Snapshot } from './types';
 
 export interface CacheSpec {
 	/** e.g. 'shinfo_cache' */
 	name: string;
-	/** the guest frame the cache is activated on */
+	/** the guest frame the cache is activated on (ignored for an HVA-based cache) */
 	gfn: string;
-	/** hva id the gfn maps to at start */
+	/** hva id the gfn maps to at start (for an HVA-based cache: the hva it was activated on) */
 	hva: number;
 	/** KVM_HOST_USES_PFN maps a khva; KVM_GUEST_USES_PFN hands the pfn to hardware */
 	usage: 'host' | 'guest';
 	/** An earlier invalidation already migrated the page: invalid, khva still maps the freed page. */
 	stale?: boolean;
+	/**
+	 * kvm_gpc_activate_hva(): gpa is INVALID_GPA, the cache is keyed by the hva,
+	 * kvm_gpc_check() skips the memslot generation and refresh never looks up a gfn.
+	 */
+	hvaBased?: boolean;
+	/** The memslots changed since the last refresh: the gfn now maps hva `movedTo`, the generation is stale. */
+	movedTo?: number;
+	/** Not activated yet (kvm_gpc_init() only): inactive, invalid, off kvm->gpc_list. */
+	inactive?: boolean;
+	/** kvm_gpc_deactivate() ran: inactive, invalid, unmapped, off kvm->gpc_list; gpa→uhva kept. */
+	deactivated?: boolean;
 }
 
 export interface World {
 	caches: CacheSpec[];
 	/** hva names; hva id = index + 1, backed at start by page id = hva id */
 	hvas: string[];
-	/** pages allocated by migrations during the run */
+	/** pages allocated during the run (migration targets, pages faulted in after a zap) */
 	extraPages: number;
 	/** memslot move of a cache's gfn to another hva */
 	memslot?: { cache: number; to: number };
 	/** readers run inside kvm->srcu (needed with a memslot update) */
 	srcu: boolean;
+	/** hva ids that no memslot covers (an HVA-based cache on a page outside guest memory) */
+	outsideMemslots?: number[];
 }
 
 /** Pages reserved at start: one per hva, plus one per stale cache's replacement. */
@@ -49,9 +62,12 @@ export function declareGlobals(w: World, nThreads: number): GlobalDecl[] {
 	for (let h = 1; h <= H; h++) pageHva[h] = h;
 	const freed = new Array(P + 1).fill(0);
 	const maps = new Array(P + 1).fill(0);
+	const retired = new Array(H + 1).fill(0);
+	const inslot = [0, ...w.hvas.map((_, i) => (w.outsideMemslots?.includes(i + 1) ? 0 : 1))];
 	let next = H + 1;
 	const perCache = (f: (c: CacheSpec) => number) => w.caches.map(f);
 	for (const c of w.caches) {
+		if (c.inactive || c.deactivated) continue;
 		maps[c.hva] += c.usage === 'host' ? 1 : 0;
 		if (c.stale) {
 			// The migration already happened: hva moved to a new page, old one freed.
@@ -61,46 +77,63 @@ export function declareGlobals(w: World, nThreads: number): GlobalDecl[] {
 			pageHva[next] = c.hva;
 			next++;
 		}
+		if (c.movedTo) {
+			// The memslot update completed: the old hva left the guest's memslots.
+			retired[c.hva] = 1;
+			inslot[c.hva] = 0;
+		}
 	}
 	const arr = (name: string, size: number, init: number | number[]): GlobalDecl => ({ name, size, init });
 	const scalar = (name: string, init = 0): GlobalDecl => ({ name, init });
+	const live = (c: CacheSpec) => !c.inactive && !c.deactivated;
 	return [
 		// struct gfn_to_pfn_cache, one slot per cache
-		arr('active', C, 1),
-		arr('valid', C, perCache((c) => (c.stale ? 0 : 1))),
-		arr('uhva', C, perCache((c) => c.hva)),
+		arr('active', C, perCache((c) => (live(c) ? 1 : 0))),
+		arr('valid', C, perCache((c) => (live(c) && !c.stale ? 1 : 0))),
+		arr('uhva', C, perCache((c) => (c.inactive ? 0 : c.hva))),
 		arr('gen', C, 0),
-		arr('pfn', C, perCache((c) => c.hva)),
-		arr('khva', C, perCache((c) => (c.usage === 'host' ? c.hva : 0))),
+		arr('pfn', C, perCache((c) => (live(c) ? c.hva : 0))),
+		arr('khva', C, perCache((c) => (live(c) && c.usage === 'host' ? c.hva : 0))),
 		arr('rd', C, 0),
 		arr('wr', C, 0),
 		arr('mtx', C, 0),
-		arr('onlist', C, 1),
-		// memslots: hva of each cache's gfn
-		arr('gfn_hva', C, perCache((c) => c.hva)),
-		scalar('slots_gen'),
-		// struct kvm
-		scalar('mmu_seq'),
+		arr('onlist', C, perCache((c) => (live(c) ? 1 : 0))),
+		// memslots: hva of each cache's gfn (0: an HVA-based cache has no gfn)
+		arr('gfn_hva', C, perCache((c) => (c.hvaBased ? 0 : (c.movedTo ?? c.hva)))),
+		scalar('slots_gen', w.caches.some((c) => c.movedTo) ? 2 : 0),
+		// struct kvm; mmu_invalidate_seq is compared only with a snapshot, see seqmv
+		{ ...scalar('mmu_seq'), ghost: true },
 		scalar('in_prog'),
 		scalar('mn_active'),
 		scalar('gpclk'),
-		// host
+		// host: the page behind each hva (0: none, the next access faults one in)
 		arr('backing', H + 1, backing),
 		arr('page_hva', P + 1, pageHva),
 		arr('freed', P + 1, freed),
 		arr('maps', P + 1, maps),
-		arr('retired', H + 1, 0),
+		// page references taken by hva_to_pfn() (GUP) and not yet put
+		arr('gup', P + 1, 0),
+		// zapped pages whose last page-table reference is gone: freed when the last GUP reference is put
+		arr('orphan', P + 1, 0),
+		// a migration entry replaces the PTE of this hva: hva_to_pfn() waits
+		arr('migrating', H + 1, 0),
+		arr('retired', H + 1, retired),
+		// hva lies in some memslot: only then does an invalidation run kvm_mmu_invalidate_begin/end()
+		arr('inslot', H + 1, inslot),
 		scalar('nextpage', next),
 		// kvm->srcu readers, and those a synchronize_srcu() must wait for
 		arr('srcu_rd', nThreads + 1, 0),
 		arr('srcu_old', nThreads + 1, 0),
-		// scheduler rq->__lock owner; vCPU mode and pending request
+		// per thread: mmu_invalidate_seq moved since the thread's snapshot (mmu_seq = kvm->mmu_invalidate_seq)
+		arr('seqmv', nThreads + 1, 0),
+		// the same for the fix of docs/findings/hva-cache-refresh.md: any invalidation ended since the snapshot
+		arr('mnmv', nThreads + 1, 0),
+		// scheduler rq->__lock owner; vCPU mode (0 OUTSIDE, 1 IN_GUEST, 2 EXITING) and pending request
 		scalar('rq'),
 		scalar('mode'),
 		scalar('req'),
-		// bookkeeping: finished threads, running adversaries
+		// bookkeeping: finished threads
 		scalar('ndone'),
-		scalar('adv'),
 	];
 }
 
@@ -124,6 +157,7 @@ export interface StateView {
 const hvaName = (w: World, h: number) => (h ? w.hvas[h - 1] : null);
 const pageName = (p: number) => (p ? `P${p}` : null);
 const owner = (threads: string[], id: number) => (id ? threads[id - 1] : null);
+const MODES = ['OUTSIDE_GUEST_MODE', 'IN_GUEST_MODE', 'EXITING_GUEST_MODE'] as const;
 
 export function snapshot(w: World, threads: { name: string; locals: string[] }[], v: StateView): Snapshot {
 	const names = threads.map((t) => t.name);
@@ -131,7 +165,7 @@ export function snapshot(w: World, threads: { name: string; locals: string[] }[]
 		name: c.name,
 		active: v.g('active', i) === 1,
 		valid: v.g('valid', i) === 1,
-		gpa: c.gfn,
+		gpa: c.hvaBased ? 'INVALID_GPA' : c.gfn,
 		uhva: hvaName(w, v.g('uhva', i)),
 		generation: v.g('gen', i),
 		pfn: pageName(v.g('pfn', i)),
@@ -143,18 +177,23 @@ export function snapshot(w: World, threads: { name: string; locals: string[] }[]
 		},
 		refreshLock: owner(names, v.g('mtx', i)),
 		onList: v.g('onlist', i) === 1,
+		...(c.hvaBased ? { hvaBased: true } : {}),
 	}));
 	const pages: PageSnapshot[] = [];
 	for (let p = 1; p <= pageCount(w); p++) {
 		const backs = v.g('page_hva', p);
 		const used = backs || v.g('freed', p) || v.g('maps', p) || p < v.g('nextpage');
 		if (!used) continue;
-		pages.push({ page: `P${p}`, backs: hvaName(w, backs), freed: v.g('freed', p) === 1, kmaps: v.g('maps', p) });
+		const page: PageSnapshot = { page: `P${p}`, backs: hvaName(w, backs), freed: v.g('freed', p) === 1, kmaps: v.g('maps', p) };
+		if (v.g('gup', p)) page.refs = v.g('gup', p);
+		pages.push(page);
 	}
 	const backing: Record<string, string> = {};
-	w.hvas.forEach((h, i) => (backing[h] = pageName(v.g('backing', i + 1)) ?? '-'));
+	w.hvas.forEach((h, i) => (backing[h] = v.g('migrating', i + 1) ? 'migration entry' : (pageName(v.g('backing', i + 1)) ?? '-')));
 	const memslots: Record<string, string> = {};
-	w.caches.forEach((c, i) => (memslots[c.gfn] = hvaName(w, v.g('gfn_hva', i)) ?? '-'));
+	w.caches.forEach((c, i) => {
+		if (!c.hvaBased) memslots[c.gfn] = hvaName(w, v.g('gfn_hva', i)) ?? '-';
+	});
 	const guest = w.caches.some((c) => c.usage === 'guest');
 	const gen = v.g('slots_gen');
 	const snap: Snapshot = {
@@ -176,8 +215,10 @@ export function snapshot(w: World, threads: { name: string; locals: string[] }[]
 		},
 		threads: {},
 	};
+	const outside = w.hvas.filter((_, i) => v.g('inslot', i + 1) === 0 && v.g('retired', i + 1) === 0);
+	if (outside.length) snap.host.outsideMemslots = outside;
 	if (guest) {
-		snap.vm.vcpuMode = v.g('mode') ? 'IN_GUEST_MODE' : 'OUTSIDE_GUEST_MODE';
+		snap.vm.vcpuMode = MODES[v.g('mode')] ?? 'OUTSIDE_GUEST_MODE';
 		snap.vm.vcpuRequest = v.g('req') === 1;
 	}
 	threads.forEach((t, ti) => {

@@ -3,15 +3,15 @@
 import { XEN, X86, loc, type Ctx } from './ctx';
 import { ThreadBuilder } from './ir';
 import type { World } from './model';
-import { emitInvalidation, emitMemslotMove } from './notifier';
+import { emitInvalidation, emitMemslotMove, type InvalidationKind } from './notifier';
 import { compileReader, type ReaderOp, type ReaderProgram } from './reader';
 import type { ScenarioInfo } from './types';
-import type { VariantFlags } from './variants';
+import type { GuestEntry, VariantFlags } from './variants';
 
 export interface ThreadSpec {
 	name: string;
 	adversary: boolean;
-	emit(t: ThreadBuilder, ctx: Ctx, nThreads: number): void;
+	emit(t: ThreadBuilder, ctx: Ctx): void;
 }
 
 export interface Scenario extends ScenarioInfo {
@@ -27,10 +27,10 @@ export const readerThread = (prog: ReaderProgram): ThreadSpec => ({
 	emit: (t, ctx) => compileReader(t, ctx, prog),
 });
 
-const invalidation = (name: string, hva: number, rounds = 1): ThreadSpec => ({
+const invalidation = (name: string, hva: number, rounds = 1, kind: InvalidationKind = 'migrate', loop = false): ThreadSpec => ({
 	name,
 	adversary: true,
-	emit: (t, ctx) => emitInvalidation(t, ctx, hva, rounds),
+	emit: (t, ctx) => emitInvalidation(t, ctx, hva, { kind, rounds, loop }),
 });
 
 /**
@@ -129,31 +129,79 @@ function splitRunstate(recheck: boolean): ReaderProgram {
 	return { name: 'vcpu-runstate', file: XEN, function: fn, ops };
 }
 
-/** vcpu_enter_guest() with a guest-usage cache, as the 6.1 design intended it. */
-function guestEntry(): ReaderProgram {
+/**
+ * vcpu_enter_guest() with a guest-usage cache (the pfn is programmed into
+ * hardware, as nested VMX pages would be). The complete protocol: store
+ * IN_GUEST_MODE, then look for requests; a request aborts the entry and its
+ * handling re-checks the cache before the pfn goes back into hardware.
+ */
+function guestEntry(how: GuestEntry): ReaderProgram {
 	const fn = 'vcpu_enter_guest';
 	// No in-tree consumer of a guest-usage cache ever existed: these steps are the intended design.
 	const design = (hint: string) => loc(X86, fn, hint, 'design only');
-	const ops: ReaderOp[] = [
+	const lockCheckLoad: ReaderOp[] = [
 		{ op: 'label', name: 'enter' },
 		{ op: 'lock', loc: design('read_lock_irqsave(&gpc->lock, flags)') },
 		{ op: 'label', name: 'check' },
 		{ op: 'check', else: 'fail', loc: design('kvm_gpc_check(gpc, PAGE_SIZE)') },
 		{ op: 'loadHw', text: 'vmcs_write64(..., pfn_to_hpa(gpc->pfn))', loc: design('vmcs_write64(..., pfn_to_hpa(gpc->pfn))') },
 		{ op: 'unlock', loc: design('read_unlock_irqrestore(&gpc->lock, flags)') },
-		{ op: 'enterGuest', loc: loc(X86, fn, 'smp_store_release(&vcpu->mode, IN_GUEST_MODE);', T61) },
-		{ op: 'checkRequest', else: 'enter', text: 'if (kvm_vcpu_exit_request(vcpu)) { vcpu->mode = OUTSIDE_GUEST_MODE; ... }', loc: loc(X86, fn, 'if (kvm_vcpu_exit_request(vcpu)) {', T61) },
-		{ op: 'guestAccess', text: 'VM-entry: the guest accesses the page through the hardware-held pfn', loc: loc(X86, fn, 'exit_fastpath = static_call(kvm_x86_vcpu_run)(vcpu, run_flags);', T61) },
-		{ op: 'exitGuest', text: 'VM-exit: vcpu->mode = OUTSIDE_GUEST_MODE', loc: { ...loc(X86, fn, 'vcpu->mode = OUTSIDE_GUEST_MODE;', T61), occurrence: 2 } },
-		{ op: 'return' },
-		{ op: 'label', name: 'fail' },
-		{ op: 'unlock', loc: design('read_unlock_irqrestore(&gpc->lock, flags)') },
-		{ op: 'refresh', else: 'out', loc: design('kvm_gpc_refresh(gpc, PAGE_SIZE)') },
-		{ op: 'lock', loc: design('read_lock_irqsave(&gpc->lock, flags)') },
-		{ op: 'goto', target: 'check' },
-		{ op: 'label', name: 'out' },
 	];
-	return { name: 'vcpu', file: X86, function: fn, ops };
+	const mode: ReaderOp = { op: 'enterGuest', loc: loc(X86, fn, 'smp_store_release(&vcpu->mode, IN_GUEST_MODE);', T61) };
+	// Where an aborted entry goes: back through the request handling that re-checks the cache, or not.
+	const request = (retry: string): ReaderOp => ({ op: 'checkRequest', else: retry, text: 'if (kvm_vcpu_exit_request(vcpu)) { vcpu->mode = OUTSIDE_GUEST_MODE; ... }', loc: loc(X86, fn, 'if (kvm_vcpu_exit_request(vcpu)) {', T61) });
+	const entry: ReaderOp[] = [];
+	if (how === 'protocol') entry.push(mode, request('enter'));
+	else if (how === 'no-recheck') entry.push({ op: 'label', name: 'mode' }, mode, request('mode'));
+	else if (how === 'check-before-mode') entry.push(mode);
+	else entry.push(request('enter'), mode);
+	return {
+		name: 'vcpu',
+		file: X86,
+		function: fn,
+		ops: [
+			...lockCheckLoad,
+			...entry,
+			{ op: 'guestAccess', text: 'VM-entry: the guest accesses the page through the hardware-held pfn', loc: loc(X86, fn, 'exit_fastpath = static_call(kvm_x86_vcpu_run)(vcpu, run_flags);', T61) },
+			{ op: 'exitGuest', text: 'VM-exit: vcpu->mode = OUTSIDE_GUEST_MODE', loc: { ...loc(X86, fn, 'vcpu->mode = OUTSIDE_GUEST_MODE;', T61), occurrence: 2 } },
+			{ op: 'return' },
+			{ op: 'label', name: 'fail' },
+			{ op: 'unlock', loc: design('read_unlock_irqrestore(&gpc->lock, flags)') },
+			{ op: 'refresh', else: 'out', loc: design('kvm_gpc_refresh(gpc, PAGE_SIZE)') },
+			{ op: 'lock', loc: design('read_lock_irqsave(&gpc->lock, flags)') },
+			{ op: 'goto', target: 'check' },
+			{ op: 'label', name: 'out' },
+		],
+	};
+}
+
+/**
+ * A user that refreshes before it checks, as kvm_xen_shared_info_init() did in
+ * 5.18: kvm_gfn_to_pfn_cache_init() on an active cache is a refresh, then
+ * "It could be invalid again already, so we need to check" under the read
+ * lock, and the wall clock is written through khva.
+ */
+function refreshingUser(name: string): ReaderProgram {
+	const fn = 'kvm_xen_shared_info_init';
+	const at = (hint: string) => loc(XEN, fn, hint, 'linux-5.18');
+	return {
+		name,
+		file: XEN,
+		function: fn,
+		ops: [
+			{ op: 'label', name: 'again' },
+			{ op: 'refresh', else: 'out', loc: at('ret = kvm_gfn_to_pfn_cache_init(kvm, gpc, NULL, KVM_HOST_USES_PFN,') },
+			{ op: 'lock', loc: at('read_lock_irq(&gpc->lock);') },
+			{ op: 'check', else: 'invalid', loc: at('if (gpc->valid)') },
+			{ op: 'use', loc: at('wc_version = wc->version = (wc->version + 1) | 1;') },
+			{ op: 'unlock', loc: { ...at('read_unlock_irq(&gpc->lock);'), occurrence: 2 } },
+			{ op: 'return' },
+			{ op: 'label', name: 'invalid' },
+			{ op: 'unlock', loc: at('read_unlock_irq(&gpc->lock);') },
+			{ op: 'goto', target: 'again' },
+			{ op: 'label', name: 'out' },
+		],
+	};
 }
 
 /** Userspace re-sets the Xen shared_info gfn: deactivate, then activate again. */
@@ -167,6 +215,28 @@ function owner(): ReaderProgram {
 			{ op: 'deactivate', text: 'kvm_gpc_deactivate(&kvm->arch.xen.shinfo_cache)' },
 			{ op: 'activate', text: 'kvm_gpc_activate(&kvm->arch.xen.shinfo_cache, gpa, PAGE_SIZE)' },
 		],
+	};
+}
+
+/** Userspace disables the shared_info page (gfn KVM_XEN_INVALID_GFN): kvm_gpc_deactivate() only. */
+function disabler(): ReaderProgram {
+	return {
+		name: 'owner',
+		file: XEN,
+		function: 'kvm_xen_shared_info_init',
+		adversary: true,
+		ops: [{ op: 'deactivate', text: 'kvm_gpc_deactivate(gpc)' }],
+	};
+}
+
+/** Userspace sets the shared_info page for the first time: kvm_gpc_activate() of an inactive cache. */
+function activator(): ReaderProgram {
+	return {
+		name: 'owner',
+		file: XEN,
+		function: 'kvm_xen_shared_info_init',
+		adversary: true,
+		ops: [{ op: 'activate', text: 'ret = kvm_gpc_activate(gpc, gfn_to_gpa(gfn), PAGE_SIZE);' }],
 	};
 }
 
@@ -197,7 +267,7 @@ export const SCENARIOS: Scenario[] = [
 		build(flags) {
 			return [
 				readerThread(eventReader('reader', { srcu: true, recheck: !flags.readerNoRecheck })),
-				{ name: 'memslot', adversary: true, emit: (t, ctx, n) => emitMemslotMove(t, ctx, 0, 2, n) },
+				{ name: 'memslot', adversary: true, emit: (t, ctx) => emitMemslotMove(t, ctx, 0, 2) },
 			];
 		},
 	},
@@ -261,8 +331,8 @@ export const SCENARIOS: Scenario[] = [
 		description: 'A KVM_GUEST_USES_PFN cache: the vCPU programs the pfn into hardware and enters the guest while the host migrates the page.',
 		threads: ['vcpu', 'invalidate'],
 		world: { caches: [{ name: 'guest_cache', gfn: 'gfn0', hva: 1, usage: 'guest' }], hvas: ['A'], extraPages: 1, srcu: false },
-		build() {
-			return [readerThread(guestEntry()), invalidation('invalidate', 1)];
+		build(flags) {
+			return [readerThread(guestEntry(flags.guestEntry)), invalidation('invalidate', 1)];
 		},
 	},
 	{
@@ -273,6 +343,114 @@ export const SCENARIOS: Scenario[] = [
 		world: one('vcpu_info_cache', 2),
 		build(flags) {
 			return [readerThread(eventReader('reader', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('invalidate', 1, 2)];
+		},
+	},
+	{
+		id: 'reader-vs-zap',
+		title: 'Reader vs MADV_DONTNEED of guest memory',
+		description: 'A vCPU delivers an event through vcpu_info_cache while the VMM discards the page behind it (MADV_DONTNEED, e.g. a balloon); the next access faults in a fresh page.',
+		threads: ['reader', 'vmm'],
+		world: one('vcpu_info_cache', 2),
+		build(flags) {
+			return [readerThread(eventReader('reader', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('vmm', 1, 1, 'zap')];
+		},
+	},
+	{
+		id: 'reader-and-refresher-vs-memslot',
+		title: 'Reader and refresher vs memslot move',
+		description: 'Two vCPUs inside kvm->srcu use vcpu_info_cache while a memslot update moves its gfn to another hva: one refreshes after the generation changed while the other checks.',
+		threads: ['vcpu0', 'vcpu1', 'memslot'],
+		world: { ...one('vcpu_info_cache', 0, ['A', 'B']), memslot: { cache: 0, to: 2 }, srcu: true },
+		build(flags) {
+			return [
+				readerThread(eventReader('vcpu0', { srcu: true, recheck: !flags.readerNoRecheck })),
+				readerThread(eventReader('vcpu1', { srcu: true, recheck: !flags.readerNoRecheck })),
+				{ name: 'memslot', adversary: true, emit: (t, ctx) => emitMemslotMove(t, ctx, 0, 2) },
+			];
+		},
+	},
+	{
+		id: 'two-refreshers-vs-memslot',
+		title: 'Two refreshing users after a memslot update',
+		description:
+			'The memslots changed since shinfo_cache was last refreshed (stale generation, the gfn now maps another hva); two users refresh it and then check it (kvm_xen_shared_info_init() of 5.18 refreshes first), as no-refresh-mutex\'s fix describes.',
+		threads: ['user0', 'user1'],
+		world: { caches: [{ name: 'shinfo_cache', gfn: 'gfn0', hva: 1, usage: 'host', movedTo: 2 }], hvas: ['A', 'B'], extraPages: 0, srcu: false },
+		build() {
+			return [readerThread(refreshingUser('user0')), readerThread(refreshingUser('user1'))];
+		},
+	},
+	{
+		id: 'deactivate-vs-invalidation',
+		title: 'Deactivate vs refresh vs invalidation',
+		description: 'Userspace disables the shared_info page (kvm_gpc_deactivate()) while a vCPU delivers an event through it (check, refresh loop, write) and the host migrates the page.',
+		threads: ['reader', 'owner', 'invalidate'],
+		world: one('shinfo_cache', 1),
+		build(flags) {
+			return [readerThread(eventReader('reader', { srcu: false, recheck: !flags.readerNoRecheck })), readerThread(disabler()), invalidation('invalidate', 1)];
+		},
+	},
+	{
+		id: 'refresh-after-deactivate',
+		title: 'Refresh of a deactivated cache vs invalidation',
+		description:
+			'Userspace has disabled the shared_info page (kvm_gpc_deactivate(): invalid, unmapped, off kvm->gpc_list); an event channel send still finds the cache, fails the check and refreshes it (KVM_XEN_HVM_EVTCHN_SEND, as in CVE-2022-49882) while the host migrates the page.',
+		threads: ['reader', 'invalidate'],
+		world: { caches: [{ name: 'shinfo_cache', gfn: 'gfn0', hva: 1, usage: 'host', deactivated: true }], hvas: ['A'], extraPages: 1, srcu: false },
+		build(flags) {
+			return [readerThread(eventReader('reader', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('invalidate', 1)];
+		},
+	},
+	{
+		id: 'activate-vs-invalidation',
+		title: 'First activation vs reader vs invalidation',
+		description: 'Userspace sets the shared_info page for the first time (kvm_gpc_activate() of an inactive cache) while a vCPU tries to deliver an event through it and the host migrates the page.',
+		threads: ['owner', 'reader', 'invalidate'],
+		world: { caches: [{ name: 'shinfo_cache', gfn: 'gfn0', hva: 1, usage: 'host', inactive: true }], hvas: ['A'], extraPages: 1, srcu: false },
+		build(flags) {
+			return [readerThread(activator()), readerThread(eventReader('reader', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('invalidate', 1)];
+		},
+	},
+	{
+		id: 'refresh-vs-invalidation-storm',
+		title: 'Refresh while invalidations keep arriving',
+		description:
+			'vcpu_info_cache is invalid and the vCPU refreshes it, while invalidations of other guest memory (hva X, e.g. NUMA-balancing scans) never stop: every one raises mn_active_invalidate_count and moves mmu_invalidate_seq, which hva_to_pfn_retry() checks whatever the range.',
+		threads: ['vcpu', 'mm'],
+		world: { caches: [{ name: 'vcpu_info_cache', gfn: 'gfn0', hva: 1, usage: 'host', stale: true }], hvas: ['A', 'X'], extraPages: 0, srcu: false },
+		build(flags) {
+			return [readerThread(eventReader('vcpu', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('mm', 2, 1, 'protect', true)];
+		},
+	},
+	{
+		id: 'hva-refresh-vs-zap',
+		title: 'HVA-based cache outside every memslot vs MADV_DONTNEED',
+		description:
+			'vcpu_info_cache was activated with kvm_gpc_activate_hva() on a page no memslot covers (the VMM\'s Xen overlay page while it is not mapped into the guest) and is invalid; the vCPU refreshes it while the VMM discards the page (MADV_DONTNEED): mn_active_invalidate_count moves, mmu_invalidate_seq does not.',
+		threads: ['vcpu', 'vmm'],
+		world: { caches: [{ name: 'vcpu_info_cache', gfn: 'gfn0', hva: 1, usage: 'host', hvaBased: true, stale: true }], hvas: ['S'], extraPages: 2, srcu: false, outsideMemslots: [1] },
+		build(flags) {
+			return [readerThread(eventReader('vcpu', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('vmm', 1, 1, 'zap')];
+		},
+	},
+	{
+		id: 'hva-in-memslot-refresh-vs-zap',
+		title: 'HVA-based cache inside a memslot vs MADV_DONTNEED',
+		description: 'As hva-refresh-vs-zap, but a memslot covers the page: the zap runs kvm_mmu_invalidate_begin()/end() and moves mmu_invalidate_seq.',
+		threads: ['vcpu', 'vmm'],
+		world: { caches: [{ name: 'vcpu_info_cache', gfn: 'gfn0', hva: 1, usage: 'host', hvaBased: true, stale: true }], hvas: ['S'], extraPages: 2, srcu: false },
+		build(flags) {
+			return [readerThread(eventReader('vcpu', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('vmm', 1, 1, 'zap')];
+		},
+	},
+	{
+		id: 'hva-refresh-vs-migration',
+		title: 'HVA-based cache outside every memslot vs page migration',
+		description: 'As hva-refresh-vs-zap, but the host migrates the page instead of discarding it: a migration cannot move a page while the refresh holds its reference.',
+		threads: ['vcpu', 'migrate'],
+		world: { caches: [{ name: 'vcpu_info_cache', gfn: 'gfn0', hva: 1, usage: 'host', hvaBased: true, stale: true }], hvas: ['S'], extraPages: 1, srcu: false, outsideMemslots: [1] },
+		build(flags) {
+			return [readerThread(eventReader('vcpu', { srcu: false, recheck: !flags.readerNoRecheck })), invalidation('migrate', 1)];
 		},
 	},
 ];

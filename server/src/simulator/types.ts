@@ -12,17 +12,17 @@ export interface Location {
 	line?: number;
 	/** The tree the hint is taken from when it is not today's code. */
 	tree?: string;
+	/** Where to read the step's code on the web (set by resolveLines() for historical steps). */
+	url?: string;
 }
 
-export type PropertyId =
-	| 'stale-access'
-	| 'leaked-mapping'
-	| 'use-after-deactivate'
-	| 'sleep-under-lock'
-	| 'deadlock'
-	| 'refresh-terminates';
+/** Safety properties, and the one liveness property (`refresh-terminates`: every non-adversary thread finishes). */
+export type PropertyId = 'stale-access' | 'leaked-mapping' | 'sleep-under-lock' | 'deadlock' | 'refresh-terminates';
 
 export type Verdict = 'safe' | 'violation';
+
+/** Liveness under weak fairness: every thread that is not an adversary finishes. */
+export type LivenessVerdict = 'holds' | 'violated';
 
 export interface CacheSnapshot {
 	name: string;
@@ -37,6 +37,8 @@ export interface CacheSnapshot {
 	lock: { readers: string[]; writer: string | null; count: number };
 	refreshLock: string | null;
 	onList: boolean;
+	/** activated with kvm_gpc_activate_hva(): gpa is INVALID_GPA */
+	hvaBased?: boolean;
 }
 
 export interface PageSnapshot {
@@ -44,6 +46,8 @@ export interface PageSnapshot {
 	backs: string | null;
 	freed: boolean;
 	kmaps: number;
+	/** references taken by hva_to_pfn() and not yet put */
+	refs?: number;
 }
 
 /** A plain JSON picture of the whole model after one step. */
@@ -57,7 +61,7 @@ export interface Snapshot {
 		mnActiveInvalidateCount: number;
 		gpcListLock: string | null;
 		rqLock: string | null;
-		vcpuMode?: 'IN_GUEST_MODE' | 'OUTSIDE_GUEST_MODE';
+		vcpuMode?: 'IN_GUEST_MODE' | 'OUTSIDE_GUEST_MODE' | 'EXITING_GUEST_MODE';
 		vcpuRequest?: boolean;
 	};
 	host: {
@@ -66,6 +70,8 @@ export interface Snapshot {
 		/** gfn name -> hva under the current memslots */
 		memslots: Record<string, string>;
 		retiredHvas: string[];
+		/** hvas that no memslot covers */
+		outsideMemslots?: string[];
 		pages: PageSnapshot[];
 	};
 	threads: Record<string, { at: string; done: boolean; locals: Record<string, number> }>;
@@ -86,9 +92,24 @@ export interface Violation {
 	message: string;
 }
 
+/**
+ * A liveness violation as a lasso: the stem leads from the initial state to
+ * the cycle, which a fair schedule repeats forever (an empty cycle: no thread
+ * can move any more, the last state repeats).
+ */
+export interface Lasso {
+	property: 'refresh-terminates';
+	message: string;
+	/** the threads that never finish */
+	threads: string[];
+	stem: Step[];
+	cycle: Step[];
+}
+
 export interface RunResult {
 	scenario: string;
 	variant: string;
+	/** the safety verdict */
 	verdict: Verdict;
 	property?: PropertyId;
 	message?: string;
@@ -101,6 +122,15 @@ export interface RunResult {
 	trace?: Step[];
 	/** with the coverage option: steps that no interleaving executes */
 	unreached?: string[];
+	/** liveness under weak fairness, checked apart from safety (assertions do not stop a thread there) */
+	liveness?: LivenessVerdict;
+	/** states of the liveness exploration */
+	livenessStates?: number;
+	lasso?: Lasso;
+	/** why the variant's code breaks, in one sentence (for the trace's reader) */
+	explanation?: string;
+	/** set when the trace replays another run's thread order: its length and the steps that could not be taken */
+	replayed?: { steps: number; skipped: number };
 }
 
 export interface MatrixCell {
@@ -110,6 +140,18 @@ export interface MatrixCell {
 	property: PropertyId | null;
 	states: number;
 	ms: number;
+	liveness: LivenessVerdict;
+}
+
+/** A change to the 6.12 model that a test suite worth the name must notice. */
+export interface MutantResult {
+	id: string;
+	description: string;
+	/** no scenario can tell it from the original, for the reason given */
+	equivalent: boolean;
+	reason: string;
+	/** scenarios in which the mutant's verdict (safety or liveness) differs from upstream's */
+	killedBy: string[];
 }
 
 export interface ScenarioInfo {
@@ -128,4 +170,6 @@ export interface VariantInfo {
 	description: string;
 	/** What goes wrong, in one sentence. */
 	hazard: string;
+	/** 'safe': the code under test is expected to be safe everywhere (upstream, reference designs) */
+	expect: 'safe' | 'refuted';
 }
