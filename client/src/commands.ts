@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { reindexRequest } from '../../server/src/protocol';
 import { RULES } from '../../server/src/analysis/rules';
 import type { GpcscopeContext } from './context';
-import { simulateAt } from './simulator-panel';
+import { openCounterexample, simulateAt } from './simulator-panel';
 import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../../server/src/usage/commands';
 
 export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
@@ -26,6 +26,7 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 		vscode.commands.registerCommand('gpcscope.showInterleaving', async (uri: string, line: number) => {
 			await simulateAt(ctx, vscode.Uri.parse(uri), new vscode.Position(line, 0));
 		}),
+		vscode.commands.registerCommand('gpcscope.openCounterexample', (scenario?: string, variant?: string) => openCounterexample(ctx, scenario, variant)),
 		// The server builds one WorkspaceEdit over the tree and asks to apply it (with a preview).
 		vscode.commands.registerCommand(REMOVE_USAGE_FLAGS_COMMAND, async (folder?: vscode.Uri) => {
 			const root = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri;

@@ -1,14 +1,19 @@
 // gpcscope simulator webview: draws one lane per thread, steps through a
-// counterexample and shows the model state after each step. No framework, no
-// inline code (strict CSP); all DOM is built with textContent.
+// counterexample (or a liveness lasso: stem, then the cycle a fair schedule
+// repeats forever), shows the model state after each step, and can put
+// upstream's run of the same schedule beside it. No framework, no inline code
+// (strict CSP); all DOM is built with textContent.
 (function () {
 	'use strict';
 
 	const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
 	const $ = (id) => document.getElementById(id);
 
-	/** @type {{ result: any, index: number, timer: any, delay: number, lanes: string[], cards: HTMLElement[], numbers: HTMLElement[] }} */
-	const view = { result: null, index: -1, timer: null, delay: 800, lanes: [], cards: [], numbers: [] };
+	/**
+	 * @type {{ result: any, compare: any, mode: 'trace' | 'lasso', steps: any[], cycleFrom: number, index: number, timer: any,
+	 *          delay: number, lanes: string[], cards: HTMLElement[], numbers: HTMLElement[], showCompare: boolean }}
+	 */
+	const view = { result: null, compare: null, mode: 'trace', steps: [], cycleFrom: -1, index: -1, timer: null, delay: 800, lanes: [], cards: [], numbers: [], showCompare: false };
 
 	function el(tag, cls, text) {
 		const e = document.createElement(tag);
@@ -28,15 +33,27 @@
 
 	// ---- trace loading -------------------------------------------------------
 
-	function load(result, index) {
+	function load(result, index, compare, mode) {
 		stop();
 		view.result = result;
-		const trace = result.trace || [];
+		view.compare = compare || null;
+		const hasTrace = !!(result.trace && result.trace.length);
+		view.mode = mode === 'lasso' && result.lasso ? 'lasso' : mode === 'trace' && hasTrace ? 'trace' : hasTrace || !result.lasso ? 'trace' : 'lasso';
+		if (view.mode === 'lasso') {
+			view.steps = result.lasso.stem.concat(result.lasso.cycle);
+			view.cycleFrom = result.lasso.stem.length;
+		} else {
+			view.steps = result.trace || [];
+			view.cycleFrom = -1;
+		}
 		view.lanes = result.threads.slice();
-		for (const s of trace) if (!view.lanes.includes(s.thread)) view.lanes.push(s.thread);
+		for (const s of view.steps) if (!view.lanes.includes(s.thread)) view.lanes.push(s.thread);
 		renderHeader(result);
-		renderLanes(result);
-		select(index === undefined ? -1 : Math.min(index, trace.length - 1), false);
+		view.cards = [];
+		view.numbers = [];
+		renderLanes($('lanes'), view.steps, view.lanes, { interactive: true, cycleFrom: view.cycleFrom, lasso: view.mode === 'lasso' ? result.lasso : null, result });
+		renderCompare();
+		select(index === undefined ? -1 : Math.min(index, view.steps.length - 1), false);
 		$('lanes').focus();
 	}
 
@@ -46,80 +63,142 @@
 		badge.hidden = false;
 		badge.className = 'badge ' + r.verdict;
 		badge.textContent = r.verdict === 'safe' ? 'safe' : 'violation: ' + r.property;
-		$('stats').textContent = r.states + ' states · ' + r.ms + ' ms' + (r.trace ? ' · ' + r.trace.length + ' steps' : '');
-		$('message').textContent = r.message || '';
-		$('message').title = r.message || '';
+		const live = $('liveness');
+		live.hidden = !r.liveness;
+		if (r.liveness) {
+			live.className = 'badge ' + r.liveness;
+			live.textContent = r.liveness === 'holds' ? 'terminates' : 'livelock';
+			live.title = r.liveness === 'holds' ? 'Every thread that is not an adversary finishes under weak fairness' : (r.lasso && r.lasso.message) || 'liveness violated';
+		}
+		const n = view.steps.length;
+		$('stats').textContent = r.states + ' states · ' + r.ms + ' ms' + (n ? ' · ' + n + ' steps' : '');
+		const message = view.mode === 'lasso' ? r.lasso.message : r.message || '';
+		$('message').textContent = message;
+		$('message').title = message;
+		const why = $('why');
+		why.hidden = !r.explanation;
+		why.textContent = r.explanation || '';
+		const both = !!(r.trace && r.trace.length && r.lasso);
+		$('views').hidden = !both;
+		$('view-trace').setAttribute('aria-pressed', String(view.mode === 'trace'));
+		$('view-lasso').setAttribute('aria-pressed', String(view.mode === 'lasso'));
+		$('compare-toggle').hidden = !view.compare;
 	}
 
-	function renderLanes(r) {
-		const host = $('lanes');
+	/** One grid of lanes: a header per thread, a card per step; the lasso's cycle is marked where it starts. */
+	function renderLanes(host, steps, lanes, opts) {
 		host.replaceChildren();
-		view.cards = [];
-		view.numbers = [];
-		const trace = r.trace || [];
-		if (!trace.length) {
-			host.appendChild(el('p', 'empty', r.verdict === 'safe' ? 'No violation within the bounds: nothing to replay.' : 'No trace.'));
+		if (!steps.length) {
+			const r = opts.result;
+			host.appendChild(el('p', 'empty', r && r.verdict === 'safe' ? 'No violation within the bounds: nothing to replay.' : 'No trace.'));
 			return;
 		}
 		const grid = el('div', 'grid');
-		grid.style.gridTemplateColumns = '34px repeat(' + view.lanes.length + ', minmax(230px, 1fr))';
-		grid.style.gridTemplateRows = 'auto repeat(' + trace.length + ', auto)';
+		const extra = opts.cycleFrom >= 0 ? 1 : 0;
+		grid.style.gridTemplateColumns = '34px repeat(' + lanes.length + ', minmax(230px, 1fr))';
+		grid.style.gridTemplateRows = 'auto repeat(' + (steps.length + extra) + ', auto)';
 		const corner = el('div', 'lane-head corner', '#');
 		corner.style.gridColumn = '1';
 		corner.style.gridRow = '1';
 		grid.appendChild(corner);
-		view.lanes.forEach((name, i) => {
+		lanes.forEach((name, i) => {
 			const head = el('div', 'lane-head');
 			head.appendChild(el('span', '', name));
-			const steps = trace.filter((s) => s.thread === name).length;
-			head.appendChild(el('span', 'kind', steps + (steps === 1 ? ' step' : ' steps')));
+			const count = steps.filter((s) => s.thread === name).length;
+			head.appendChild(el('span', 'kind', count + (count === 1 ? ' step' : ' steps')));
 			head.style.gridColumn = String(i + 2);
 			head.style.gridRow = '1';
 			grid.appendChild(head);
 			const bg = el('div', 'lane-bg');
 			bg.style.gridColumn = String(i + 2);
-			bg.style.gridRow = '2 / ' + (trace.length + 2);
+			bg.style.gridRow = '2 / ' + (steps.length + extra + 2);
 			bg.style.alignSelf = 'stretch';
 			grid.appendChild(bg);
 		});
-		trace.forEach((s, i) => {
+		steps.forEach((s, i) => {
+			const row = i + 2 + (opts.cycleFrom >= 0 && i >= opts.cycleFrom ? 1 : 0);
+			if (i === opts.cycleFrom) grid.appendChild(cycleMark(i + 2, opts.lasso));
 			const no = el('div', 'stepno', i + 1);
 			no.style.gridColumn = '1';
-			no.style.gridRow = String(i + 2);
+			no.style.gridRow = String(row);
 			grid.appendChild(no);
-			view.numbers.push(no);
-			const card = el('div', 'step' + (s.violation ? ' violation' : ''));
+			const inCycle = opts.cycleFrom >= 0 && i >= opts.cycleFrom;
+			const card = el('div', 'step' + (s.violation ? ' violation' : '') + (inCycle ? ' cycle' : ''));
 			card.tabIndex = -1;
 			card.dataset.index = String(i);
 			card.setAttribute('role', 'button');
 			card.setAttribute('aria-label', 'Step ' + (i + 1) + ', ' + s.thread + ': ' + s.action);
 			card.appendChild(el('div', 'action', s.action));
-			const where = el('div', 'where');
-			where.appendChild(el('span', 'file', whereText(s.location)));
-			if (s.location.tree) where.appendChild(el('span', 'tree', s.location.tree));
-			where.title = s.location.hint;
-			card.appendChild(where);
+			card.appendChild(whereOf(s.location));
 			if (s.violation && s.note) card.appendChild(el('div', 'note', s.note));
-			card.style.gridColumn = String(view.lanes.indexOf(s.thread) + 2);
-			card.style.gridRow = String(i + 2);
+			card.style.gridColumn = String(lanes.indexOf(s.thread) + 2);
+			card.style.gridRow = String(row);
 			card.addEventListener('click', () => {
-				select(i, true);
+				if (opts.interactive) select(i, true);
 				post({ type: 'reveal', location: s.location, step: i });
 			});
 			card.addEventListener('keydown', (e) => {
 				if (e.key === 'Enter') post({ type: 'reveal', location: s.location, step: i });
 			});
 			grid.appendChild(card);
-			view.cards.push(card);
+			if (opts.interactive) {
+				view.cards.push(card);
+				view.numbers.push(no);
+			}
 		});
+		if (opts.cycleFrom >= steps.length) grid.appendChild(cycleMark(steps.length + 2, opts.lasso));
 		host.appendChild(grid);
+	}
+
+	function cycleMark(row, lasso) {
+		const empty = lasso && !lasso.cycle.length;
+		const mark = el('div', 'cycle-mark', empty ? '■ no thread can move any more: the last state repeats forever' : '↻ from here the cycle repeats forever (a fair schedule: every thread that stays enabled moves)');
+		mark.style.gridRow = String(row);
+		return mark;
+	}
+
+	/** file:line · function(), and for code of an older kernel the version it comes from (a link when known). */
+	function whereOf(loc) {
+		const where = el('div', 'where');
+		where.appendChild(el('span', 'file', whereText(loc)));
+		if (loc.url) {
+			const a = el('a', 'version', (loc.tree || 'source') + ' ↗');
+			a.tabIndex = 0;
+			a.title = loc.url;
+			a.addEventListener('click', (e) => {
+				e.stopPropagation();
+				post({ type: 'open', url: loc.url });
+			});
+			where.appendChild(a);
+		} else if (loc.tree === 'design only') where.appendChild(el('span', 'design', 'design only'));
+		else if (loc.tree) where.appendChild(el('span', 'tree', loc.tree));
+		where.title = loc.hint;
+		return where;
+	}
+
+	/** Upstream's run of the same thread order, beside the counterexample. */
+	function renderCompare() {
+		const box = $('compare');
+		box.hidden = !(view.compare && view.showCompare);
+		$('compare-toggle').setAttribute('aria-pressed', String(view.showCompare));
+		if (box.hidden) return;
+		const c = view.compare;
+		const lanes = c.threads.slice();
+		const inner = el('div');
+		renderLanes(inner, c.trace || [], lanes, { interactive: false, cycleFrom: -1, result: c });
+		const head = el('div', 'compare-head');
+		head.appendChild(el('strong', '', c.variant + ', same schedule: ' + (c.verdict === 'safe' ? 'safe' : 'violation: ' + c.property)));
+		const taken = (c.trace || []).length;
+		const replayed = c.replayed || { steps: taken, skipped: 0 };
+		head.appendChild(el('span', '', ' · ' + taken + ' of ' + replayed.steps + ' steps taken, ' + replayed.skipped + ' not possible in ' + c.variant));
+		box.replaceChildren(head, inner);
 	}
 
 	// ---- stepping ------------------------------------------------------------
 
 	function select(index, scroll) {
-		const trace = (view.result && view.result.trace) || [];
-		view.index = Math.max(-1, Math.min(index, trace.length - 1));
+		const steps = view.steps;
+		view.index = Math.max(-1, Math.min(index, steps.length - 1));
 		view.cards.forEach((c, i) => {
 			c.classList.toggle('current', i === view.index);
 			c.classList.toggle('future', i > view.index);
@@ -127,22 +206,22 @@
 		view.numbers.forEach((n, i) => n.classList.toggle('current', i === view.index));
 		const cur = view.cards[view.index];
 		if (cur && scroll !== false) cur.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-		$('position').textContent = view.index < 0 ? 'initial state · ' + trace.length + ' steps' : 'step ' + (view.index + 1) + ' / ' + trace.length;
+		$('position').textContent = view.index < 0 ? 'initial state · ' + steps.length + ' steps' : 'step ' + (view.index + 1) + ' / ' + steps.length + (view.cycleFrom >= 0 && view.index >= view.cycleFrom ? ' (cycle)' : '');
 		$('back').disabled = $('first').disabled = view.index < 0;
-		$('fwd').disabled = $('last').disabled = view.index >= trace.length - 1;
+		$('fwd').disabled = $('last').disabled = view.index >= steps.length - 1;
 		renderInspector();
-		if (vscode) vscode.setState({ result: view.result, index: view.index });
+		if (vscode) vscode.setState({ result: view.result, compare: view.compare, mode: view.mode, index: view.index });
 	}
 
 	function play() {
-		const trace = (view.result && view.result.trace) || [];
-		if (!trace.length) return;
+		const steps = view.steps;
+		if (!steps.length) return;
 		if (view.timer) return stop();
-		if (view.index >= trace.length - 1) select(-1);
+		if (view.index >= steps.length - 1) select(-1);
 		$('play').textContent = '❚❚ pause';
 		$('play').setAttribute('aria-label', 'Pause');
 		const tick = () => {
-			if (view.index >= trace.length - 1) return stop();
+			if (view.index >= steps.length - 1) return stop();
 			select(view.index + 1);
 			view.timer = setTimeout(tick, view.delay);
 		};
@@ -170,7 +249,7 @@
 			const items = [
 				['gpa', c.gpa],
 				['uhva', orDash(c.uhva)],
-				['generation', c.generation + (c.generation === state.vm.memslotGeneration ? '' : ' ≠ ' + state.vm.memslotGeneration), c.generation !== state.vm.memslotGeneration],
+				['generation', c.hvaBased ? 'not checked (HVA-based)' : c.generation + (c.generation === state.vm.memslotGeneration ? '' : ' ≠ ' + state.vm.memslotGeneration), !c.hvaBased && c.generation !== state.vm.memslotGeneration],
 				['pfn', orDash(c.pfn)],
 				['khva', orDash(c.khva)],
 				['lock holders', holders.length ? holders.join(', ') : '—'],
@@ -201,10 +280,14 @@
 		groups.push({ section: 'vm', title: 'struct kvm', pills: [], items: vmItems });
 		const host = [];
 		for (const [gfn, hva] of Object.entries(state.host.memslots)) host.push(['memslot ' + gfn, '→ hva ' + hva]);
-		for (const [hva, page] of Object.entries(state.host.backing)) host.push(['hva ' + hva + (state.host.retiredHvas.includes(hva) ? ' (retired)' : ''), '→ ' + page]);
+		const outside = state.host.outsideMemslots || [];
+		for (const [hva, page] of Object.entries(state.host.backing)) {
+			const notes = (state.host.retiredHvas.includes(hva) ? ' (retired)' : '') + (outside.includes(hva) ? ' (no memslot)' : '');
+			host.push(['hva ' + hva + notes, '→ ' + page]);
+		}
 		for (const p of state.host.pages) {
 			const what = p.freed ? 'freed' : p.backs ? 'backs ' + p.backs : 'stale copy';
-			host.push([p.page, what + ' · kmaps ' + p.kmaps, p.freed || !p.backs]);
+			host.push([p.page, what + ' · kmaps ' + p.kmaps + (p.refs ? ' · refs ' + p.refs : ''), p.freed || !p.backs]);
 		}
 		groups.push({ section: 'host', title: 'host memory', pills: [], items: host });
 		const threads = [];
@@ -228,9 +311,9 @@
 		box.replaceChildren();
 		const r = view.result;
 		if (!r) return;
-		const trace = r.trace || [];
-		const state = view.index < 0 ? r.initial : trace[view.index].state;
-		const prev = flat(view.index < 0 ? null : view.index === 0 ? r.initial : trace[view.index - 1].state);
+		const steps = view.steps;
+		const state = view.index < 0 ? r.initial : steps[view.index].state;
+		const prev = flat(view.index < 0 ? null : view.index === 0 ? r.initial : steps[view.index - 1].state);
 		const titles = { caches: 'gfn_to_pfn_cache', vm: 'VM', host: 'Host', threads: 'Threads' };
 		let section = '';
 		for (const g of rows(state)) {
@@ -293,6 +376,12 @@
 	$('last').addEventListener('click', () => (stop(), select(Number.MAX_SAFE_INTEGER)));
 	$('play').addEventListener('click', play);
 	$('speed').addEventListener('change', (e) => (view.delay = Number(e.target.value)));
+	$('view-trace').addEventListener('click', () => view.result && load(view.result, -1, view.compare, 'trace'));
+	$('view-lasso').addEventListener('click', () => view.result && load(view.result, -1, view.compare, 'lasso'));
+	$('compare-toggle').addEventListener('click', () => {
+		view.showCompare = !view.showCompare;
+		renderCompare();
+	});
 
 	document.addEventListener('keydown', (e) => {
 		if (!view.result || e.target instanceof HTMLSelectElement) return;
@@ -315,12 +404,17 @@
 	window.addEventListener('message', (e) => {
 		const msg = e.data;
 		if (!msg || typeof msg !== 'object') return;
-		if (msg.type === 'trace' && msg.result) load(msg.result, msg.step);
-		else if (msg.type === 'select' && typeof msg.step === 'number') select(msg.step);
+		if (msg.type === 'trace' && msg.result) {
+			view.showCompare = !!msg.compare;
+			load(msg.result, msg.step, msg.compare);
+		} else if (msg.type === 'select' && typeof msg.step === 'number') select(msg.step);
 		else if (msg.type === 'paths') renderPaths(msg.chains);
 	});
 
 	const saved = vscode && vscode.getState();
-	if (saved && saved.result) load(saved.result, saved.index);
+	if (saved && saved.result) {
+		view.showCompare = !!saved.compare;
+		load(saved.result, saved.index, saved.compare, saved.mode);
+	}
 	post({ type: 'ready' });
 })();

@@ -56,3 +56,37 @@ export interface InstanceInfo {
 	findings: number;
 }
 export const instancesRequest = new RequestType0<InstanceInfo[], void>('gpcscope/instances');
+
+/** The simulator's scenarios and variants, for the editor's pickers; with `scenario`, each variant's verdicts there. */
+export interface SimulatorCatalogParams {
+	scenario?: string;
+}
+export interface SimulatorCatalog {
+	scenarios: { id: string; title: string; description: string }[];
+	variants: {
+		id: string;
+		title: string;
+		release: string;
+		hazard: string;
+		/** in the scenario asked about: the safety verdict (property when violated) and liveness */
+		verdict?: { safety: 'safe' | 'violation'; property?: string; liveness: 'holds' | 'violated' };
+	}[];
+	error?: string;
+}
+export const simulatorCatalogRequest = new RequestType<SimulatorCatalogParams, SimulatorCatalog, void>('gpcscope/simulatorCatalog');
+
+/** One cell of the simulate --matrix table, with its counterexample and, for a variant, upstream's run of the same schedule. */
+export interface SimulateScenarioParams {
+	scenario: string;
+	variant: string;
+}
+export interface SimulateScenarioResponse {
+	/** The simulator's RunResult, lines resolved in the indexed tree and historical steps linked to their version. */
+	result?: unknown;
+	/** Upstream replaying the result's thread order (absent for upstream itself). */
+	compare?: unknown;
+	/** Absolute path of the folder that trace locations are relative to. */
+	root?: string;
+	error?: string;
+}
+export const simulateScenarioRequest = new RequestType<SimulateScenarioParams, SimulateScenarioResponse, void>('gpcscope/simulateScenario');

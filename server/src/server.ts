@@ -12,7 +12,8 @@ import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
 import { workDoneProgress } from './features/progress';
 import { simulateAt } from './features/simulate';
-import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
+import { simulateScenario, simulatorCatalog } from './features/simulateScenario';
+import { instancesRequest, reindexRequest, simulateRequest, simulateScenarioRequest, simulatorCatalogRequest, statusNotification } from './protocol';
 import { CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
 import { VERSION } from './version';
 import { Workspace } from './workspace';
@@ -140,6 +141,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		if (!doc || !result) return { error: 'Open the file and wait for gpcscope to index it.' };
 		return simulateAt({ tree: doc.tree, file: file!, result, root }, position.line, variant, scenario);
 	});
+	connection.onRequest(simulatorCatalogRequest, (params) => simulatorCatalog(params));
+	connection.onRequest(simulateScenarioRequest, (params) => simulateScenario(params, folders));
 	const usageActions = usageCodeActions(connection, { workspace: () => workspace, engine: ready, folders: () => folders, capabilities: () => clientCapabilities });
 	connection.onCodeAction(async (params) => [
 		...interleavingActions(params.textDocument.uri, params.context.diagnostics),

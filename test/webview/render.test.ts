@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveLines, runScenario, type RunResult } from '../../server/src/simulator';
+import { replaySchedule, resolveLines, runScenario, type RunResult } from '../../server/src/simulator';
 
 const REPO = join(__dirname, '..', '..');
 const WEBVIEW = join(REPO, 'client', 'webview');
@@ -16,11 +16,11 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOT = join(REPO, 'test-results', 'simulator-webview.png');
 const KERNEL = '/root/.cache/gpcscope/kernels/linux-6.12';
 
+const read = (f: string) => (existsSync(join(KERNEL, f)) ? readFileSync(join(KERNEL, f), 'utf8') : undefined);
+
 /** The counterexample of the 5.19 fix: a refresh that marks the cache valid before mapping. */
 function counterexample(): RunResult {
-	const r = runScenario('reader-vs-invalidation', 'valid-before-map');
-	const read = (f: string) => (existsSync(join(KERNEL, f)) ? readFileSync(join(KERNEL, f), 'utf8') : undefined);
-	return resolveLines(r, read);
+	return resolveLines(runScenario('reader-vs-invalidation', 'valid-before-map'), read);
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('simulator webview (headless chromium)', () => {
@@ -91,8 +91,8 @@ describe.skipIf(!existsSync(CHROMIUM))('simulator webview (headless chromium)', 
 		await page.evaluate((r) => (globalThis as unknown as { postMessage(m: unknown, origin: string): void }).postMessage({ type: 'trace', result: r }, '*'), result);
 		await page.waitForSelector('.step');
 		expect(await page.locator('.lane-head:not(.corner)').count()).toBe(result.threads.length);
-		expect(await page.locator('.step').count()).toBe(result.trace!.length);
-		expect(await page.locator('.step.violation').count()).toBe(1);
+		expect(await page.locator('#lanes .step').count()).toBe(result.trace!.length);
+		expect(await page.locator('#lanes .step.violation').count()).toBe(1);
 		expect(await page.textContent('#verdict')).toBe('violation: stale-access');
 		expect(await page.textContent('#position')).toMatch(/initial state/);
 	});
@@ -107,7 +107,7 @@ describe.skipIf(!existsSync(CHROMIUM))('simulator webview (headless chromium)', 
 		expect(await page.textContent('#position')).toBe(`step 1 / ${result.trace!.length}`);
 		await page.keyboard.press('End');
 		expect(await page.textContent('#position')).toBe(`step ${result.trace!.length} / ${result.trace!.length}`);
-		await expect.poll(() => page.locator('.step.violation.current').count()).toBe(1);
+		await expect.poll(() => page.locator('#lanes .step.violation.current').count()).toBe(1);
 		await page.keyboard.press('Home');
 		expect(await page.textContent('#position')).toMatch(/initial state/);
 	});
@@ -125,15 +125,71 @@ describe.skipIf(!existsSync(CHROMIUM))('simulator webview (headless chromium)', 
 
 	it('posts a reveal with the source location when a step is clicked', async () => {
 		const i = result.trace!.findIndex((s) => s.location.function === 'hva_to_pfn_retry');
-		await page.locator('.step').nth(i).click();
+		await page.locator('#lanes .step').nth(i).click();
 		const reveals = (await posted()).filter((m) => m.type === 'reveal');
 		expect(reveals.at(-1)).toEqual({ type: 'reveal', location: result.trace![i].location, step: i });
 		expect(await page.textContent('#position')).toBe(`step ${i + 1} / ${result.trace!.length}`);
 	});
 
+	const send = (msg: unknown) => page.evaluate((m) => (globalThis as unknown as { postMessage(m: unknown, origin: string): void }).postMessage(m, '*'), msg);
+
+	it('links each historical step to the version it comes from, and says why the variant breaks', async () => {
+		const old = result.trace!.filter((s) => s.location.url);
+		expect(old.length).toBeGreaterThan(0);
+		expect(await page.locator('#lanes a.version').count()).toBe(old.length);
+		expect(await page.locator('#lanes a.version').first().textContent()).toBe('linux-5.18 ↗');
+		await page.locator('#lanes a.version').first().click();
+		expect((await posted()).filter((m) => m.type === 'open').at(-1)).toEqual({ type: 'open', url: old[0].location.url });
+		expect(await page.textContent('#why')).toBe(result.explanation);
+		expect(await page.textContent('#liveness')).toBe('terminates');
+	});
+
+	it('puts upstream\'s run of the same schedule beside the counterexample, and hides it again', async () => {
+		const compare = resolveLines(replaySchedule('reader-vs-invalidation', 'upstream', result.trace!.map((s) => s.thread)), read);
+		await send({ type: 'trace', result, compare });
+		await page.waitForSelector('#compare .step');
+		expect(await page.locator('#lanes .step').count()).toBe(result.trace!.length);
+		expect(await page.locator('#compare .step').count()).toBe(compare.trace!.length);
+		expect(await page.textContent('#compare .compare-head')).toMatch(/^upstream, same schedule: safe · \d+ of \d+ steps taken, \d+ not possible in upstream$/);
+		await page.click('#compare-toggle');
+		expect(await page.isHidden('#compare')).toBe(true);
+		await page.click('#compare-toggle');
+		expect(await page.isVisible('#compare')).toBe(true);
+	});
+
+	it('draws a liveness violation as a lasso: the stem, a marker, the cycle', async () => {
+		const storm = resolveLines(runScenario('refresh-vs-invalidation-storm'), read);
+		const lasso = storm.lasso!;
+		await send({ type: 'trace', result: storm });
+		await page.waitForSelector('#lanes .step.cycle');
+		expect(await page.locator('#lanes .step').count()).toBe(lasso.stem.length + lasso.cycle.length);
+		expect(await page.locator('#lanes .step.cycle').count()).toBe(lasso.cycle.length);
+		expect(await page.textContent('#lanes .cycle-mark')).toMatch(/^↻ from here the cycle repeats forever/);
+		expect(await page.textContent('#verdict')).toBe('safe');
+		expect(await page.textContent('#liveness')).toBe('livelock');
+		expect(await page.textContent('#message')).toMatch(/retries hva_to_pfn_retry\(\) forever/);
+		await page.keyboard.press('End');
+		expect(await page.textContent('#position')).toMatch(/\(cycle\)$/);
+		mkdirSync(join(REPO, 'test-results'), { recursive: true });
+		await page.screenshot({ path: join(REPO, 'test-results', 'simulator-webview-lasso.png'), fullPage: false });
+	});
+
+	it('offers both runs when a cell breaks safety and liveness', async () => {
+		const dead = runScenario('refresh-vs-deactivate', 'lock-init-on-activate');
+		await send({ type: 'trace', result: dead });
+		await page.waitForSelector('#views:not([hidden])');
+		expect(await page.locator('#lanes .step').count()).toBe(dead.trace!.length);
+		await page.click('#view-lasso');
+		expect(await page.locator('#lanes .cycle-mark').textContent()).toMatch(/no thread can move any more/);
+		expect(await page.locator('#lanes .step').count()).toBe(dead.lasso!.stem.length);
+		await page.click('#view-trace');
+		await send({ type: 'trace', result, compare: undefined });
+	});
+
 	it('renders without CSP violations or script errors, and saves a screenshot at the violation', async () => {
 		await page.keyboard.press('End');
-		await page.locator('.step.violation').scrollIntoViewIfNeeded();
+		await page.waitForSelector('#lanes .step.violation');
+		await page.locator('#lanes .step.violation').scrollIntoViewIfNeeded();
 		await page.locator('#lanes').focus();
 		mkdirSync(join(REPO, 'test-results'), { recursive: true });
 		await page.screenshot({ path: SHOT, fullPage: false });

@@ -255,12 +255,17 @@ export function checkLiveness(model: BuiltModel, opts: LivenessOptions = {}): Li
 	for (let i = v.entry; i > 0; i = gr.parent[i]) stemIdx.push(i);
 	stemIdx.reverse();
 	const stem = stemIdx.map((i) => step(gr.parent[i], gr.via[i], i));
+	// The cycle's states are computed again from the stem's end, so that history variables (the value of
+	// mmu_invalidate_seq) keep counting round the cycle instead of showing the stored state's first value.
 	const cycle: Step[] = [];
 	if (v.members.length) {
-		let at = v.entry;
+		const ndone = lay.globals.get('ndone')!.off;
+		let cur = gr.states[v.entry];
 		for (const e of fairCycle(gr, v, threads.length)) {
-			cycle.push(step(at, e.thread, e.to));
-			at = e.to;
+			const th = threads[e.thread];
+			const ins = th.instrs[cur[th.pcSlot]].src;
+			cur = stepThread(th, cur, ndone).ns;
+			cycle.push({ thread: th.name, action: ins.action, location: { ...ins.loc }, state: snap(cur) });
 		}
 	}
 	const entryState = gr.states[v.entry];
