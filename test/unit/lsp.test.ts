@@ -117,6 +117,41 @@ describe('custom requests', () => {
 		expect(outside.error).toMatch(/not inside a function/);
 	});
 
+	it('gpcscope/simulatorCatalog and gpcscope/simulateScenario open any cell of the matrix beside upstream\'s run of its schedule', async () => {
+		client = inProcessClient();
+		await initialize(client, URI.file(DEMO).toString());
+		const catalog = (await client.rpc.sendRequest('gpcscope/simulatorCatalog', {})) as { scenarios: { id: string }[]; variants: { id: string; verdict?: unknown }[] };
+		expect(catalog.scenarios.map((s) => s.id)).toContain('hva-refresh-vs-zap');
+		expect(catalog.variants.every((v) => v.verdict === undefined)).toBe(true);
+		const inScenario = (await client.rpc.sendRequest('gpcscope/simulatorCatalog', { scenario: 'guest-usage-vs-invalidation' })) as {
+			variants: { id: string; verdict: { safety: string; property?: string; liveness: string } }[];
+		};
+		expect(inScenario.variants.find((v) => v.id === 'guest-usage-no-request')!.verdict).toEqual({ safety: 'violation', property: 'stale-access', liveness: 'holds' });
+		expect(inScenario.variants.find((v) => v.id === 'guest-usage-protocol')!.verdict).toEqual({ safety: 'safe', liveness: 'holds' });
+		expect(((await client.rpc.sendRequest('gpcscope/simulatorCatalog', { scenario: 'nope' })) as { error?: string }).error).toMatch(/unknown scenario/);
+
+		const cell = (await client.rpc.sendRequest('gpcscope/simulateScenario', { scenario: 'reader-vs-invalidation', variant: 'valid-before-map' })) as {
+			result: { verdict: string; explanation: string; trace: { thread: string; location: { file: string; line?: number; url?: string; tree?: string } }[] };
+			compare: { variant: string; verdict: string; replayed: { steps: number } };
+			root: string;
+		};
+		expect(cell.root).toBe(DEMO);
+		expect(cell.result.verdict).toBe('violation');
+		expect(cell.result.explanation.length).toBeGreaterThan(30);
+		// today's steps get the demo tree's lines, historical ones a link to their version
+		expect(cell.result.trace.some((s) => s.location.file === 'virt/kvm/pfncache.c' && !s.location.tree && typeof s.location.line === 'number')).toBe(true);
+		expect(cell.result.trace.filter((s) => s.location.tree === 'linux-5.18').every((s) => /\?h=v5\.18$/.test(s.location.url ?? ''))).toBe(true);
+		expect(cell.compare).toMatchObject({ variant: 'upstream', verdict: 'safe', replayed: { steps: cell.result.trace.length } });
+		const storm = (await client.rpc.sendRequest('gpcscope/simulateScenario', { scenario: 'refresh-vs-invalidation-storm', variant: 'upstream' })) as {
+			result: { liveness: string; lasso: { cycle: unknown[] } };
+			compare?: unknown;
+		};
+		expect(storm.result.liveness).toBe('violated');
+		expect(storm.result.lasso.cycle.length).toBeGreaterThan(0);
+		expect(storm.compare).toBeUndefined();
+		expect(((await client.rpc.sendRequest('gpcscope/simulateScenario', { scenario: 'nope', variant: 'upstream' })) as { error?: string }).error).toMatch(/unknown scenario/);
+	});
+
 	it('gpcscope/reindex sent right after initialized waits for the workspace', async () => {
 		client = inProcessClient();
 		await initialize(client, URI.file(DEMO).toString());
