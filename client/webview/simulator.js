@@ -95,7 +95,7 @@
 		}
 		const grid = el('div', 'grid');
 		const extra = opts.cycleFrom >= 0 ? 1 : 0;
-		grid.style.gridTemplateColumns = '34px repeat(' + lanes.length + ', minmax(230px, 1fr))';
+		grid.style.gridTemplateColumns = '34px repeat(' + lanes.length + ', minmax(' + (opts.interactive ? 230 : 170) + 'px, 1fr))';
 		grid.style.gridTemplateRows = 'auto repeat(' + (steps.length + extra) + ', auto)';
 		const corner = el('div', 'lane-head corner', '#');
 		corner.style.gridColumn = '1';

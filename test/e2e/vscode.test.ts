@@ -287,6 +287,40 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 		(metrics.v612 as Record<string, unknown>).activationMs = await activationMs('07-running-extensions');
 	});
 
+	it('opens any cell of the matrix with the pickers, beside upstream\'s run of the same schedule', async () => {
+		await setSideBar(page, false);
+		await runCommand(page, 'gpcscope: Open simulator counterexample');
+		const input = page.locator('.quick-input-widget .quick-input-box input');
+		const firstRow = () => page.locator('.quick-input-list .monaco-list-row').first().getAttribute('aria-label').catch(() => null);
+		const pick = async (what: string, text: string) => {
+			await input.waitFor({ state: 'visible' });
+			await input.fill(text);
+			await until(`${what} "${text}" first in the picker`, async () => (await firstRow())?.startsWith(text), 30_000);
+			await page.keyboard.press('Enter');
+		};
+		await pick('the scenario', 'reader-vs-invalidation');
+		// The variant picker says what each variant does in this scenario.
+		await until('the variants with their verdicts', async () => {
+			const rows = (await page.locator('.quick-input-list').innerText().catch(() => '')) ?? '';
+			return /valid-before-map[\s\S]*violation: stale-access/.test(rows);
+		}, 60_000);
+		await shot(page, '06a-simulator-variant-picker');
+		await pick('the variant', 'valid-before-map');
+		const frame = await webviewFrame(page, '#compare-toggle');
+		await until('the counterexample in the panel', async () => /reader-vs-invalidation × valid-before-map/.test(await frame.locator('#title').innerText()), 60_000);
+		await until('upstream\'s run beside it', async () => /^upstream, same schedule: safe/.test((await frame.locator('#compare .compare-head').innerText().catch(() => '')) ?? ''), 30_000);
+		expect(await frame.locator('#lanes .step.violation').count()).toBe(1);
+		expect(await frame.locator('#compare .step').count()).toBeGreaterThan(5);
+		expect(await frame.locator('#why').innerText()).toMatch(/invalidate_start\(\) and mmu_invalidate_in_progress\+\+/);
+		// today's steps carry lines of the indexed tree, the 5.18 ones a link naming their version
+		expect(await frame.locator('#lanes .where .file', { hasText: /virt\/kvm\/pfncache\.c:\d+/ }).count()).toBeGreaterThan(0);
+		expect(await frame.locator('#lanes a.version', { hasText: 'linux-5.18' }).count()).toBeGreaterThan(0);
+		await shot(page, '06b-simulator-side-by-side');
+		metrics.counterexample = { steps: await frame.locator('#lanes .step').count(), upstreamSteps: await frame.locator('#compare .step').count() };
+		await page.locator('.part.editor .tab', { hasText: 'xen.c' }).first().click();
+		await setSideBar(page, true);
+	});
+
 	it('applies the quick fix on a 6.1 usage flag and the file changes', async () => {
 		const file = join(ws.v61, 'arch/x86/kvm/xen.c');
 		const original = readFileSync(file, 'utf8');
