@@ -172,6 +172,12 @@ describe('historical variants and reference designs', () => {
 		expect(runScenario('two-refreshers-vs-memslot', 'valid-before-map').verdict).toBe('safe');
 	});
 
+	it('takes the refresh\'s error path where the 6.0 activation resets uhva under a running refresh (hva_to_pfn(KVM_HVA_ERR_BAD))', () => {
+		const r = runScenario('activate-vs-invalidation', 'no-active-flag', { coverage: true, liveness: false });
+		expect(r.unreached!.some((s) => /^reader: out_error/.test(s))).toBe(false);
+		expect(runScenario('activate-vs-invalidation', 'upstream', { coverage: true, liveness: false }).unreached!.some((s) => /out_error/.test(s))).toBe(true);
+	});
+
 	it('no-active-flag (CVE-2022-49882) revives a deactivated cache off the list: the invalidation misses it, the page is freed and used', () => {
 		const trace = runScenario('refresh-after-deactivate', 'no-active-flag').trace!;
 		const publish = trace.findIndex((s) => /publish/.test(s.action));
