@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `gpcscope` on the command line: the same engine as the language server.
+import { plural } from './report/plural';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ interface CheckOptions {
 	/** false with --no-cache. */
 	cache?: boolean;
 	quiet?: boolean;
+	/** Also list what was not searched (files over the size limit). */
+	verbose?: boolean;
 	/** Report only findings not in this earlier SARIF or JSON report. */
 	baseline?: string;
 	/** Report only findings the working tree adds over git HEAD. */
@@ -81,16 +84,17 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		try {
 			const r = await applyBaseline(result, root, lineText, { baseline: options.baseline, era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined });
 			result = { ...result, findings: r.fresh };
-			if (!options.quiet) process.stderr.write(`gpcscope: ${r.known.length} findings already in ${r.source} not reported\n`);
+			if (!options.quiet) process.stderr.write(`gpcscope: ${plural(r.known.length, 'finding')} already in ${r.source} not reported\n`);
 		} catch (e) {
 			if (e instanceof ReviewError) throw new UsageError(e.message);
 			throw e;
 		}
 	}
-	// Generated headers over the size limit are one line; anything else skipped is listed.
+	// Generated headers over the size limit (a kernel tree always has some) are one line with
+	// --verbose; anything else skipped is listed, always.
 	const large = skipped.filter((s) => s.reason.startsWith('larger than'));
 	for (const s of skipped) if (!large.includes(s)) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
-	if (large.length && !options.quiet) process.stderr.write(`gpcscope: skipped ${large.length} files over the size limit, not searched (e.g. ${large[0].file}: ${large[0].reason})\n`);
+	if (large.length && options.verbose && !options.quiet) process.stderr.write(`gpcscope: skipped ${plural(large.length, 'file')} over the size limit, not searched (e.g. ${large[0].file}: ${large[0].reason})\n`);
 	for (const s of result.skipped) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
 	const stats = {
 		filesScanned: checked.stats.filesScanned,
@@ -126,8 +130,8 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		process.stdout.write(formatText(result.findings));
 		if (!options.quiet) {
 			process.stderr.write(
-				`gpcscope: ${stats.filesScanned} files scanned, ${stats.filesParsed} parsed, ${stats.functionsAnalysed} functions analysed, ` +
-					`${result.findings.length} findings, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
+				`gpcscope: ${plural(stats.filesScanned, 'file')} scanned, ${stats.filesParsed} parsed, ${plural(stats.functionsAnalysed, 'function')} analysed, ` +
+					`${plural(result.findings.length, 'finding')}, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
 					` [cache: ${cacheSummary(checked.stats)}; ${stats.jobs} thread${stats.jobs > 1 ? 's' : ''}]\n`,
 			);
 		}
@@ -139,7 +143,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 function cacheSummary(s: TreeCheck['stats']): string {
 	if (s.cache === 'off') return 'off';
 	if (s.resultFromCache) return `${s.cache}, result reused`;
-	return `${s.cache}, ${s.filesParsedNow} files parsed, ${s.factsFromCache} from cache`;
+	return `${s.cache}, ${plural(s.filesParsedNow, 'file')} parsed, ${s.factsFromCache} from cache`;
 }
 
 export function buildProgram(): Command {
@@ -161,6 +165,7 @@ export function buildProgram(): Command {
 		.option('--no-cache', 'neither read nor write the index cache ($XDG_CACHE_HOME/gpcscope)')
 		.option('--file-budget <ms>', 'time budget per file and pass; a file over it is skipped with a reason (default 20000)', positiveInt)
 		.option('-q, --quiet', 'no summary line on stderr')
+		.option('-v, --verbose', 'also say which files were not searched (over the size limit: generated headers)')
 		.option('--baseline <file>', 'report only findings not in this earlier SARIF or JSON report')
 		.option('--new-only', 'report only findings the working tree adds over git HEAD')
 		.action(async (paths: string[], options: CheckOptions) => {

@@ -7,6 +7,7 @@ import {
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
+import { fitDiagnostics, fitHover } from './features/clientFit';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
@@ -84,7 +85,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
 	connection.onInitialized(async () => {
 		const registerFailed = (e: Error) => connection.console.warn(`gpcscope: client/registerCapability failed: ${e.message}`);
-		if (canConfigure) connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch(registerFailed);
+		// Only what the client says it can register dynamically (eglot 1.9 answers an undeclared
+		// registration with an error that, racing the first requests, can hang its connection).
+		if (canConfigure && clientCapabilities.workspace?.didChangeConfiguration?.dynamicRegistration) {
+			connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch(registerFailed);
+		}
 		if (clientCapabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
 			connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h}' }] }).catch(registerFailed);
 		}
@@ -92,7 +97,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace = new Workspace(
 			engine,
 			{
-				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics })),
+				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics: fitDiagnostics(uri, diagnostics, clientCapabilities, folders) })),
 				status: (s) => ignoreIfClientGone(connection.sendNotification(statusNotification, s)),
 				log: (m) => connection.console.log(m),
 				progress: (title) => workDoneProgress(connection, title),
@@ -151,7 +156,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	connection.onHover(({ textDocument, position }) => {
 		const doc = workspace?.documentFor(textDocument.uri);
 		const { result, file, uriOf } = workspace?.resultFor(textDocument.uri) ?? {};
-		return doc && result && uriOf ? hover({ tree: doc.tree, file: file!, result, uriOf }, position) : null;
+		return doc && result && uriOf ? fitHover(hover({ tree: doc.tree, file: file!, result, uriOf }, position), clientCapabilities) : null;
 	});
 	connection.onRequest(reindexRequest, async () => {
 		if (!initializeSeen) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'gpcscope/reindex before initialize');

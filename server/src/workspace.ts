@@ -306,7 +306,10 @@ export class Workspace {
 				},
 			});
 			if (folder.generation !== generation) return;
-			for (const s of index.skipped) this.host.log(`skipped ${s.file}: ${s.reason}`);
+			// Generated headers over the size limit: one line, not one per file, on every index.
+			const large = index.skipped.filter((s) => s.reason.startsWith('larger than'));
+			for (const s of index.skipped) if (!large.includes(s)) this.host.log(`skipped ${s.file}: ${s.reason}`);
+			if (large.length) this.host.log(`not searched: ${large.length} file${large.length === 1 ? '' : 's'} over gpcscope.index.maxFileSizeKB (e.g. ${large[0].file}: ${large[0].reason})`);
 			const st = index.stats;
 			this.host.log(
 				`indexed ${folder.root}: ${st.scanned} C files, ${st.matched} mention the gpc API, ${index.sources.length} indexed ` +

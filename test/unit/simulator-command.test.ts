@@ -26,8 +26,10 @@ describe('gpcscope simulate', () => {
 	it('--matrix as text is a table per variant', () => {
 		const { code, out } = run({ matrix: true });
 		expect(code).toBe(0);
-		expect(out).toMatch(/^upstream:\n {2}reader-vs-invalidation +safe \d+/);
-		expect(out).toMatch(/valid-before-map:\n {2}reader-vs-invalidation +VIOLATION stale-access/);
+		expect(out).toMatch(/^Each scenario against each algorithm variant: the verdict, the states explored, the time\.\nupstream:\n {2}reader-vs-invalidation +safe, \d+ states +\d+ ms/);
+		expect(out).toMatch(/valid-before-map:\n {2}reader-vs-invalidation +VIOLATION stale-access, \d+ states/);
+		// A summary closes it: the verdict on upstream, and whether every historical variant was refuted.
+		expect(out).toMatch(/\n\nupstream: safe in all \d+ scenarios\nhistorical variants: all \d+ refuted \(each violates a property in at least one scenario\)\n$/);
 	});
 
 	it('exits 1 with a trace when a violation is found, 0 when safe', () => {

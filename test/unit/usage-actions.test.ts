@@ -105,7 +105,7 @@ describe('gpc-dead-usage-flag code actions', () => {
 		for (const d of diagnostics) {
 			expect(d.severity).toBe(4);
 			expect(d.tags).toEqual([1]);
-			expect(d.message).toMatch(/no caller of 6 passes KVM_GUEST_USES_PFN/);
+			expect(d.message).toMatch(/none of the 6 calls of kvm_gpc_init\(\) passes KVM_GUEST_USES_PFN/);
 		}
 		const actions = await codeActions(c, uri, [diagnostics[0]]);
 		const quick = actions.find((a) => a.kind === 'quickfix' && a.isPreferred)!;

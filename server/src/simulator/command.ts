@@ -20,8 +20,8 @@ function matrixTable(cells: MatrixCell[]): string {
 	const variants = [...new Set(cells.map((c) => c.variant))];
 	const scenarios = [...new Set(cells.map((c) => c.scenario))];
 	const w = Math.max(...scenarios.map((s) => s.length));
-	const cellText = (c: MatrixCell) => (c.verdict === 'safe' ? `safe ${c.states}` : `VIOLATION ${c.property} ${c.states}`);
-	const lines: string[] = [];
+	const cellText = (c: MatrixCell) => `${c.verdict === 'safe' ? 'safe' : `VIOLATION ${c.property}`}, ${c.states} states`;
+	const lines: string[] = [`Each scenario against each algorithm variant: the verdict, the states explored, the time.`];
 	for (const v of variants) {
 		lines.push(`${v}:`);
 		for (const s of scenarios) {
@@ -29,6 +29,18 @@ function matrixTable(cells: MatrixCell[]): string {
 			lines.push(`  ${s.padEnd(w)}  ${cellText(c).padEnd(38)} ${String(c.ms).padStart(6)} ms`);
 		}
 	}
+	// The verdict a reader wants first: upstream holds, and every historical race is found again.
+	const upstream = cells.filter((c) => c.variant === 'upstream');
+	const broken = upstream.filter((c) => c.verdict !== 'safe').map((c) => c.scenario);
+	const historical = variants.filter((v) => v !== 'upstream');
+	const missed = historical.filter((v) => !cells.some((c) => c.variant === v && c.verdict === 'violation'));
+	lines.push('');
+	lines.push(broken.length ? `upstream: VIOLATION in ${broken.join(', ')}` : `upstream: safe in all ${upstream.length} scenarios`);
+	lines.push(
+		missed.length
+			? `historical variants: ${historical.length - missed.length} of ${historical.length} refuted; not refuted: ${missed.join(', ')}`
+			: `historical variants: all ${historical.length} refuted (each violates a property in at least one scenario)`,
+	);
 	return lines.join('\n') + '\n';
 }
 
