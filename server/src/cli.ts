@@ -2,8 +2,9 @@
 // `gpcscope` on the command line: the same engine as the language server.
 import { plural } from './report/plural';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { checkRoot } from './index/root';
 import { API_ERAS, type ApiEra } from './analysis/api';
 import { Engine, type EngineResult } from './analysis/engine';
 import { RULES } from './analysis/rules';
@@ -60,6 +61,20 @@ interface CheckOptions {
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
 	for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
+	// One file of a kernel tree is checked as kbuild checks it: the whole tree is analysed (the
+	// tree-wide rules need its callers and teardown), that file's findings are reported.
+	let only: string | undefined;
+	let gitignore: boolean | undefined;
+	if (paths.length === 1) {
+		const file = statSync(paths[0]).isFile();
+		const r = checkRoot(paths[0], { stay: !file });
+		if (file && r.kernel) {
+			only = relative(r.root, realpathSync(paths[0])).split(sep).join('/');
+			paths = [r.root];
+		}
+		if (r.ignoreGitignore) gitignore = false;
+		if (!options.quiet) for (const w of r.warnings) process.stderr.write(`gpcscope: warning: ${w}\n`);
+	}
 	// Paths in reports are relative to the single path argument (DESIGN.md §6), or to the cwd.
 	const progress = ProgressBar.forStderr(!options.quiet);
 	const engine = await Engine.create();
@@ -67,6 +82,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	try {
 		checked = await checkTrees(engine, paths, {
 			allFiles: options.allFiles,
+			gitignore,
 			jobs: options.jobs,
 			cache: options.cache,
 			engine: { era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined, fileBudgetMs: options.fileBudget },
@@ -77,8 +93,8 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		progress?.done();
 		engine.dispose();
 	}
-	const { root, result: analysed, skipped } = checked;
-	let result = analysed;
+	const { root, result: tree, skipped } = checked;
+	let result = only ? { ...tree, findings: tree.findings.filter((f) => f.file === only) } : tree;
 	if (options.baseline || options.newOnly) {
 		const lineText = cachedLineText((f) => readFileSync(join(root, f), 'utf8'));
 		try {
@@ -131,7 +147,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		if (!options.quiet) {
 			process.stderr.write(
 				`gpcscope: ${plural(stats.filesScanned, 'file')} scanned, ${stats.filesParsed} parsed, ${plural(stats.functionsAnalysed, 'function')} analysed, ` +
-					`${plural(result.findings.length, 'finding')}, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
+					`${plural(result.findings.length, 'finding')}${only ? ` in ${only}` : ''}, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
 					` [cache: ${cacheSummary(checked.stats)}; ${stats.jobs} thread${stats.jobs > 1 ? 's' : ''}]\n`,
 			);
 		}

@@ -45,6 +45,8 @@ interface Folder {
 	reread: Set<string>;
 	/** Bumped by every change that schedules an analysis: a background analysis seeing it stops. */
 	changes: number;
+	/** False: walk without .gitignore (it hides every C file of the root; index/root.ts). */
+	gitignore?: boolean;
 }
 
 /** LSP work-done progress, as the server creates it. */
@@ -103,7 +105,7 @@ export class Workspace {
 	}
 
 	/** Indexes a folder's C sources (cancelling an index of it still running), then analyses it. */
-	async index(path: string): Promise<void> {
+	async index(path: string, options: { gitignore?: boolean } = {}): Promise<void> {
 		let root: string;
 		try {
 			root = resolveRoot(path).root;
@@ -113,6 +115,7 @@ export class Workspace {
 		}
 		let folder = this.folders.get(root);
 		if (!folder) this.folders.set(root, (folder = this.newFolder(root)));
+		if ('gitignore' in options) folder.gitignore = options.gitignore;
 		const generation = ++folder.generation;
 		const run = this.runIndex(folder, generation);
 		folder.indexing = run;
@@ -230,6 +233,11 @@ export class Workspace {
 		return this.documents.get(uri);
 	}
 
+	/** True when `uri` lies in an indexed folder (not a loose file). */
+	inFolder(uri: string): boolean {
+		return this.folderOf(uri).root !== LOOSE;
+	}
+
 	/** The latest analysis of the folder holding `uri`. */
 	resultFor(uri: string): { result?: EngineResult; file: string; root?: string; uriOf: (file: string) => string } {
 		const folder = this.folderOf(uri);
@@ -283,6 +291,7 @@ export class Workspace {
 			const index = await indexTree(folder.root, {
 				include: this.settings.indexInclude,
 				exclude: this.settings.indexExclude,
+				gitignore: folder.gitignore,
 				maxFileBytes: this.settings.indexMaxFileSizeKB * 1024,
 				jobs: this.options.jobs,
 				cacheDir: this.cacheDir,
