@@ -14,7 +14,7 @@ import { interleavingActions } from './features/interleaving';
 import { workDoneProgress } from './features/progress';
 import { simulateAt } from './features/simulate';
 import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
-import { CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
+import { APPLY_USAGE_FIX_COMMAND, CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
 import { VERSION } from './version';
 import { checkRoot, findKernelRoot, type RootCheck } from './index/root';
 import { Workspace } from './workspace';
@@ -78,7 +78,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 				textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
 				hoverProvider: true,
 				codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS, resolveProvider: true },
-				executeCommandProvider: { commands: [REMOVE_USAGE_FLAGS_SERVER_COMMAND] },
+				executeCommandProvider: { commands: [REMOVE_USAGE_FLAGS_SERVER_COMMAND, APPLY_USAGE_FIX_COMMAND] },
 			},
 			serverInfo: { name: 'gpcscope', version: VERSION },
 		};
