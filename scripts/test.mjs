@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// `npm test`: build, typecheck, then every test tier in order, each timed; a
+// `npm test`: build, typecheck, then the test tiers in order, each timed; a
 // table of the tiers' wall times and results at the end. A failing tier does not
 // stop the others (the table shows them all); the exit code is 1 if any failed.
+// The two slow tiers (the kernel build, which compiles arch/x86/kvm/ twice from a
+// fresh cache, and the VS Code end-to-end run, which installs code-server) run
+// with `--slow` (`npm run test:slow`, which CI runs after `npm test`) or `--all`.
 // `node scripts/test.mjs unit editors` runs only the named tiers.
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -16,12 +19,15 @@ const TIERS = [
 	['unit', vitest('unit')],
 	['kernel', vitest('kernel')],
 	['spin+webview', vitest('spin', 'webview')],
-	['build tier', vitest('build')],
-	['e2e', vitest('e2e')],
 	['editors', vitest('editors')],
+	['build tier', vitest('build'), 'slow'],
+	['e2e', vitest('e2e'), 'slow'],
 ];
 
-const wanted = process.argv.slice(2);
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const selected = ([name, , slow]) =>
+	wanted.length ? wanted.includes(name) : flags.includes('--all') || (flags.includes('--slow') ? !!slow || name === 'build' : !slow);
 const unknown = wanted.filter((w) => !TIERS.some(([name]) => name === w));
 if (unknown.length) {
 	console.error(`unknown tier ${unknown.join(', ')}; tiers: ${TIERS.map(([n]) => n).join(', ')}`);
@@ -29,8 +35,9 @@ if (unknown.length) {
 }
 const rows = [];
 const started = Date.now();
-for (const [name, [cmd, args]] of TIERS) {
-	if (wanted.length && !wanted.includes(name)) continue;
+for (const tier of TIERS) {
+	const [name, [cmd, args]] = tier;
+	if (!selected(tier)) continue;
 	// Nothing else can run without a build.
 	if (rows.some((r) => r.name === 'build' && !r.ok)) {
 		rows.push({ name, ok: false, seconds: 0, load: '', note: 'not run: the build failed' });
