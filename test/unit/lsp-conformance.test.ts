@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { URI } from 'vscode-uri';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO } from '../helpers';
+import { DEMO, FIXTURES } from '../helpers';
 import { inProcessClient, type TestClient } from '../lsp-client';
 
 const BUGS = join(DEMO, 'arch/x86/kvm/demo_bugs.c');
@@ -93,5 +93,25 @@ describe('LSP conformance to the client\'s capabilities', () => {
 			await c.close();
 			client = undefined;
 		}
+	});
+
+	it('names the era\'s own functions in the hover: 6.1 refreshes with kvm_gfn_to_pfn_cache_refresh()', async () => {
+		const file = join(FIXTURES, 'gpc-check-unlocked/good/retry-loop-runstate-6.1.c');
+		const text = readFileSync(file, 'utf8');
+		const line = text.split('\n').findIndex((l) => l.includes('while (!kvm_gfn_to_pfn_cache_check('));
+		const c = inProcessClient({ settings: { diagnostics: { debounceMs: 0 } } });
+		client = c;
+		await c.rpc.sendRequest('initialize', { processId: process.pid, rootUri: null, workspaceFolders: null, capabilities: { workspace: { configuration: true } } });
+		c.rpc.sendNotification('initialized', {});
+		const uri = URI.file(file).toString();
+		const published = c.diagnostics(uri, true);
+		c.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+		await published;
+		const character = text.split('\n')[line].indexOf('kvm_gfn_to_pfn_cache_check') + 2;
+		const hover = (await c.rpc.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as Hover;
+		const value = (hover.contents as { value: string }).value;
+		expect(value).toMatch(/API era 6\.1/);
+		expect(value).toContain('`kvm_gfn_to_pfn_cache_refresh()`');
+		expect(value).not.toMatch(/kvm_gpc_refresh|path classes/);
 	});
 });
