@@ -56,8 +56,7 @@ const ANNOTATIONS: Record<GroupKind, string> = {
 
 export function usageCodeActions(connection: Connection, host: UsageActionsHost) {
 	// Plans are cached per analysis result: a new analysis means new text.
-	const light = new WeakMap<EngineResult, UsagePlan>();
-	const full = new WeakMap<EngineResult, UsagePlan>();
+	const plans = new WeakMap<EngineResult, UsagePlan>();
 
 	const context = async (uri: string) => {
 		const ws = host.workspace();
@@ -67,12 +66,12 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	};
 	type Context = NonNullable<Awaited<ReturnType<typeof context>>>;
 
-	const plan = (c: Context, withTree: boolean): UsagePlan => {
-		const cache = withTree ? full : light;
-		const known = cache.get(c.result);
+	/** The whole-tree plan (it reads the tree: callers and prototypes outside the gpc files). */
+	const plan = (c: Context): UsagePlan => {
+		const known = plans.get(c.result);
 		if (known) return known;
-		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, withTree);
-		cache.set(c.result, made);
+		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, true);
+		plans.set(c.result, made);
 		return made;
 	};
 
@@ -116,7 +115,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			const c = await context(data.uri);
 			if (!c) return action;
 			// Always the whole plan: any part of it alone leaves a tree that does not build.
-			const p = plan(c, true);
+			const p = plan(c);
 			const rendering = renderPlan(p);
 			const refusals = [...p.refusals, ...rendering.conflicts];
 			if (refusals.length) {
