@@ -321,8 +321,11 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 			changed = await until('the file to change', async () => {
 				const now = readFileSync(file, 'utf8');
 				if (now !== original) return now;
-				const apply = page.locator('.bulk-edit-panel .monaco-button, .monaco-workbench .part.panel .monaco-button', { hasText: /^Apply$/ });
+				const apply = page.locator('.monaco-workbench .part.panel .monaco-button', { hasText: /^Apply$/ });
 				if (await apply.count()) {
+					// Changes that need confirmation start unticked: tick every file (its changes follow), then Apply.
+					const unticked = page.locator('.monaco-workbench .part.panel').locator('input.edit-checkbox:not(:checked), [role="checkbox"][aria-checked="false"]');
+					for (let i = 0; i < 60 && (await unticked.count()); i++) await unticked.first().click();
 					await shot(page, '08b-refactor-preview');
 					await apply.first().click();
 				}
