@@ -14,6 +14,8 @@ export default defineConfig({
 			{ test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 1_500_000, fileParallelism: false } },
 			// `build`: the gpc-dead-usage-flag rewrite of the 6.1 tree, compiled (make arch/x86/kvm/).
 			{ test: { name: 'build', include: ['test/build/**/*.test.ts'], testTimeout: 3_600_000, hookTimeout: 3_600_000, fileParallelism: false } },
+			// `editors`: Debian's nvim and emacs, headless, configured by the README's own snippets, on the 6.1 tree.
+			{ test: { name: 'editors', include: ['test/editors/**/*.test.ts'], testTimeout: 1_800_000, hookTimeout: 1_800_000, fileParallelism: false } },
 			// `reliability`: every file of both trees, the ≥100,000-case fuzz, a 100,000-file workspace.
 			// Slow: its tests run only with GPCSCOPE_RELIABILITY=1 (scripts/fuzz-nightly.sh); skipped otherwise.
 			{ test: { name: 'reliability', include: ['test/reliability/**/*.test.ts'], testTimeout: 14_400_000, hookTimeout: 3_600_000 } },

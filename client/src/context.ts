@@ -67,7 +67,7 @@ export class GpcscopeContext {
 		client.onNotification(statusNotification, (s) => {
 			this.status.show(s);
 			if (s.state === 'ready') {
-				this.output.info(`Indexed ${s.filesIndexed} of ${s.filesScanned} C files; ${s.findings} findings; API era ${s.apiEra ?? 'none (no gpc code)'}${s.eraEvidence ? ` (${s.eraEvidence})` : ''}.`);
+				this.output.info(`Indexed ${s.filesIndexed} of ${s.filesScanned} C files; ${s.findings} finding${s.findings === 1 ? '' : 's'}; API era ${s.apiEra ?? 'none (no gpc code)'}${s.eraEvidence ? ` (${s.eraEvidence})` : ''}.`);
 				this.instances.refresh();
 			}
 		});

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `gpcscope` on the command line: the same engine as the language server.
+import { plural } from './report/plural';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { checkRoot } from './index/root';
 import { API_ERAS, type ApiEra } from './analysis/api';
 import { Engine, type EngineResult } from './analysis/engine';
 import { RULES } from './analysis/rules';
@@ -49,6 +51,8 @@ interface CheckOptions {
 	/** false with --no-cache. */
 	cache?: boolean;
 	quiet?: boolean;
+	/** Also list what was not searched (files over the size limit). */
+	verbose?: boolean;
 	/** Report only findings not in this earlier SARIF or JSON report. */
 	baseline?: string;
 	/** Report only findings the working tree adds over git HEAD. */
@@ -57,6 +61,20 @@ interface CheckOptions {
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
 	for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
+	// One file of a kernel tree is checked as kbuild checks it: the whole tree is analysed (the
+	// tree-wide rules need its callers and teardown), that file's findings are reported.
+	let only: string | undefined;
+	let gitignore: boolean | undefined;
+	if (paths.length === 1) {
+		const file = statSync(paths[0]).isFile();
+		const r = checkRoot(paths[0], { stay: !file });
+		if (file && r.kernel) {
+			only = relative(r.root, realpathSync(paths[0])).split(sep).join('/');
+			paths = [r.root];
+		}
+		if (r.ignoreGitignore) gitignore = false;
+		if (!options.quiet) for (const w of r.warnings) process.stderr.write(`gpcscope: warning: ${w}\n`);
+	}
 	// Paths in reports are relative to the single path argument (DESIGN.md §6), or to the cwd.
 	const progress = ProgressBar.forStderr(!options.quiet);
 	const engine = await Engine.create();
@@ -64,6 +82,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	try {
 		checked = await checkTrees(engine, paths, {
 			allFiles: options.allFiles,
+			gitignore,
 			jobs: options.jobs,
 			cache: options.cache,
 			engine: { era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined, fileBudgetMs: options.fileBudget },
@@ -74,23 +93,24 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		progress?.done();
 		engine.dispose();
 	}
-	const { root, result: analysed, skipped } = checked;
-	let result = analysed;
+	const { root, result: tree, skipped } = checked;
+	let result = only ? { ...tree, findings: tree.findings.filter((f) => f.file === only) } : tree;
 	if (options.baseline || options.newOnly) {
 		const lineText = cachedLineText((f) => readFileSync(join(root, f), 'utf8'));
 		try {
 			const r = await applyBaseline(result, root, lineText, { baseline: options.baseline, era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined });
 			result = { ...result, findings: r.fresh };
-			if (!options.quiet) process.stderr.write(`gpcscope: ${r.known.length} findings already in ${r.source} not reported\n`);
+			if (!options.quiet) process.stderr.write(`gpcscope: ${plural(r.known.length, 'finding')} already in ${r.source} not reported\n`);
 		} catch (e) {
 			if (e instanceof ReviewError) throw new UsageError(e.message);
 			throw e;
 		}
 	}
-	// Generated headers over the size limit are one line; anything else skipped is listed.
+	// Generated headers over the size limit (a kernel tree always has some) are one line with
+	// --verbose; anything else skipped is listed, always.
 	const large = skipped.filter((s) => s.reason.startsWith('larger than'));
 	for (const s of skipped) if (!large.includes(s)) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
-	if (large.length && !options.quiet) process.stderr.write(`gpcscope: skipped ${large.length} files over the size limit, not searched (e.g. ${large[0].file}: ${large[0].reason})\n`);
+	if (large.length && options.verbose && !options.quiet) process.stderr.write(`gpcscope: skipped ${plural(large.length, 'file')} over the size limit, not searched (e.g. ${large[0].file}: ${large[0].reason})\n`);
 	for (const s of result.skipped) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
 	const stats = {
 		filesScanned: checked.stats.filesScanned,
@@ -126,8 +146,8 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		process.stdout.write(formatText(result.findings));
 		if (!options.quiet) {
 			process.stderr.write(
-				`gpcscope: ${stats.filesScanned} files scanned, ${stats.filesParsed} parsed, ${stats.functionsAnalysed} functions analysed, ` +
-					`${result.findings.length} findings, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
+				`gpcscope: ${plural(stats.filesScanned, 'file')} scanned, ${stats.filesParsed} parsed, ${plural(stats.functionsAnalysed, 'function')} analysed, ` +
+					`${plural(result.findings.length, 'finding')}${only ? ` in ${only}` : ''}, API era ${result.era.era} (${result.era.evidence}), ${(stats.ms / 1000).toFixed(2)} s` +
 					` [cache: ${cacheSummary(checked.stats)}; ${stats.jobs} thread${stats.jobs > 1 ? 's' : ''}]\n`,
 			);
 		}
@@ -139,7 +159,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 function cacheSummary(s: TreeCheck['stats']): string {
 	if (s.cache === 'off') return 'off';
 	if (s.resultFromCache) return `${s.cache}, result reused`;
-	return `${s.cache}, ${s.filesParsedNow} files parsed, ${s.factsFromCache} from cache`;
+	return `${s.cache}, ${plural(s.filesParsedNow, 'file')} parsed, ${s.factsFromCache} from cache`;
 }
 
 export function buildProgram(): Command {
@@ -161,6 +181,7 @@ export function buildProgram(): Command {
 		.option('--no-cache', 'neither read nor write the index cache ($XDG_CACHE_HOME/gpcscope)')
 		.option('--file-budget <ms>', 'time budget per file and pass; a file over it is skipped with a reason (default 20000)', positiveInt)
 		.option('-q, --quiet', 'no summary line on stderr')
+		.option('-v, --verbose', 'also say which files were not searched (over the size limit: generated headers)')
 		.option('--baseline <file>', 'report only findings not in this earlier SARIF or JSON report')
 		.option('--new-only', 'report only findings the working tree adds over git HEAD')
 		.action(async (paths: string[], options: CheckOptions) => {

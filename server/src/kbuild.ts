@@ -4,8 +4,9 @@
 // the whole tree is analysed once and the result cached, keyed by the size, mtime
 // and inode of every .c/.h of the tree. Each call then prints only its own file's
 // findings, gcc style, on stderr, and exits 0 so that the build goes on.
+import { findKernelRoot } from './index/root';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { API_ERAS, type ApiEra } from './analysis/api';
@@ -60,14 +61,9 @@ export function parseKbuildArgs(argv: readonly string[]): KbuildArgs {
 	return out;
 }
 
-/** The kernel tree a file belongs to: the nearest ancestor with include/linux/kvm_host.h, else with MAINTAINERS. */
+/** The kernel tree a file belongs to (index/root.ts: the same search as the server's and `check FILE`'s). */
 export function findTree(file: string): string | undefined {
-	let fallback: string | undefined;
-	for (let dir = dirname(resolve(file)); ; dir = dirname(dir)) {
-		if (existsSync(join(dir, 'include', 'linux', 'kvm_host.h'))) return dir;
-		if (!fallback && existsSync(join(dir, 'MAINTAINERS'))) fallback = dir;
-		if (dirname(dir) === dir) return fallback;
-	}
+	return findKernelRoot(dirname(resolve(file)));
 }
 
 interface CacheBody {

@@ -7,6 +7,7 @@ import {
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
+import { fitDiagnostics, fitHover } from './features/clientFit';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
@@ -14,8 +15,9 @@ import { workDoneProgress } from './features/progress';
 import { simulateAt } from './features/simulate';
 import { simulateScenario, simulatorCatalog } from './features/simulateScenario';
 import { instancesRequest, reindexRequest, simulateRequest, simulateScenarioRequest, simulatorCatalogRequest, statusNotification } from './protocol';
-import { CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
+import { APPLY_USAGE_FIX_COMMAND, CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
 import { VERSION } from './version';
+import { checkRoot, findKernelRoot, type RootCheck } from './index/root';
 import { Workspace } from './workspace';
 
 /** A request cancelled while still queued is answered RequestCancelled, not run (simulate is not cheap). */
@@ -77,7 +79,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 				textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
 				hoverProvider: true,
 				codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS, resolveProvider: true },
-				executeCommandProvider: { commands: [REMOVE_USAGE_FLAGS_SERVER_COMMAND] },
+				executeCommandProvider: { commands: [REMOVE_USAGE_FLAGS_SERVER_COMMAND, APPLY_USAGE_FIX_COMMAND] },
 			},
 			serverInfo: { name: 'gpcscope', version: VERSION },
 		};
@@ -85,7 +87,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
 	connection.onInitialized(async () => {
 		const registerFailed = (e: Error) => connection.console.warn(`gpcscope: client/registerCapability failed: ${e.message}`);
-		if (canConfigure) connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch(registerFailed);
+		// Only what the client says it can register dynamically (eglot 1.9 answers an undeclared
+		// registration with an error that, racing the first requests, can hang its connection).
+		if (canConfigure && clientCapabilities.workspace?.didChangeConfiguration?.dynamicRegistration) {
+			connection.client.register(DidChangeConfigurationNotification.type, { section: 'gpcscope' }).catch(registerFailed);
+		}
 		if (clientCapabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
 			connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h}' }] }).catch(registerFailed);
 		}
@@ -93,7 +99,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace = new Workspace(
 			engine,
 			{
-				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics })),
+				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics: fitDiagnostics(uri, diagnostics, clientCapabilities, folders) })),
 				status: (s) => ignoreIfClientGone(connection.sendNotification(statusNotification, s)),
 				log: (m) => connection.console.log(m),
 				progress: (title) => workDoneProgress(connection, title),
@@ -103,22 +109,60 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		);
 		workspaceCreated();
 		await indexFolders();
-		for (const [uri, doc] of pendingOpen) workspace.open(uri, doc.version, doc.text);
+		for (const [uri, doc] of pendingOpen) {
+			adoptTreeOf(uri);
+			workspace.open(uri, doc.version, doc.text);
+		}
 		pendingOpen.clear();
 	});
 
+	/**
+	 * The root indexed for a folder or an opened file: its kernel tree's top (an editor may
+	 * open arch/x86/kvm as its project). What makes it look clean when it is not (no kernel
+	 * markers, a .gitignore hiding everything) is said once, in a message and in the log.
+	 */
+	const roots = new Map<string, RootCheck>();
+	const rootOf = (path: string): RootCheck => {
+		let r = roots.get(path);
+		if (!r) {
+			r = checkRoot(path);
+			roots.set(path, r);
+			for (const w of r.warnings) {
+				connection.console.warn(`gpcscope: ${w}`);
+				void connection.window.showWarningMessage(`gpcscope: ${w}`);
+			}
+			if (r.root !== path && r.kernel) connection.console.log(`gpcscope: ${path} is inside the kernel tree ${r.root}: indexing the tree`);
+		}
+		return r;
+	};
+	const indexRoot = (r: RootCheck) => void workspace!.index(r.root, r.ignoreGitignore ? { gitignore: false } : {});
 	const indexFolders = async () => {
 		if (!workspace || !folders.length) return;
 		ignoreIfClientGone(connection.sendNotification(statusNotification, { ...workspace.status(), state: 'indexing' }));
 		// All folders at once; each reports its own work-done progress (files done / total).
-		for (const root of folders) void workspace.index(root);
+		const seen = new Set<string>();
+		for (const folder of folders) {
+			const r = rootOf(folder);
+			if (seen.has(r.root)) continue;
+			seen.add(r.root);
+			indexRoot(r);
+		}
+	};
+	/** A file opened outside every folder (an editor started on one file) brings its kernel tree in, as kbuild finds it. */
+	const adoptTreeOf = (uri: string) => {
+		if (!workspace || !uri.startsWith('file:') || workspace.inFolder(uri)) return;
+		const tree = findKernelRoot(URI.parse(uri).fsPath);
+		if (!tree || roots.has(tree)) return;
+		indexRoot(rootOf(tree));
 	};
 
 	// Documents opened before the engine is ready are replayed once it is.
 	const pendingOpen = new Map<string, { version: number; text: string }>();
 	connection.onDidOpenTextDocument(({ textDocument: d }) => {
-		if (workspace) workspace.open(d.uri, d.version, d.text);
-		else pendingOpen.set(d.uri, { version: d.version, text: d.text });
+		if (workspace) {
+			adoptTreeOf(d.uri);
+			workspace.open(d.uri, d.version, d.text);
+		} else pendingOpen.set(d.uri, { version: d.version, text: d.text });
 	});
 	connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
 		if (workspace) workspace.change(d.uri, d.version, contentChanges);
@@ -154,7 +198,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	connection.onHover(({ textDocument, position }) => {
 		const doc = workspace?.documentFor(textDocument.uri);
 		const { result, file, uriOf } = workspace?.resultFor(textDocument.uri) ?? {};
-		return doc && result && uriOf ? hover({ tree: doc.tree, file: file!, result, uriOf }, position) : null;
+		return doc && result && uriOf ? fitHover(hover({ tree: doc.tree, file: file!, result, uriOf }, position), clientCapabilities) : null;
 	});
 	connection.onRequest(reindexRequest, async () => {
 		if (!initializeSeen) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'gpcscope/reindex before initialize');

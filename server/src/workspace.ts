@@ -5,7 +5,7 @@
 // finding only moves the previous result; a re-index cancels the one it
 // replaces; only files whose diagnostics changed (and the edited ones) are
 // republished.
-import { relative, resolve, sep } from 'node:path';
+import { posix, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
 import { Engine, type EngineHooks, type EngineResult, type SourceFile } from './analysis/engine';
@@ -15,6 +15,7 @@ import { toDiagnostic } from './features/diagnostics';
 import { defaultCacheDir } from './index/cache';
 import { gpcUsers, localEdit, shiftResult } from './index/incremental';
 import { IndexCancelled, indexTree, type IndexResult } from './index/indexer';
+import { classifyNewFile } from './index/fileEvents';
 import { contentHash } from './index/tasks';
 import { SourceTrees } from './index/trees';
 import { resolveRoot } from './index/walk';
@@ -45,6 +46,8 @@ interface Folder {
 	reread: Set<string>;
 	/** Bumped by every change that schedules an analysis: a background analysis seeing it stops. */
 	changes: number;
+	/** False: walk without .gitignore (it hides every C file of the root; index/root.ts). */
+	gitignore?: boolean;
 }
 
 /** LSP work-done progress, as the server creates it. */
@@ -103,7 +106,7 @@ export class Workspace {
 	}
 
 	/** Indexes a folder's C sources (cancelling an index of it still running), then analyses it. */
-	async index(path: string): Promise<void> {
+	async index(path: string, options: { gitignore?: boolean } = {}): Promise<void> {
 		let root: string;
 		try {
 			root = resolveRoot(path).root;
@@ -113,6 +116,7 @@ export class Workspace {
 		}
 		let folder = this.folders.get(root);
 		if (!folder) this.folders.set(root, (folder = this.newFolder(root)));
+		if ('gitignore' in options) folder.gitignore = options.gitignore;
 		const generation = ++folder.generation;
 		const run = this.runIndex(folder, generation);
 		folder.indexing = run;
@@ -186,27 +190,52 @@ export class Workspace {
 
 	/**
 	 * Files changed on disk (workspace/didChangeWatchedFiles). A changed file the index knows
-	 * is read again at the next analysis; a created or deleted one changes what is indexed, so
-	 * its folder is indexed again (the cache keeps that cheap). Open documents win over the disk.
+	 * is read again at the next analysis; a created one (or a changed one the index did not
+	 * keep) is judged alone, as the index would (index/fileEvents.ts), and joins the sources
+	 * if it mentions the gpc API or neighbours a gpc file; a deleted one leaves them. Only
+	 * while an index runs is the folder indexed again. Open documents win over the disk.
 	 */
 	filesChanged(changes: readonly { uri: string; kind: 'created' | 'changed' | 'deleted' }[]): void {
 		const reindex = new Set<Folder>();
 		for (const { uri, kind } of changes) {
 			const folder = this.folderOf(uri);
 			if (folder.root === LOOSE || this.versions.has(uri)) continue;
-			const file = this.relativeFile(folder, uri);
-			const known = folder.index?.sources.some((s) => s.file === file);
-			if (kind === 'changed' && !known) continue;
-			if (kind !== 'changed' || folder.indexing) {
+			if (folder.indexing || !folder.index) {
 				reindex.add(folder);
 				continue;
 			}
+			const file = this.relativeFile(folder, uri);
+			const known = folder.index.sources.find((s) => s.file === file);
+			if (kind === 'deleted') {
+				if (!known) continue;
+				folder.index = { ...folder.index, sources: folder.index.sources.filter((s) => s !== known) };
+				folder.index.hashes.delete(file);
+				folder.scanned--;
+			} else if (known) {
+				folder.reread.add(file);
+			} else {
+				const added = this.newSource(folder, file);
+				if (!added) continue;
+				folder.index = { ...folder.index, sources: [...folder.index.sources, added] };
+				if (kind === 'created') folder.scanned++;
+			}
 			folder.trees.drop(URI.parse(uri).fsPath);
-			folder.reread.add(file);
 			folder.stale = true;
 			this.schedule(folder, 0);
 		}
 		for (const folder of reindex) void this.index(folder.root);
+	}
+
+	/** A file the index has not seen, as a source of the analysis, or undefined when the index would not keep it. */
+	private newSource(folder: Folder, file: string): SourceFile | undefined {
+		const gpcDirs = new Set(folder.index!.sources.filter((s) => !s.summariesOnly && s.file.endsWith('.c')).map((s) => posix.dirname(s.file)));
+		const kind = classifyNewFile(folder.root, file, {
+			maxBytes: this.settings.indexMaxFileSizeKB * 1024, include: this.settings.indexInclude, exclude: this.settings.indexExclude, gpcDirs,
+		});
+		if (kind === 'none') return undefined;
+		this.host.log(`${file} appeared on disk: ${kind === 'gpc' ? 'analysed' : 'read for its call graph'}, no re-index`);
+		const abs = `${folder.root}/${file}`;
+		return kind === 'gpc' ? { file } as SourceFile : { file, read: () => folder.trees.text(abs) ?? '', summariesOnly: true };
 	}
 
 	/**
@@ -228,6 +257,11 @@ export class Workspace {
 	/** An open document's text and up-to-date tree (hover, code actions). */
 	documentFor(uri: string): { text: string; tree: Tree } | undefined {
 		return this.documents.get(uri);
+	}
+
+	/** True when `uri` lies in an indexed folder (not a loose file). */
+	inFolder(uri: string): boolean {
+		return this.folderOf(uri).root !== LOOSE;
 	}
 
 	/** The latest analysis of the folder holding `uri`. */
@@ -283,6 +317,7 @@ export class Workspace {
 			const index = await indexTree(folder.root, {
 				include: this.settings.indexInclude,
 				exclude: this.settings.indexExclude,
+				gitignore: folder.gitignore,
 				maxFileBytes: this.settings.indexMaxFileSizeKB * 1024,
 				jobs: this.options.jobs,
 				cacheDir: this.cacheDir,
@@ -306,7 +341,10 @@ export class Workspace {
 				},
 			});
 			if (folder.generation !== generation) return;
-			for (const s of index.skipped) this.host.log(`skipped ${s.file}: ${s.reason}`);
+			// Generated headers over the size limit: one line, not one per file, on every index.
+			const large = index.skipped.filter((s) => s.reason.startsWith('larger than'));
+			for (const s of index.skipped) if (!large.includes(s)) this.host.log(`skipped ${s.file}: ${s.reason}`);
+			if (large.length) this.host.log(`not searched: ${large.length} file${large.length === 1 ? '' : 's'} over gpcscope.index.maxFileSizeKB (e.g. ${large[0].file}: ${large[0].reason})`);
 			const st = index.stats;
 			this.host.log(
 				`indexed ${folder.root}: ${st.scanned} C files, ${st.matched} mention the gpc API, ${index.sources.length} indexed ` +

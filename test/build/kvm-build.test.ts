@@ -1,14 +1,20 @@
 // The build tier: real code is the judge of the gpc-dead-usage-flag rewrite.
-// A hardlinked copy of Debian's 6.1 tree is rewritten by `gpcscope fix`,
-// then arch/x86/kvm/ is built (defconfig + KVM, KVM_INTEL, KVM_AMD, KVM_XEN)
-// and must show no warning the pristine tree's build does not; no usage
-// identifier may remain, and `gpcscope check` must find nothing to remove.
+// A hardlinked copy of Debian's 6.1 tree is rewritten by `gpcscope fix`; a
+// second one by the quick fix the language server offers at one
+// kvm_gpc_activate() call site, applied alone, as an editor would (the two
+// must agree byte for byte); then arch/x86/kvm/ of the quick-fixed tree is
+// built (defconfig + KVM, KVM_INTEL, KVM_AMD, KVM_XEN) and must show no
+// warning the pristine tree's build does not; no usage identifier may remain,
+// and `gpcscope check` must find nothing to remove.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { CodeAction, Diagnostic, TextDocumentEdit, TextEdit, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import { URI } from 'vscode-uri';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers';
+import { stdioClient } from '../lsp-client';
 import { kernelCacheDir, kernelTree } from '../kernel/trees';
 import { buildKvm, ensureBuildTools, pristineWarnings, treeVersion } from './kbuild';
 
@@ -37,6 +43,8 @@ describe('linux-6.1 after `gpcscope fix --rule gpc-dead-usage-flag`', () => {
 	let pristine: string;
 	let work: string;
 	let fixed: string;
+	/** Rewritten by the quick fix at one call site, through the server: the tree that is built. */
+	let quick: string;
 	let before: Record<string, string>;
 	const started = Date.now();
 
@@ -49,7 +57,9 @@ describe('linux-6.1 after `gpcscope fix --rule gpc-dead-usage-flag`', () => {
 		mkdirSync(work, { recursive: true });
 		fixed = join(work, 'linux-6.1');
 		before = Object.fromEntries(REWRITTEN.map((f) => [f, sha(join(pristine, f))]));
+		quick = join(work, 'linux-6.1-quickfix');
 		timed('copy', () => execFileSync('cp', ['-al', pristine, fixed]));
+		execFileSync('cp', ['-al', pristine, quick]);
 	});
 
 	afterAll(() => {
@@ -76,6 +86,43 @@ describe('linux-6.1 after `gpcscope fix --rule gpc-dead-usage-flag`', () => {
 		expect(spawnSync(process.execPath, [CLI, 'fix', '--rule', 'gpc-dead-usage-flag', fixed], { encoding: 'utf8' }).stderr).toMatch(/no usage flags to remove/);
 	});
 
+	it('the quick fix offered at one kvm_gpc_activate() call, applied alone through the server, rewrites the same files the same way', async () => {
+		const client = stdioClient(CLI);
+		try {
+			const uri = URI.file(join(quick, 'arch/x86/kvm/xen.c')).toString();
+			await client.rpc.sendRequest('initialize', {
+				processId: process.pid, rootUri: URI.file(quick).toString(), workspaceFolders: [{ uri: URI.file(quick).toString(), name: 'linux-6.1' }],
+				capabilities: {
+					workspace: { configuration: true, applyEdit: true, workspaceEdit: { documentChanges: true, changeAnnotationSupport: {} } },
+					textDocument: { publishDiagnostics: { relatedInformation: true }, codeAction: { resolveSupport: { properties: ['edit'] }, codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } } } },
+				},
+			});
+			client.rpc.sendNotification('initialized', {});
+			const text = readFileSync(join(quick, 'arch/x86/kvm/xen.c'), 'utf8');
+			client.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+			let diagnostics: Diagnostic[] = [];
+			while (!diagnostics.some((d) => d.code === 'gpc-dead-usage-flag')) diagnostics = await client.diagnostics(uri, true, 600_000);
+			// The first call site of kvm_gpc_activate() in xen.c, its own finding only.
+			const site = diagnostics.filter((d) => d.code === 'gpc-dead-usage-flag').sort((a, b) => a.range.start.line - b.range.start.line)[0];
+			expect(text.split('\n')[site.range.start.line]).toMatch(/KVM_HOST_USES_PFN/);
+			const actions = (await client.rpc.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: site.range, context: { diagnostics: [site] } })) as CodeAction[];
+			expect(actions.map((a) => a.title)).toEqual([expect.stringMatching(/^Remove NULL, KVM_HOST_USES_PFN from this kvm_gpc_activate\(\) call, and the rest/)]);
+			const resolving = Date.now();
+			const edit = ((await client.rpc.sendRequest('codeAction/resolve', actions[0])) as CodeAction).edit!;
+			times['quick fix resolve'] = (Date.now() - resolving) / 1000;
+			const annotations = Object.values(edit.changeAnnotations ?? {});
+			expect(annotations.length).toBeGreaterThan(0);
+			expect(annotations.every((a) => a.needsConfirmation)).toBe(true);
+			const written = applyToDisk(quick, edit);
+			expect(written.sort()).toEqual([...REWRITTEN].sort());
+		} finally {
+			await client.close();
+		}
+		// What `fix` wrote, byte for byte.
+		for (const f of REWRITTEN) expect(sha(join(quick, f)), f).toBe(sha(join(fixed, f)));
+		for (const f of REWRITTEN) expect(sha(join(pristine, f)), f).toBe(before[f]);
+	});
+
 	it('leaves no usage identifier in any .c or .h file', () => {
 		const g = spawnSync('grep', ['-rnE', USAGE, '--include=*.c', '--include=*.h', '.'], { cwd: fixed, encoding: 'utf8', maxBuffer: 64 << 20 });
 		expect(g.stdout).toBe('');
@@ -94,7 +141,8 @@ describe('linux-6.1 after `gpcscope fix --rule gpc-dead-usage-flag`', () => {
 	it('builds arch/x86/kvm/ with no warning the pristine build does not have', () => {
 		const cache = join(kernelCacheDir(), `build-warnings-linux-${treeVersion(pristine)}.json`);
 		const base = timed('pristine build', () => pristineWarnings(pristine, cache, work));
-		const build = timed('build', () => buildKvm(fixed, join(work, 'obj-fixed'), join(work, 'fixed.log')));
+		// The tree the editor's quick fix wrote (identical to `fix`'s, checked above).
+		const build = timed('build', () => buildKvm(quick, join(work, 'obj-fixed'), join(work, 'fixed.log')));
 		console.log(
 			`pristine ${base.version} (${base.compiler}): ${base.warnings.length} warnings${base.cached ? ', cached' : `, built in ${base.seconds.toFixed(0)} s`}; ` +
 				`rewritten: ${build.warnings.length} warnings, built in ${build.seconds.toFixed(0)} s`,
@@ -106,3 +154,24 @@ describe('linux-6.1 after `gpcscope fix --rule gpc-dead-usage-flag`', () => {
 		expect(build.warnings.filter((w) => !base.warnings.includes(w))).toEqual([]);
 	});
 });
+
+/** Applies a WorkspaceEdit to the files under `root`, each through a temporary file and a rename (the tree is hard-linked to the cache). */
+function applyToDisk(root: string, edit: WorkspaceEdit): string[] {
+	const perUri: [string, TextEdit[]][] = edit.documentChanges
+		? (edit.documentChanges as TextDocumentEdit[]).map((d) => [d.textDocument.uri, d.edits as TextEdit[]])
+		: Object.entries(edit.changes ?? {});
+	const files: string[] = [];
+	for (const [uri, edits] of perUri) {
+		const path = URI.parse(uri).fsPath;
+		const text = readFileSync(path, 'utf8');
+		const starts = [0];
+		for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+		const offset = (p: { line: number; character: number }) => (starts[p.line] ?? text.length) + p.character;
+		let out = text;
+		for (const e of [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start))) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
+		writeFileSync(`${path}.quickfix.tmp`, out);
+		renameSync(`${path}.quickfix.tmp`, path);
+		files.push(relative(root, path));
+	}
+	return files;
+}

@@ -321,7 +321,7 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 		await setSideBar(page, true);
 	});
 
-	it('applies the quick fix on a 6.1 usage flag and the file changes', async () => {
+	it('applies the quick fix on a 6.1 usage flag: the whole-tree rewrite, through the refactor preview', async () => {
 		const file = join(ws.v61, 'arch/x86/kvm/xen.c');
 		const original = readFileSync(file, 'utf8');
 		const line = lineOf(file, 'kvm_gpc_activate(kvm, gpc, NULL, KVM_HOST_USES_PFN, gpa,', 'kvm_xen_shared_info_init(');
@@ -349,19 +349,30 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 			for (let i = 0; i < 4 && !(await page.locator('.action-widget .monaco-list-row.focused', { hasText: fix }).count()); i++) await page.keyboard.press('ArrowDown');
 			await shot(page, '08-quickfix-menu');
 			await page.keyboard.press('Enter');
-			// files.refactoring.autoSave saves what a workspace edit changed; Ctrl+S if it did not.
+			// The fix is the whole-tree rewrite, annotated as needing confirmation: VS Code shows its
+			// refactor preview, applied with its Apply button. files.refactoring.autoSave saves what
+			// the edit changed; Ctrl+S if it did not.
 			changed = await until('the file to change', async () => {
 				const now = readFileSync(file, 'utf8');
 				if (now !== original) return now;
+				const apply = page.locator('.monaco-workbench .part.panel .monaco-button', { hasText: /^Apply$/ });
+				if (await apply.count()) {
+					// Changes that need confirmation start unticked: tick every file (its changes follow), then Apply.
+					const unticked = page.locator('.monaco-workbench .part.panel').locator('input.edit-checkbox:not(:checked), [role="checkbox"][aria-checked="false"]');
+					for (let i = 0; i < 60 && (await unticked.count()); i++) await unticked.first().click();
+					await shot(page, '08b-refactor-preview');
+					await apply.first().click();
+				}
 				if (await page.locator('.tab.active.dirty').count()) await page.keyboard.press('Control+S');
 				return undefined;
-			}, 15_000).catch(() => '');
+			}, 30_000).catch(() => '');
 		}
 		expect(changed).not.toBe('');
-		expect(count(changed)).toBe(count(original) - 1);
+		// Not one call site alone (that would not build): every usage argument of the file goes, with the prototype's.
+		expect(count(changed)).toBe(0);
 		const after = changed.split('\n');
 		expect(after[line - 1]).toMatch(/kvm_gpc_activate\(kvm, gpc, gpa,/);
-		expect(after[line - 1]).not.toContain('KVM_HOST_USES_PFN');
+		expect(readFileSync(join(ws.v61, 'include/linux/kvm_host.h'), 'utf8')).not.toContain('enum pfn_cache_usage usage');
 		await shot(page, '09-quickfix-applied');
 	});
 });

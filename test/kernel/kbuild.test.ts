@@ -4,6 +4,7 @@
 // Xen enabled and a bug injected. The build must go on, and the checker's output
 // must be exactly that file's finding, gcc style. The make output is kept in
 // test-results/kbuild/ for the record.
+import { installAsReadmeSays } from '../editors/readme';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -47,10 +48,17 @@ beforeAll(() => {
 	unlinkSync(xen); // never write through the hard link into the cached tree
 	writeFileSync(xen, text.replace(I01.original, I01.replacement));
 	writeFileSync(join(work, 'marker'), '');
+	installed = installAsReadmeSays();
 }, 900_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+	rmSync(work, { recursive: true, force: true });
+	if (installed) rmSync(installed, { recursive: true, force: true });
+});
 
-const make = (...args: string[]) => spawnSync('make', ['-C', src, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+/** The README's install step, into a temporary prefix: make runs the `gpcscope` on PATH, as the README's command does. */
+let installed = '';
+const make = (...args: string[]) =>
+	spawnSync('make', ['-C', src, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, PATH: `${join(installed, 'bin')}:${process.env.PATH}` } });
 
 describe('make C=2 CHECK="gpcscope kbuild"', () => {
 	it('checks arch/x86/kvm/xen.c like sparse: its finding on stderr, the build goes on', () => {
@@ -62,7 +70,7 @@ describe('make C=2 CHECK="gpcscope kbuild"', () => {
 			const r = make(...step);
 			expect(r.status, r.stderr).toBe(0);
 		}
-		const check = `${process.execPath} ${join(REPO, 'dist', 'cli.js')} kbuild --cache-dir ${join(work, 'cache')}`;
+		const check = `gpcscope kbuild --cache-dir ${join(work, 'cache')}`;
 		const jobs = String(Math.max(1, Math.min(4, cpus().length)));
 		const r = make(`-j${jobs}`, 'C=2', `CHECK=${check}`, 'arch/x86/kvm/xen.o');
 		const ms = Date.now() - started;

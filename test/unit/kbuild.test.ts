@@ -56,7 +56,7 @@ describe('gpcscope kbuild', () => {
 		expect(r.code).toBe(0);
 		const lines = r.err.split('\n').filter((l) => !l.startsWith('gpcscope kbuild:') && l);
 		expect(lines.length).toBeGreaterThan(5);
-		for (const l of lines) expect(l).toMatch(/^arch\/x86\/kvm\/[\w.]+:\d+:\d+: (error|warning|note): /);
+		for (const l of lines) expect(l).toMatch(/^arch\/x86\/kvm\/[\w.]+:\d+:\d+: (error|warning|info|note): /);
 		expect(lines.filter((l) => !l.includes(': note: ')).every((l) => l.startsWith('arch/x86/kvm/demo_bugs.c:'))).toBe(true);
 		expect(r.err).toMatch(/demo_bugs\.c:51:21: error: .* \[gpc-use-after-unlock\]/);
 		expect(r.err).toMatch(/index of .*: cold/);

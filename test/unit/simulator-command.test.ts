@@ -33,10 +33,14 @@ describe('gpcscope simulate', () => {
 		}
 	});
 
-	it('--matrix as text is a table per variant with the liveness column and the mutation score', () => {
+	it('--matrix as text is a labelled table per variant with the liveness column, a summary and the mutation score', () => {
 		expect(text.code).toBe(1);
-		expect(text.out).toMatch(/^upstream:\n {2}reader-vs-invalidation +safe \d+ +terminates/);
-		expect(text.out).toMatch(/ {2}refresh-vs-invalidation-storm +safe \d+ +LIVELOCK/);
+		expect(text.out).toMatch(/^Each scenario against each algorithm variant: safety \(states explored\), liveness under weak fairness, time\.\nupstream:\n {2}reader-vs-invalidation +safe, \d+ states +terminates/);
+		expect(text.out).toMatch(/ {2}refresh-vs-invalidation-storm +safe, \d+ states +LIVELOCK/);
+		expect(text.out).toMatch(/^upstream: VIOLATION in hva-refresh-vs-zap, hva-refresh-vs-migration; safe in the other 16 scenarios$/m);
+		expect(text.out).toMatch(/^upstream liveness: LIVELOCK in refresh-vs-invalidation-storm \(safety holds there\)$/m);
+		expect(text.out).toMatch(/^variants with a known race \(historical or missing a part\): (\d+) of \1 refuted somewhere$/m);
+		expect(text.out).toMatch(/^reference designs \(guest-usage-protocol, hva-fix\): safe wherever upstream is$/m);
 		expect(text.out).toMatch(/valid-before-map:\n {2}reader-vs-invalidation +VIOLATION stale-access/);
 		expect(text.out).toMatch(/^mutation score: 8\/8 non-equivalent mutants of the 6\.12 model killed \(3 equivalent\)$/m);
 		expect(text.out).toMatch(/^ {2}active-before-list-add +equivalent: /m);

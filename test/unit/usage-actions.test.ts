@@ -97,7 +97,7 @@ const codeActions = (c: TestClient, uri: string, diagnostics: Diagnostic[], only
 	}) as Promise<CodeAction[]>;
 
 describe('gpc-dead-usage-flag code actions', () => {
-	it('publishes faded hints and offers a quick fix that removes one call site\'s arguments', async () => {
+	it('offers a quick fix at each call site that applies the whole-tree rewrite (one call site alone would not build)', async () => {
 		const { c, root } = await start();
 		const uri = open(c, root, 'arch/x86/kvm/xen.c');
 		const diagnostics = (await c.diagnostics(uri)).filter((d) => d.code === 'gpc-dead-usage-flag');
@@ -105,34 +105,34 @@ describe('gpc-dead-usage-flag code actions', () => {
 		for (const d of diagnostics) {
 			expect(d.severity).toBe(4);
 			expect(d.tags).toEqual([1]);
-			expect(d.message).toMatch(/no caller of 6 passes KVM_GUEST_USES_PFN/);
+			expect(d.message).toMatch(/none of the 6 calls of kvm_gpc_init\(\) passes KVM_GUEST_USES_PFN/);
 		}
 		const actions = await codeActions(c, uri, [diagnostics[0]]);
-		const quick = actions.find((a) => a.kind === 'quickfix' && a.isPreferred)!;
-		expect(quick.title).toBe('Remove NULL, KVM_HOST_USES_PFN from this kvm_gpc_init() call');
+		expect(actions).toHaveLength(1);
+		const quick = actions[0];
+		expect(quick).toMatchObject({ kind: 'quickfix', isPreferred: true });
+		expect(quick.title).toBe('Remove NULL, KVM_HOST_USES_PFN from this kvm_gpc_init() call, and the rest of the usage machinery tree-wide (gpcscope)');
 		expect(quick.edit).toBeUndefined();
-		expect(actions.map((a) => a.title)).toContain('Remove pfncache usage flags from the tree (gpcscope)');
 		const resolved = (await c.rpc.sendRequest('codeAction/resolve', quick)) as CodeAction;
-		const after = applyWorkspaceEdit(root, resolved.edit!);
-		expect(after.get('arch/x86/kvm/xen.c')).toContain('\tkvm_gpc_init(&vcpu->arch.xen.runstate_cache, vcpu->kvm);\n\tkvm_gpc_init(&vcpu->arch.xen.runstate2_cache, vcpu->kvm, NULL,\n');
-		expect([...after].filter(([f, t]) => t !== files(root).get(f)).map(([f]) => f)).toEqual(['arch/x86/kvm/xen.c']);
+		// The prototype, the definition and every other caller change with it: the 6.9+ tree.
+		expect(applyWorkspaceEdit(root, resolved.edit!)).toEqual(files(join(CASE, 'after')));
 	});
 
-	it('source.fixAll.gpcscope fixes every finding of the document', async () => {
+	it('source.fixAll.gpcscope applies the same whole-tree rewrite', async () => {
 		const { c, root } = await start();
 		const uri = open(c, root, 'arch/x86/kvm/xen.c');
 		await c.diagnostics(uri);
 		const actions = await codeActions(c, uri, [], ['source.fixAll']);
 		expect(actions.map((a) => a.kind)).toEqual(['source.fixAll.gpcscope']);
 		const resolved = (await c.rpc.sendRequest('codeAction/resolve', actions[0])) as CodeAction;
-		expect(applyWorkspaceEdit(root, resolved.edit!).get('arch/x86/kvm/xen.c')).toBe(files(join(CASE, 'after')).get('arch/x86/kvm/xen.c'));
+		expect(applyWorkspaceEdit(root, resolved.edit!)).toEqual(files(join(CASE, 'after')));
 	});
 
-	it('the whole-tree action and the command apply one annotated WorkspaceEdit that yields the 6.9+ tree', async () => {
+	it('the quick fix and the command apply one annotated WorkspaceEdit that yields the 6.9+ tree', async () => {
 		const { c, root, edits } = await start();
 		const uri = open(c, root, 'virt/kvm/pfncache.c');
 		const diagnostics = (await c.diagnostics(uri)).filter((d) => d.code === 'gpc-dead-usage-flag');
-		const tree = (await codeActions(c, uri, diagnostics)).find((a) => a.title.startsWith('Remove pfncache usage flags from the tree'))!;
+		const tree = (await codeActions(c, uri, [diagnostics[0]]))[0];
 		const resolved = (await c.rpc.sendRequest('codeAction/resolve', tree)) as CodeAction;
 		const expected = files(join(CASE, 'after'));
 		expect(applyWorkspaceEdit(root, resolved.edit!)).toEqual(expected);
@@ -148,11 +148,17 @@ describe('gpc-dead-usage-flag code actions', () => {
 		expect(applyWorkspaceEdit(root, edits[0])).toEqual(expected);
 	});
 
-	it('gives clients without resolve support the edit right away', async () => {
-		const { c, root } = await start(false);
+	it('gives clients without resolve support a command that answers at once, then sends the whole-tree edit', async () => {
+		const { c, root, edits } = await start(false);
 		const uri = open(c, root, 'arch/x86/kvm/x86.c');
 		const diagnostics = (await c.diagnostics(uri)).filter((d) => d.code === 'gpc-dead-usage-flag');
 		const quick = (await codeActions(c, uri, diagnostics)).find((a) => a.isPreferred)!;
-		expect(applyWorkspaceEdit(root, quick.edit!).get('arch/x86/kvm/x86.c')).toBe(files(join(CASE, 'after')).get('arch/x86/kvm/x86.c'));
+		expect(quick.edit).toBeUndefined();
+		expect(quick.command).toEqual({ title: quick.title, command: 'gpcscope.server.applyUsageFix', arguments: [URI.file(root).toString()] });
+		const answer = await c.rpc.sendRequest('workspace/executeCommand', quick.command);
+		// Answered before the plan is made: the edit has not come yet.
+		expect(answer).toMatchObject({ applied: false, message: 'planning the rewrite; the edit follows' });
+		await expect.poll(() => edits.length, { timeout: 10_000 }).toBe(1);
+		expect(applyWorkspaceEdit(root, edits[0])).toEqual(files(join(CASE, 'after')));
 	});
 });

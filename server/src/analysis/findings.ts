@@ -24,6 +24,8 @@ export interface Finding {
 	range: Range;
 	message: string;
 	related: RelatedLocation[];
+	/** The quick fix this finding offers, named where the rule knows it (LSP: carried in Diagnostic.data). */
+	fix?: { title: string };
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

@@ -1,8 +1,14 @@
-// Code actions for gpc-dead-usage-flag: a quick fix per finding (that
-// finding's part of the whole-tree plan), `source.fixAll.gpcscope` (every
-// edit in the document), and "Remove pfncache usage flags from the tree",
-// one WorkspaceEdit over every file with change annotations so the editor
-// can preview it. Edits are computed on resolve: planning reads the tree.
+// Code actions for gpc-dead-usage-flag: a quick fix at every finding and
+// `source.fixAll.gpcscope`, and the command "Remove pfncache usage flags from
+// the tree". Whatever is picked applies the same edit, the whole-tree rewrite
+// (prototypes, definitions and every caller), as one WorkspaceEdit with change
+// annotations that ask for confirmation, so that the tree still builds: the
+// part at one call site alone would not compile.
+// Listing the actions plans nothing (the finding carries its title in
+// Diagnostic.data), so the answer is immediate. The edit reads the tree: it is
+// computed on resolve, or, for clients that cannot resolve (eglot, Neovim 0.7),
+// by the action's command, which answers at once and then sends the edit with
+// workspace/applyEdit.
 import type {
 	AnnotatedTextEdit, ChangeAnnotation, ClientCapabilities, CodeAction, CodeActionParams, Connection, ExecuteCommandParams,
 	TextDocumentEdit, TextEdit, WorkspaceEdit,
@@ -27,10 +33,10 @@ export const CODE_ACTION_KINDS = [CodeActionKind.QuickFix, CodeActionKind.Refact
 const TREE_TITLE = 'Remove pfncache usage flags from the tree';
 
 /** What resolve needs to find the edit again. */
-type ActionData =
-	| { gpcscope: 'usage-group'; uri: string; group: string }
-	| { gpcscope: 'usage-file'; uri: string }
-	| { gpcscope: 'usage-tree'; uri: string };
+type ActionData = { gpcscope: 'usage-tree'; uri: string };
+
+/** The command of the actions given to clients without resolve: applies the rewrite with workspace/applyEdit, answering first. */
+export const APPLY_USAGE_FIX_COMMAND = 'gpcscope.server.applyUsageFix';
 
 export interface UsageActionsHost {
 	workspace(): Workspace | undefined;
@@ -50,8 +56,7 @@ const ANNOTATIONS: Record<GroupKind, string> = {
 
 export function usageCodeActions(connection: Connection, host: UsageActionsHost) {
 	// Plans are cached per analysis result: a new analysis means new text.
-	const light = new WeakMap<EngineResult, UsagePlan>();
-	const full = new WeakMap<EngineResult, UsagePlan>();
+	const plans = new WeakMap<EngineResult, UsagePlan>();
 
 	const context = async (uri: string) => {
 		const ws = host.workspace();
@@ -61,12 +66,12 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	};
 	type Context = NonNullable<Awaited<ReturnType<typeof context>>>;
 
-	const plan = (c: Context, withTree: boolean): UsagePlan => {
-		const cache = withTree ? full : light;
-		const known = cache.get(c.result);
+	/** The whole-tree plan (it reads the tree: callers and prototypes outside the gpc files). */
+	const plan = (c: Context): UsagePlan => {
+		const known = plans.get(c.result);
 		if (known) return known;
-		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, withTree);
-		cache.set(c.result, made);
+		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, true);
+		plans.set(c.result, made);
 		return made;
 	};
 
@@ -79,27 +84,27 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			const out: CodeAction[] = [];
 			const fixAllWanted = !!only && wants(FIX_ALL_KIND);
 			if (!ours.length && !fixAllWanted) return out;
-			const c = await context(uri);
-			if (!c) return out;
-			const p = plan(c, false);
-			if (!p.census.dead) return out;
+			const c = host.workspace()?.resultFor(uri);
+			if (!c?.result || !c.root) return out;
+			const mine = c.result.findings.filter((f) => f.rule === RULE && f.file === c.file);
+			if (!mine.length) return out;
+			const data: ActionData = { gpcscope: 'usage-tree', uri };
 			if (wants(CodeActionKind.QuickFix)) {
 				for (const d of ours) {
-					const r = p.reports.find((x) => x.file === c.file && x.range.start.line === d.range.start.line && x.message === d.message);
-					const group = r && p.groups.get(r.group);
-					if (!group) continue;
-					out.push({ title: group.title, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data: { gpcscope: 'usage-group', uri, group: group.id } satisfies ActionData });
-				}
-				if (ours.length) {
-					out.push({ title: `${TREE_TITLE} (gpcscope)`, kind: CodeActionKind.QuickFix, diagnostics: ours, data: { gpcscope: 'usage-tree', uri } satisfies ActionData });
+					// The title the rule gave this finding (Diagnostic.data), else the finding's own.
+					const given = (d.data as { fix?: unknown } | undefined)?.fix;
+					const fix = typeof given === 'string' ? given : mine.find((f) => f.range.start.line === d.range.start.line && f.message === d.message)?.fix?.title;
+					if (!fix) continue;
+					out.push({ title: `${fix}, and the rest of the usage machinery tree-wide (gpcscope)`, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data });
 				}
 			}
-			if (fixAllWanted && p.reports.some((r) => r.file === c.file)) {
-				out.push({ title: 'Remove the dead pfncache usage flags in this file (gpcscope)', kind: FIX_ALL_KIND, data: { gpcscope: 'usage-file', uri } satisfies ActionData });
+			if (fixAllWanted) {
+				out.push({ title: 'Remove the dead pfncache usage flags, tree-wide (gpcscope)', kind: FIX_ALL_KIND, data });
 			}
-			// Clients that cannot resolve get the edit now.
+			// Clients that cannot resolve get a command that applies the edit (planning it reads the tree).
 			if (!host.capabilities().textDocument?.codeAction?.resolveSupport?.properties.includes('edit')) {
-				return Promise.all(out.map((a) => this.resolve(a)));
+				const folder = URI.file(c.root).toString();
+				return out.map(({ data: _data, ...a }) => ({ ...a, command: { title: a.title, command: APPLY_USAGE_FIX_COMMAND, arguments: [folder] } }));
 			}
 			return out;
 		},
@@ -109,25 +114,27 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (!data || typeof data !== 'object' || !String(data.gpcscope).startsWith('usage-')) return action;
 			const c = await context(data.uri);
 			if (!c) return action;
-			const p = plan(c, true);
-			let rendering;
-			if (data.gpcscope === 'usage-group') rendering = renderPlan(p, (g) => g === data.group);
-			else if (data.gpcscope === 'usage-file') {
-				const inFile = new Set(p.edits.filter((e) => e.file === c.file).map((e) => e.group));
-				rendering = renderPlan(p, (g) => inFile.has(g));
-				rendering.changes = rendering.changes.filter((ch) => ch.file === c.file);
-			} else rendering = renderPlan(p);
-			const touched = new Set(rendering.changes.map((ch) => ch.file));
-			const refusals = [...p.refusals.filter((r) => data.gpcscope === 'usage-tree' || touched.has(r.file)), ...rendering.conflicts];
+			// Always the whole plan: any part of it alone leaves a tree that does not build.
+			const p = plan(c);
+			const rendering = renderPlan(p);
+			const refusals = [...p.refusals, ...rendering.conflicts];
 			if (refusals.length) {
 				void connection.window.showErrorMessage(refusalText(refusals));
 				return action;
 			}
-			return { ...action, edit: workspaceEdit(p, rendering.changes, c.uriOf, host.capabilities(), data.gpcscope === 'usage-tree') };
+			return { ...action, edit: workspaceEdit(p, rendering.changes, c.uriOf, host.capabilities(), true) };
 		},
 
 		/** `gpcscope.removeUsageFlags` (and its server-side name): the whole tree, one WorkspaceEdit. */
 		async execute(params: ExecuteCommandParams): Promise<{ applied: boolean; files: number; message?: string }> {
+			if (params.command === APPLY_USAGE_FIX_COMMAND) {
+				// Answered before the edit is planned: eglot gives a command 10 s, planning may read the whole tree.
+				// Planning blocks this thread for seconds on a kernel tree: the answer goes out first.
+				setTimeout(() => {
+					this.execute({ ...params, command: REMOVE_USAGE_FLAGS_SERVER_COMMAND }).catch((e: Error) => connection.console.error(`gpcscope: ${e.stack ?? e}`));
+				}, 20);
+				return { applied: false, files: 0, message: 'planning the rewrite; the edit follows' };
+			}
 			if (params.command !== REMOVE_USAGE_FLAGS_SERVER_COMMAND && params.command !== REMOVE_USAGE_FLAGS_COMMAND) {
 				return { applied: false, files: 0, message: `unknown command ${params.command}` };
 			}

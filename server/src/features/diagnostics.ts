@@ -30,5 +30,7 @@ export function toDiagnostic(f: Finding, uriOf: (file: string) => string): Diagn
 		relatedInformation: f.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })),
 	};
 	if (RULES.get(f.rule)?.unnecessary) d.tags = [DiagnosticTag.Unnecessary];
+	// Code actions are listed from the diagnostic alone, without planning anything.
+	if (f.fix) d.data = { fix: f.fix.title };
 	return d;
 }

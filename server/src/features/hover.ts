@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hover, Position } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
-import type { GpcFunction, GpcRole } from '../analysis/api';
+import { gpcFunctionsFor, type ApiEra, type GpcFunction, type GpcRole } from '../analysis/api';
 import type { EngineResult } from '../analysis/engine';
 import { analyzeFunction, variableTypes } from '../analysis/flow';
 import type { AtomicContext, Observation } from '../analysis/observations';
@@ -30,7 +30,7 @@ export interface HoverContext {
 const USAGE_IDENTIFIER = /^(KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN|KVM_GUEST_AND_HOST_USE_PFN|pfn_cache_usage)$/;
 
 const CONTRACT: Record<GpcRole, string> = {
-	check: 'Needs `gpc->lock` held for read. Returns true when the cache maps `len` bytes and the mapping is valid: `khva` and `pfn` are then stable **until the lock is dropped**. Does not sleep. On false: drop the lock, `kvm_gpc_refresh()`, re-take the lock and check again, in a loop; atomic paths bail out instead.',
+	check: 'Needs `gpc->lock` held for read. Returns true when the cache maps `len` bytes and the mapping is valid: `khva` and `pfn` are then stable **until the lock is dropped**. Does not sleep. On false: drop the lock, `REFRESH()`, re-take the lock and check again, in a loop; atomic paths bail out instead.',
 	refresh: '**May sleep** (takes `gpc->refresh_lock`, may fault the page in): call without `gpc->lock` and never on an atomic path. Returns 0 on success; then re-take the lock and **check again** — another invalidation may land in between.',
 	activate: '**May sleep.** Maps the range and puts the cache on the invalidation list; `offset_in_page(gpa) + len` must not exceed a page. Pair it with `kvm_gpc_deactivate()` in the owner\'s teardown.',
 	deactivate: '**May sleep.** Unmaps and takes the cache off the invalidation list; later checks fail until it is activated again.',
@@ -38,6 +38,12 @@ const CONTRACT: Record<GpcRole, string> = {
 	unmap: '**May sleep.** Drops the mapping.',
 	markDirty: 'Marks the page behind the cache dirty in its memslot (dirty logging, live migration). Call **while `gpc->lock` is held**, after writing through `khva`.',
 };
+
+/** The contract in the era's own names: 6.1 refreshes with kvm_gfn_to_pfn_cache_refresh(); kvm_gpc_refresh() came in 6.2. */
+function contract(role: GpcRole, era: ApiEra): string {
+	const refresh = [...gpcFunctionsFor(era).values()].find((f) => f.role === 'refresh')?.name ?? 'kvm_gpc_refresh';
+	return CONTRACT[role].replace('REFRESH', refresh);
+}
 
 export function hover(ctx: HoverContext, position: Position): Hover | null {
 	const { tree, result } = ctx;
@@ -105,7 +111,7 @@ function apiHover(ctx: HoverContext, call: SyntaxNode, api: GpcFunction): string
 		? `${api.name}(${decl.params.map((p) => p.name).join(', ')})`
 		: api.name + '(…)';
 	const where = decl ? ` — declared at ${link(ctx, decl.file, decl.line + 1)}` : '';
-	const lines = [`**${signature}** · API era ${ctx.result.era.era}${where}`, CONTRACT[api.role]];
+	const lines = [`**${signature}** · API era ${ctx.result.era.era}${where}`, contract(api.role, ctx.result.era.era)];
 	const obs = observationsAt(ctx, call).filter((o): o is Extract<Observation, { kind: 'gpcCall' }> => o.kind === 'gpcCall');
 	if (obs.length) lines.push(stateSummary(ctx, obs[0].instance, obs.map((o) => o.state), obs.map((o) => o.atomic)));
 	else if (!enclosingFunction(call)) lines.push('_Not inside a function: no state to show._');
@@ -131,7 +137,8 @@ function mappingHover(ctx: HoverContext, use: SyntaxNode): string | undefined {
 function stateSummary(ctx: HoverContext, instance: string, states: InstanceState[], atomic: (AtomicContext | undefined)[]): string {
 	const inst = displayPath(instance);
 	const out: string[] = [];
-	const paths = states.length > 1 ? ` (${states.length} path classes)` : '';
+	// The number of merged path states says nothing to a reader; "some paths only" below does.
+	const paths = '';
 	if (states.every((s) => s.held === 'yes')) {
 		const holds = [...new Map(states.map((s) => [s.hold?.site.startIndex, s.hold])).values()].filter((h) => h);
 		const how = holds.map((h) => `\`${h!.site.text.split('(')[0].trim()}\` at ${link(ctx, ctx.file, line(h!.site), `line ${line(h!.site)}`)}`).join(' or ');

@@ -14,6 +14,8 @@ import { SourceTrees } from './trees';
 
 export interface TreeCheckOptions {
 	allFiles?: boolean;
+	/** False: walk without .gitignore (index/root.ts found that it hides every C file). */
+	gitignore?: boolean;
 	/** Threads; default the number of cores. */
 	jobs?: number;
 	/** Use the persistent cache (default true); its folder, default `$XDG_CACHE_HOME/gpcscope`. */
@@ -69,7 +71,7 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 	try {
 		for (const path of paths) {
 			const index = await indexTree(path, {
-				allFiles: options.allFiles, pool, jobs, cacheDir, log,
+				allFiles: options.allFiles, gitignore: options.gitignore, pool, jobs, cacheDir, log,
 				onProgress: (phase, done, total) => options.progress?.update(phase, done, total),
 				// A file without cached facts is parsed now, while the workers scan; one the
 				// cache knows is parsed only if the cached result cannot be used.

@@ -1,7 +1,11 @@
 // gcc-style text: `file:line:col: severity: message [rule-id]`, 1-based.
+// A finding's related locations follow it as `note:` lines, as gcc's do; a
+// finding of its own at hint or information level is `info:` (Emacs's
+// compilation mode and Vim's gcc errorformat read it as information), so it is
+// never read as a note of the error above it.
 import type { Finding } from '../analysis/findings';
 
-const GCC_SEVERITY = { error: 'error', warning: 'warning', information: 'note', hint: 'note' } as const;
+const GCC_SEVERITY = { error: 'error', warning: 'warning', information: 'info', hint: 'info' } as const;
 
 export function formatText(findings: readonly Finding[], prefix = ''): string {
 	const lines: string[] = [];

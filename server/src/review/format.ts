@@ -2,6 +2,7 @@
 // warnings, the fixed ones as notes) so editors and CI logs link them; JSON:
 // `{"introduced":[...],"fixed":[...]}` with `check --format json` diagnostics plus
 // fingerprint and patch; SARIF: the introduced findings only, `baselineState: new`.
+import { plural } from '../report/plural';
 import { basename } from 'node:path';
 import { toJsonDiagnostic, type JsonDiagnostic } from '../report/json';
 import { formatSarif } from '../report/sarif';
@@ -76,8 +77,8 @@ export function reviewSummary(r: ReviewResult): string {
 	const what = r.kind === 'patch' ? `${n} patch${n === 1 ? '' : 'es'}` : `${n} commit${n === 1 ? '' : 's'}`;
 	return (
 		`gpcscope review: ${r.introduced.length} introduced, ${r.fixed.length} fixed; ` +
-		`${r.stats.findingsBefore} findings before, ${r.stats.findingsAfter} after ` +
-		`(${what}, ${r.stats.filesChanged} files changed), API era ${r.apiEra}, ${(r.stats.ms / 1000).toFixed(1)} s\n`
+		`${plural(r.stats.findingsBefore, 'finding')} before, ${r.stats.findingsAfter} after ` +
+		`(${what}, ${plural(r.stats.filesChanged, 'file')} changed), API era ${r.apiEra}, ${(r.stats.ms / 1000).toFixed(1)} s\n`
 	);
 }
 

@@ -4,6 +4,7 @@
 // analysed, and the two sets of findings are paired (match.ts): the rest are the
 // findings the series introduced and those it fixed, each named by the patch (and
 // patch line) or commit that added or removed its line where there is one.
+import { plural } from '../report/plural';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../analysis/engine';
@@ -83,7 +84,7 @@ async function reviewPatch(file: string, tree: string, options: ReviewOptions): 
 	const series = parseSeries(readFileSync(file, 'utf8'));
 	if (!series.length) throw new ReviewError(`${file}: no patch in it (expected a unified diff, a patch or an mbox of patches)`);
 	const paths = touchedPaths(series);
-	log(`analysing ${tree} before the series (${series.length} patch${series.length === 1 ? '' : 'es'}, ${paths.size} files)`);
+	log(`analysing ${tree} before the series (${series.length} patch${series.length === 1 ? '' : 'es'}, ${plural(paths.size, 'file')})`);
 	const before = await analyzeTree(tree, options);
 	const scratch = scratchCopy(before.root);
 	try {
@@ -110,7 +111,7 @@ async function reviewRange(spec: string, tree: string, options: ReviewOptions): 
 		// The scratch copy is the work tree; make it the base revision, then the head.
 		for (const rel of changedPaths(tree, range.base)) writeScratch(scratch.dir, rel, showAt(tree, range.base, rel));
 		for (const rel of untrackedSources(tree)) writeScratch(scratch.dir, rel, undefined);
-		log(`analysing ${tree} at ${range.base.slice(0, 12)} (${series.length} commits, ${changed.length} files changed up to ${range.head.slice(0, 12)})`);
+		log(`analysing ${tree} at ${range.base.slice(0, 12)} (${plural(series.length, 'commit')}, ${plural(changed.length, 'file')} changed up to ${range.head.slice(0, 12)})`);
 		const before = await analyzeTree(scratch.dir, options);
 		const beforeFiles = new Map(changed.map((rel) => [rel, showAt(tree, range.base, rel)?.toString('utf8')]));
 		// The scratch files change next: line texts of the base come from git for the changed files.

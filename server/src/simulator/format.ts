@@ -1,6 +1,7 @@
 // Text rendering of a run: the verdict line, then one line per step with the
 // thread, the action and where it is in the kernel, and a short state summary.
 import type { MatrixCell, MutantResult, RunResult, Snapshot, Step } from './types';
+import { findVariant } from './variants';
 
 const where = (s: Step) => {
 	const l = s.location;
@@ -66,9 +67,9 @@ export function formatMatrix(cells: MatrixCell[], mutants: MutantResult[]): stri
 	const variants = [...new Set(cells.map((c) => c.variant))];
 	const scenarios = [...new Set(cells.map((c) => c.scenario))];
 	const w = Math.max(...scenarios.map((s) => s.length));
-	const safety = (c: MatrixCell) => (c.verdict === 'safe' ? `safe ${c.states}` : `VIOLATION ${c.property} ${c.states}`);
+	const safety = (c: MatrixCell) => (c.verdict === 'safe' ? `safe, ${c.states} states` : `VIOLATION ${c.property}, ${c.states} states`);
 	const liveness = (c: MatrixCell) => (c.liveness === 'holds' ? 'terminates' : 'LIVELOCK');
-	const lines: string[] = [];
+	const lines: string[] = ['Each scenario against each algorithm variant: safety (states explored), liveness under weak fairness, time.'];
 	for (const v of variants) {
 		lines.push(`${v}:`);
 		for (const s of scenarios) {
@@ -76,6 +77,21 @@ export function formatMatrix(cells: MatrixCell[], mutants: MutantResult[]): stri
 			lines.push(`  ${s.padEnd(w)}  ${safety(c).padEnd(38)} ${liveness(c).padEnd(10)} ${String(c.ms).padStart(6)} ms`);
 		}
 	}
+	// The verdicts a reader wants first: where upstream fails, and whether every historical race is found again.
+	const upstream = cells.filter((c) => c.variant === 'upstream');
+	const unsafe = upstream.filter((c) => c.verdict !== 'safe').map((c) => c.scenario);
+	const livelocks = upstream.filter((c) => c.liveness !== 'holds').map((c) => c.scenario);
+	const others = variants.filter((v) => v !== 'upstream');
+	const historical = others.filter((v) => findVariant(v)?.expect === 'refuted');
+	const references = others.filter((v) => !historical.includes(v));
+	const refuted = historical.filter((v) => cells.some((c) => c.variant === v && c.verdict === 'violation'));
+	const upstreamSafe = new Set(upstream.filter((c) => c.verdict === 'safe').map((c) => c.scenario));
+	const referencesFail = references.filter((v) => cells.some((c) => c.variant === v && upstreamSafe.has(c.scenario) && c.verdict !== 'safe'));
+	lines.push('');
+	lines.push(unsafe.length ? `upstream: VIOLATION in ${unsafe.join(', ')}; safe in the other ${upstream.length - unsafe.length} scenarios` : `upstream: safe in all ${upstream.length} scenarios`);
+	if (livelocks.length) lines.push(`upstream liveness: LIVELOCK in ${livelocks.join(', ')} (safety holds there)`);
+	lines.push(`variants with a known race (historical or missing a part): ${refuted.length} of ${historical.length} refuted somewhere${refuted.length < historical.length ? `; never refuted: ${historical.filter((v) => !refuted.includes(v)).join(', ')}` : ''}`);
+	if (references.length) lines.push(`reference designs (${references.join(', ')}): ${referencesFail.length ? `VIOLATION where upstream is safe: ${referencesFail.join(', ')}` : 'safe wherever upstream is'}`);
 	const live = mutants.filter((m) => !m.equivalent);
 	const killed = live.filter((m) => m.killedBy.length);
 	lines.push('', `mutation score: ${killed.length}/${live.length} non-equivalent mutants of the 6.12 model killed (${mutants.length - live.length} equivalent)`);

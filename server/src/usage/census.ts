@@ -106,10 +106,13 @@ export function usageSites(f: UsageFile, functions: Map<string, UsageFunction>, 
 	return sites;
 }
 
-/** `no caller of 5 passes KVM_GUEST_USES_PFN`: the phrase every finding carries. */
+/** `none of the 5 calls of kvm_gpc_activate() passes KVM_GUEST_USES_PFN`: the reason every finding carries. */
 export function censusPhrase(census: UsageCensus): string {
 	const n = census.sites.length;
-	return n === 1 ? `the one caller does not pass ${GUEST}` : n === 0 ? `no caller passes ${GUEST}` : `no caller of ${n} passes ${GUEST}`;
+	const names = [...new Set(census.sites.map((s) => `${s.callee}()`))];
+	const of = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names[0];
+	if (n === 0) return `no call passes ${GUEST}`;
+	return n === 1 ? `the one call of ${of} does not pass ${GUEST}` : `none of the ${n} calls of ${of} passes ${GUEST}`;
 }
 
 export function siteLocation(s: UsageSite): string {

@@ -48,7 +48,8 @@ export function deadUsageFindings(
 			const offset = lines.slice(0, r.range.start.line).reduce((n, l) => n + l.length + 1, 0) + r.range.start.character;
 			// The file's ERROR regions are remembered with its text, so a file planned earlier is not parsed for them.
 			if (ignored || errorAt({ errors: memo.part('errors', f, '', () => f.errors) }, offset, offset + 1)) continue;
-			out.push({ rule: RULE, severity, file: r.file, range: r.range, message: r.message, related: [] });
+			const title = plan.groups.get(r.group)?.title;
+			out.push({ rule: RULE, severity, file: r.file, range: r.range, message: r.message, related: [], ...(title ? { fix: { title } } : {}) });
 		}
 		return out;
 	} finally {

@@ -1,6 +1,7 @@
 // `gpcscope fix --rule gpc-dead-usage-flag <tree> [--dry-run]`: the whole-tree
 // rewrite in place, or as a unified diff. All or nothing: any refusal, and
 // nothing is written.
+import { plural } from '../report/plural';
 import { statSync } from 'node:fs';
 import { diffArrays } from 'diff';
 import type { ApiEra } from '../analysis/api';
@@ -67,7 +68,7 @@ export async function fixCommand(path: string, options: FixOptions, io: FixIo = 
 			return EXIT_REFUSED;
 		}
 	}
-	io.stderr(`gpcscope: ${options.dryRun ? 'would rewrite' : 'rewrote'} ${changes.length} files (${stat(changes)}); ${censusPhrase(plan.census)}\n`);
+	io.stderr(`gpcscope: ${options.dryRun ? 'would rewrite' : 'rewrote'} ${plural(changes.length, 'file')} (${stat(changes)}); ${censusPhrase(plan.census)}\n`);
 	return EXIT_DONE;
 }
 
