@@ -1,12 +1,13 @@
 // LSP wiring only: capabilities, and handlers that delegate to the workspace
 // and the feature modules.
 import {
-	createConnection, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ErrorCodes, FileChangeType, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
+	CodeActionKind, createConnection, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ErrorCodes, FileChangeType, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
 	type ClientCapabilities, type Connection, type ConnectionStrategy, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
+import { findingFixActions } from './features/findingFixes';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
@@ -142,6 +143,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	});
 	const usageActions = usageCodeActions(connection, { workspace: () => workspace, engine: ready, folders: () => folders, capabilities: () => clientCapabilities });
 	connection.onCodeAction(async (params) => [
+		...(!params.context.only || params.context.only.some((k) => CodeActionKind.QuickFix.startsWith(k))
+			? findingFixActions(params.textDocument.uri, params.context.diagnostics, workspace?.resultFor(params.textDocument.uri).file ?? '', workspace?.resultFor(params.textDocument.uri).result)
+			: []),
 		...interleavingActions(params.textDocument.uri, params.context.diagnostics),
 		...(await usageActions.codeActions(params)),
 	]);

@@ -17,6 +17,12 @@ export interface RelatedLocation {
 	message: string;
 }
 
+/** A rewrite that removes a finding, in the finding's file (a code action, `gpcscope fix`). */
+export interface Fix {
+	title: string;
+	edits: { range: Range; newText: string }[];
+}
+
 export interface Finding {
 	rule: RuleId;
 	severity: Severity;
@@ -24,6 +30,8 @@ export interface Finding {
 	range: Range;
 	message: string;
 	related: RelatedLocation[];
+	/** Not part of the JSON or SARIF reports: the LSP diagnostic carries it as `data`. */
+	fix?: Fix;
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Finding } from '../analysis/findings';
 import { RULES } from '../analysis/rules';
 import { packageRoot } from '../packageRoot';
+import { fixData } from './findingFixes';
 
 const SEVERITY = {
 	error: DiagnosticSeverity.Error,
@@ -30,5 +31,6 @@ export function toDiagnostic(f: Finding, uriOf: (file: string) => string): Diagn
 		relatedInformation: f.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })),
 	};
 	if (RULES.get(f.rule)?.unnecessary) d.tags = [DiagnosticTag.Unnecessary];
+	if (f.fix) d.data = fixData(f.fix);
 	return d;
 }
