@@ -138,7 +138,8 @@ function lockHover(ctx: HoverContext, call: SyntaxNode): string | undefined {
 	const inst = displayPath(obs[0].instance);
 	const blocking = obs[0].primitive.op === 'lock';
 	const lines = [`**\`${inst}.lock\`** taken ${blocking ? 'with a blocking primitive (it spins while a writer holds or waits for the lock)' : 'with a trylock (never waits)'}`];
-	const contexts = [...new Map(obs.map((o) => o.world.atomicReason?.context).filter((c) => !!c).map((c) => [c!.why, c!])).values()];
+	const order = { 'sched-out': 0, hardirq: 1, atomic: 2 } as const;
+	const contexts = [...new Map(obs.map((o) => o.world.atomicReason?.context).filter((c) => !!c).map((c) => [c!.why, c!])).values()].sort((a, b) => order[a.kind] - order[b.kind]);
 	for (const c of contexts) {
 		const risk = blocking && c.kind === 'sched-out' ? ' — a blocking gpc lock here can deadlock against the scheduler: take it with `read_trylock()`'
 			: blocking && c.kind === 'hardirq' ? ' — on PREEMPT_RT this rwlock sleeps: take it with `read_trylock()`' : '';
