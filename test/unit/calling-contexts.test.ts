@@ -3,7 +3,7 @@
 // constants bound on the way, the upstream trylock rewrite as a quick fix and
 // as `gpcscope fix`, and the hover on the lock.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { URI } from 'vscode-uri';
@@ -115,10 +115,23 @@ describe('gpc-lock-in-sched-out', () => {
 			'\t\t\tread_lock(&gpc2->lock);',
 			'\t\t}',
 		].join('\n'));
-		// A guard cannot be split in two; kvm_arch_vcpu_put() -> helper(vcpu) binds nothing the helper could test.
-		for (const fixture of [join(SCHED_OUT, 'bad', 'guard-in-put-helper-6.12.c'), join(SCHED_OUT, 'bad', 'scoped-guard-in-put-helper-6.12.c'), DEMO]) {
-			const r = await analyzePath(fixture);
+		// A guard cannot be split in two.
+		for (const fixture of ['guard-in-put-helper-6.12.c', 'scoped-guard-in-put-helper-6.12.c']) {
+			const r = await analyzePath(join(SCHED_OUT, 'bad', fixture));
 			expect(r.findings.filter((x) => x.rule === 'gpc-lock-in-sched-out').map((x) => x.fix), fixture).toEqual([undefined]);
+		}
+		// kvm_arch_vcpu_put() -> helper(vcpu) binds nothing the helper could test: no rewrite. With (vcpu, true) it has one.
+		const dir = mkdtempSync(join(tmpdir(), 'gpcscope-noparam-'));
+		try {
+			const demo = readFileSync(join(DEMO, 'arch/x86/kvm/demo_bugs.c'), 'utf8');
+			const helper = demo.slice(demo.indexOf('void demo_pvclock_note_preempted'), demo.indexOf('/*', demo.indexOf('void demo_pvclock_note_preempted')));
+			const source = (params: string, args: string) => `struct gfn_to_pfn_cache { rwlock_t lock; void *khva; };\nbool kvm_gpc_check(struct gfn_to_pfn_cache *gpc, unsigned long len);\nvoid kvm_gpc_mark_dirty_in_slot(struct gfn_to_pfn_cache *gpc);\n${helper.replace('(struct kvm_vcpu *v, bool atomic)', params)}\nvoid kvm_arch_vcpu_put(struct kvm_vcpu *vcpu)\n{\n\tdemo_pvclock_note_preempted(${args});\n}\n`;
+			writeFileSync(join(dir, 'put.c'), source('(struct kvm_vcpu *v)', 'vcpu'));
+			expect((await analyzePath(dir)).findings.filter((x) => x.rule === 'gpc-lock-in-sched-out').map((x) => x.fix)).toEqual([undefined]);
+			writeFileSync(join(dir, 'put.c'), source('(struct kvm_vcpu *v, bool atomic)', 'vcpu, true'));
+			expect((await analyzePath(dir)).findings.find((x) => x.rule === 'gpc-lock-in-sched-out')?.fix?.edits[0].newText).toMatch(/^if \(atomic\) \{\n\t\tlocal_irq_save\(flags\);/);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
 		}
 		// A constant the caller passes decides it too: kvm_pvclock_drop_mapping(vcpu, PREEMPTED).
 		const byConstant = await analyzePath(join(SCHED_OUT, 'bad', 'write-lock-in-put-path-6.2.c'));

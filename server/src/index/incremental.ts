@@ -73,6 +73,7 @@ export function shiftResult(result: EngineResult, file: string, edit: LocalEdit)
 			...f,
 			range: moveRange(f.file, f.range),
 			related: f.related.map((r) => ({ ...r, range: moveRange(r.file, r.range) })),
+			...(f.fix ? { fix: { ...f.fix, edits: f.fix.edits.map((e) => ({ ...e, range: moveRange(f.file, e.range) })) } } : {}),
 		})),
 		facts: result.facts.map((f) => (f.file === file ? edit.facts : f)),
 		lifecycle,

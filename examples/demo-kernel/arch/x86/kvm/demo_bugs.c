@@ -245,13 +245,14 @@ int demo_vcpu_info_mask(struct kvm_vcpu *v)
 }
 
 /*
- * gpc-lock-in-sched-out: kvm_arch_vcpu_put() calls this on every put,
- * including from the sched-out preempt notifier, which runs with the
- * runqueue lock held.  read_lock_irqsave() may wait behind a queued writer
- * there, and the lock's holders may need that runqueue to wake a task:
- * take it with read_trylock() and skip the update when it is contended.
+ * gpc-lock-in-sched-out: kvm_arch_vcpu_put() calls this with atomic == true on
+ * every put, including from the sched-out preempt notifier, which runs with
+ * the runqueue lock held.  read_lock_irqsave() may wait behind a queued writer
+ * there, and the lock's holders may need that runqueue to wake a task: when
+ * atomic, take it with read_trylock() and skip the update when it is
+ * contended (the quick fix does that).
  */
-void demo_pvclock_note_preempted(struct kvm_vcpu *v)
+void demo_pvclock_note_preempted(struct kvm_vcpu *v, bool atomic)
 {
 	struct gfn_to_pfn_cache *gpc = &v->arch.pv_time;
 	unsigned long flags;
