@@ -20,6 +20,7 @@ import { cachedLineText } from './report/fingerprint';
 import { formatSarif } from './report/sarif';
 import { formatText } from './report/text';
 import { fixCommand } from './usage/fix';
+import { FINDING_FIX_RULES, findingFixCommand } from './findingFix';
 import { runKbuild } from './kbuild';
 import { applyBaseline, ReviewError, runReviewCommand, type ReviewCommandOptions } from './review';
 import { VERSION } from './version';
@@ -57,6 +58,8 @@ interface CheckOptions {
 	baseline?: string;
 	/** Report only findings the working tree adds over git HEAD. */
 	newOnly?: boolean;
+	/** rwlock_t sleeps, as on PREEMPT_RT: enables gpc-lock-in-hardirq. */
+	preemptRt?: boolean;
 }
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
@@ -85,7 +88,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 			gitignore,
 			jobs: options.jobs,
 			cache: options.cache,
-			engine: { era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined, fileBudgetMs: options.fileBudget },
+			engine: { era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined, fileBudgetMs: options.fileBudget, preemptRt: options.preemptRt },
 			progress,
 			log: (m) => process.stderr.write(`gpcscope: ${m}\n`),
 		});
@@ -184,18 +187,21 @@ export function buildProgram(): Command {
 		.option('-v, --verbose', 'also say which files were not searched (over the size limit: generated headers)')
 		.option('--baseline <file>', 'report only findings not in this earlier SARIF or JSON report')
 		.option('--new-only', 'report only findings the working tree adds over git HEAD')
+		.option('--preempt-rt', 'rwlock_t sleeps, as on PREEMPT_RT kernels: report gpc locks reachable from hard-IRQ context (gpc-lock-in-hardirq)')
 		.action(async (paths: string[], options: CheckOptions) => {
 			process.exitCode = await check(paths, options);
 		});
 
 	program
 		.command('fix')
-		.description('rewrite the tree to remove a rule\'s findings (gpc-dead-usage-flag)')
+		.description('rewrite the tree to remove a rule\'s findings (gpc-dead-usage-flag, gpc-lock-in-sched-out)')
 		.requiredOption('-r, --rule <id>', 'the rule whose fix to apply', (v) => ruleId(v)[0])
 		.option('--dry-run', 'print a unified diff instead of writing')
 		.argument('<tree>', 'kernel tree')
 		.action(async (tree: string, options: { rule: RuleId; dryRun?: boolean }) => {
-			process.exitCode = await fixCommand(tree, options);
+			process.exitCode = FINDING_FIX_RULES.has(options.rule)
+				? await findingFixCommand(tree, options, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) })
+				: await fixCommand(tree, options);
 		});
 
 	program

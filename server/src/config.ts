@@ -13,6 +13,7 @@ const severity = z.enum(SEVERITY_SETTINGS);
 export const SETTINGS = {
 	apiEra: z.enum(['auto', ...API_ERAS] as [string, ...string[]]).default('auto'),
 	rules: z.record(z.enum(RULE_IDS), severity).default({}),
+	preemptRt: z.boolean().default(false),
 	'markDirty.exemptInstances': z.array(z.string().regex(/^\w+$/)).default(DIRTY_EXEMPTIONS.map((e) => e.field)),
 	'diagnostics.debounceMs': z.number().int().min(0).max(5000).default(200),
 	'trace.server': z.enum(['off', 'messages', 'verbose']).default('off'),
@@ -26,6 +27,8 @@ export type SettingKey = keyof typeof SETTINGS;
 export interface Settings {
 	apiEra: ApiEra | 'auto';
 	rules: Partial<Record<RuleId, Severity | 'off'>>;
+	/** rwlock_t sleeps, as on PREEMPT_RT: enables gpc-lock-in-hardirq. */
+	preemptRt: boolean;
 	markDirtyExemptInstances: string[];
 	debounceMs: number;
 	/** gitignore-syntax patterns relative to a workspace folder: only matching files are indexed (all when empty). */
@@ -58,6 +61,7 @@ export function parseSettings(raw: unknown): SettingsResult {
 		settings: {
 			apiEra: value('apiEra') as ApiEra | 'auto',
 			rules: value('rules'),
+			preemptRt: value('preemptRt'),
 			markDirtyExemptInstances: value('markDirty.exemptInstances'),
 			debounceMs: value('diagnostics.debounceMs'),
 			indexInclude: value('index.include'),
@@ -84,5 +88,6 @@ export function engineOptions(settings: Settings): EngineOptions {
 		era: settings.apiEra === 'auto' ? undefined : settings.apiEra,
 		severity: settings.rules,
 		dirtyExemptions: settings.markDirtyExemptInstances,
+		preemptRt: settings.preemptRt,
 	};
 }

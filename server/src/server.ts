@@ -1,13 +1,14 @@
 // LSP wiring only: capabilities, and handlers that delegate to the workspace
 // and the feature modules.
 import {
-	createConnection, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ErrorCodes, FileChangeType, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
+	CodeActionKind, createConnection, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ErrorCodes, FileChangeType, LSPErrorCodes, Message, ProposedFeatures, ResponseError, TextDocumentSyncKind,
 	type ClientCapabilities, type Connection, type ConnectionStrategy, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
 import { fitDiagnostics, fitHover } from './features/clientFit';
+import { findingFixActions } from './features/findingFixes';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
@@ -189,6 +190,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	connection.onRequest(simulateScenarioRequest, (params) => simulateScenario(params, folders));
 	const usageActions = usageCodeActions(connection, { workspace: () => workspace, engine: ready, folders: () => folders, capabilities: () => clientCapabilities });
 	connection.onCodeAction(async (params) => [
+		...(!params.context.only || params.context.only.some((k) => CodeActionKind.QuickFix.startsWith(k))
+			? findingFixActions(params.textDocument.uri, params.context.diagnostics, workspace?.resultFor(params.textDocument.uri).file ?? '', workspace?.resultFor(params.textDocument.uri).result)
+			: []),
 		...interleavingActions(params.textDocument.uri, params.context.diagnostics),
 		...(await usageActions.codeActions(params)),
 	]);

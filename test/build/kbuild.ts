@@ -42,10 +42,10 @@ export interface Build {
 	log: string;
 }
 
-/** defconfig + KVM (Intel, AMD, Xen), olddefconfig, `make -j$(nproc) arch/x86/kvm/`, out of tree in `obj`. */
-export function buildKvm(tree: string, obj: string, log: string): Build {
+/** defconfig + KVM (Intel, AMD, Xen), olddefconfig, `make -j$(nproc) arch/x86/kvm/` (or `target`), out of tree in `obj`. */
+export function buildKvm(tree: string, obj: string, log: string, target?: string): Build {
 	const started = Date.now();
-	const r = spawnSync('sh', [SCRIPT, tree, obj, log], { stdio: 'inherit' });
+	const r = spawnSync('sh', [SCRIPT, tree, obj, log, ...(target ? [target] : [])], { stdio: 'inherit' });
 	const seconds = (Date.now() - started) / 1000;
 	const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
 	return { ok: r.status === 0, seconds, warnings: warningsOf(text, tree), log };

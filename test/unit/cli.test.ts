@@ -89,7 +89,7 @@ describe('other subcommands', () => {
 	});
 
 	it('rules lists the catalogue and explain prints a rule page', () => {
-		expect(run('rules').stdout.split('\n').filter(Boolean)).toHaveLength(11);
+		expect(run('rules').stdout.split('\n').filter(Boolean)).toHaveLength(13);
 		const page = run('explain', 'gpc-use-after-unlock');
 		expect(page.status).toBe(0);
 		expect(page.stdout).toMatch(/^# gpc-use-after-unlock/);

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IMPLEMENTED_RULES } from '../../server/src/analysis/rules';
+import { IMPLEMENTED_RULES, RULES } from '../../server/src/analysis/rules';
 import { scanTree } from '../../server/src/index/scan';
 import { analyzePath, DEMO, expectationMarkers, FIXTURES } from '../helpers';
 
@@ -35,7 +35,10 @@ describe('fixtures', () => {
 						const expected = markersOf(path).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
 						if (kind === 'bad') expect(expected.some((m) => m.endsWith(`:${rule}`)), 'a bad fixture marks its own rule').toBe(true);
 						else expect(expected, 'a good fixture has no markers').toEqual([]);
-						const result = await analyzePath(path);
+						// A rule behind an engine option (gpc-lock-in-hardirq: --preempt-rt) is checked with it on, and is silent without it.
+						const options = RULES.get(rule as never)?.requires === 'preemptRt' ? { preemptRt: true } : {};
+						const result = await analyzePath(path, options);
+						if (options.preemptRt) expect((await analyzePath(path)).findings.filter((f) => f.rule === rule), 'silent without --preempt-rt').toEqual([]);
 						const actual = result.findings
 							.filter((f) => IMPLEMENTED_RULES.has(f.rule))
 							.map((f) => `${f.file}:${f.range.start.line + 1}:${f.rule}`)
@@ -52,7 +55,7 @@ describe('fixtures', () => {
 describe('examples/demo-kernel', () => {
 	it('reports exactly its expect: markers, and every implemented rule at least once', async () => {
 		const expected = markersOf(DEMO).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
-		const result = await analyzePath(DEMO);
+		const result = await analyzePath(DEMO, { preemptRt: true });
 		const actual = result.findings.filter((f) => IMPLEMENTED_RULES.has(f.rule)).map((f) => `${f.file}:${f.range.start.line + 1}:${f.rule}`).sort();
 		expect(actual).toEqual(expected);
 		expect(new Set(result.findings.map((f) => f.rule))).toEqual(new Set(IMPLEMENTED_RULES));

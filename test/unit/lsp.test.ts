@@ -84,6 +84,19 @@ describe('settings', () => {
 		expect(diagnostics.some((d) => d.code === 'gpc-lock-imbalance')).toBe(false);
 	});
 
+	it('reports gpc-lock-in-hardirq only with gpcscope.preemptRt', async () => {
+		for (const preemptRt of [false, true]) {
+			client = inProcessClient({ settings: { preemptRt } });
+			await initialize(client, URI.file(DEMO).toString());
+			const uri = open(client, DEMO_BUGS);
+			const codes = (await client.diagnostics(uri)).map((d) => d.code);
+			expect(codes.includes('gpc-lock-in-hardirq'), `preemptRt: ${preemptRt}`).toBe(preemptRt);
+			expect(codes).toContain('gpc-lock-in-sched-out');
+			await client.close();
+			client = undefined;
+		}
+	});
+
 	it('warns about an invalid value and uses the default', async () => {
 		const messages: string[] = [];
 		client = inProcessClient({ settings: { apiEra: '7.0', rules: { 'gpc-check-unlocked': 'loud' } }, messages });

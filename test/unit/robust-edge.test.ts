@@ -94,7 +94,8 @@ describe('edge cases through the CLI', () => {
 		const report = JSON.parse(r.stdout);
 		const byFile = (f: string) => report.diagnostics.filter((d: { file: string }) => d.file === f);
 		const plain = spawnSync(process.execPath, [CLI, 'check', join(DEMO), '--no-cache', '--format', 'json'], { encoding: 'utf8' });
-		const demoLines = JSON.parse(plain.stdout).diagnostics.filter((d: { file: string }) => d.file.endsWith('demo_bugs.c')).map((d: { line: number; rule: string }) => `${d.line}:${d.rule}`);
+		// gpc-lock-in-sched-out needs the demo's kvm_arch_vcpu_put() (x86.c), which the copies lack.
+		const demoLines = JSON.parse(plain.stdout).diagnostics.filter((d: { file: string; rule: string }) => d.file.endsWith('demo_bugs.c') && d.rule !== 'gpc-lock-in-sched-out').map((d: { line: number; rule: string }) => `${d.line}:${d.rule}`);
 		// latin1.c is demo_bugs.c one line lower; crlf.c is demo_bugs.c with CRLF.
 		expect(byFile('arch/x86/kvm/latin1.c').map((d: { line: number; rule: string }) => `${d.line - 1}:${d.rule}`).sort()).toEqual([...demoLines].sort());
 		expect(byFile('arch/x86/kvm/crlf.c').map((d: { line: number; rule: string }) => `${d.line}:${d.rule}`).sort()).toEqual([...demoLines].sort());

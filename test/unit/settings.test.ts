@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSettings, SETTINGS } from '../../server/src/config';
+import { engineOptions, parseSettings, SETTINGS } from '../../server/src/config';
 import { RULE_IDS } from '../../server/src/analysis/rules/types';
 import { REPO } from '../helpers';
 
@@ -41,6 +41,14 @@ describe('parseSettings', () => {
 		expect(settings.debounceMs).toBe(50);
 		expect(warnings).toHaveLength(2);
 		expect(warnings[0]).toMatch(/^gpcscope\.apiEra: .*using the default/);
+	});
+
+	it('turns PREEMPT_RT checking on for the engine (gpc-lock-in-hardirq), off by default', () => {
+		expect(parseSettings({}).settings.preemptRt).toBe(false);
+		const { settings, warnings } = parseSettings({ preemptRt: true });
+		expect(warnings).toEqual([]);
+		expect(engineOptions(settings).preemptRt).toBe(true);
+		expect(parseSettings({ preemptRt: 'yes' }).warnings[0]).toMatch(/^gpcscope\.preemptRt: .*using the default/);
 	});
 
 	it('survives garbage', () => {

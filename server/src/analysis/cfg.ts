@@ -29,6 +29,9 @@ interface Targets {
 	continueTo?: number;
 	/** guard() calls in enclosing scopes, innermost last: released on return. */
 	guards: SyntaxNode[];
+	/** How many of `guards` the break / continue target is inside (the rest are released on the way). */
+	breakDepth?: number;
+	continueDepth?: number;
 }
 
 const ITERATOR_MACRO = /for_each|foreach|^scoped_guard$|^scoped_cond_guard$/;
@@ -49,6 +52,20 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 		const name = label?.childForFieldName('label')?.text;
 		if (name && !labelNodes.has(name)) labelNodes.set(name, add('join'));
 	}
+	/** The guards in force at each label, and every goto with the guards in force there. */
+	const labelGuards = new Map<string, SyntaxNode[]>();
+	const gotos: { node: number; label: string; guards: SyntaxNode[] }[] = [];
+
+	/** The guards of `t` already taken where `at` starts (a block's guards count from their statement on). */
+	const inForce = (t: Targets, at: SyntaxNode, from = 0): SyntaxNode[] => t.guards.slice(from).filter((g) => g.startIndex < at.startIndex);
+
+	/** A jump that leaves the scopes of `released`: release them (innermost first), then go to `target`. */
+	const leave = (released: SyntaxNode[], target: number): number => {
+		if (!released.length) return target;
+		const end = add('scopeEnd', undefined, [target]);
+		nodes[end].guards = [...released].reverse();
+		return end;
+	};
 
 	const unwrap = (e: SyntaxNode): SyntaxNode => {
 		let cur = e;
@@ -112,14 +129,16 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 	function iteratorLoop(macro: SyntaxNode, body: SyntaxNode, next: number, t: Targets): number {
 		const name = macro.childForFieldName('function')?.text ?? '';
 		if (name.startsWith('scoped_')) {
-			// The scope owns the lock: acquire, run the body once, release.
+			// The scope owns the lock: acquire, run the body once, release. The macro is a `for`
+			// loop: a break or continue in the body leaves the scope (and releases the lock).
 			const release = add('scopeEnd', undefined, [next]);
 			nodes[release].guards = [macro];
-			const inner = { ...t, guards: [...t.guards, macro] };
+			const depth = t.guards.length + 1;
+			const inner = { ...t, guards: [...t.guards, macro], breakTo: release, continueTo: release, breakDepth: depth, continueDepth: depth };
 			return add('stmt', macro, [statement(body, release, inner, [])]);
 		}
 		const head = add('join');
-		const bodyEntry = statement(body, head, { ...t, breakTo: next, continueTo: head }, []);
+		const bodyEntry = statement(body, head, loop(t, next, head), []);
 		nodes[head].succ = [bodyEntry, next];
 		return add('stmt', macro, [head]);
 	}
@@ -154,7 +173,7 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 			case 'while_statement': {
 				const head = add('join');
 				const body = s.childForFieldName('body');
-				const bodyEntry = body ? statement(body, head, { ...t, breakTo: next, continueTo: head }, []) : head;
+				const bodyEntry = body ? statement(body, head, loop(t, next, head), []) : head;
 				nodes[head].succ = [condition(s.childForFieldName('condition'), bodyEntry, next)];
 				return head;
 			}
@@ -162,7 +181,7 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 				const head = add('join');
 				const condEntry = condition(s.childForFieldName('condition'), head, next);
 				const body = s.childForFieldName('body');
-				const bodyEntry = body ? statement(body, condEntry, { ...t, breakTo: next, continueTo: condEntry }, []) : condEntry;
+				const bodyEntry = body ? statement(body, condEntry, loop(t, next, condEntry), []) : condEntry;
 				nodes[head].succ = [bodyEntry];
 				return head;
 			}
@@ -171,7 +190,7 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 				const update = s.childForFieldName('update');
 				const updateEntry = update ? add('stmt', update, [head]) : head;
 				const body = s.childForFieldName('body');
-				const bodyEntry = body ? statement(body, updateEntry, { ...t, breakTo: next, continueTo: updateEntry }, []) : updateEntry;
+				const bodyEntry = body ? statement(body, updateEntry, loop(t, next, updateEntry), []) : updateEntry;
 				nodes[head].succ = [condition(s.childForFieldName('condition'), bodyEntry, next)];
 				const init = s.childForFieldName('initializer');
 				return init ? add('stmt', init, [head]) : head;
@@ -179,7 +198,7 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 			case 'switch_statement': {
 				const body = s.childForFieldName('body');
 				const cases = body?.namedChildren.filter((c): c is SyntaxNode => c?.type === 'case_statement') ?? [];
-				const inner = { ...t, breakTo: next };
+				const inner = { ...t, breakTo: next, breakDepth: t.guards.length };
 				let fallthrough = next;
 				const entries: number[] = [];
 				for (let i = cases.length - 1; i >= 0; i--) {
@@ -194,25 +213,32 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 				return selector ? add('stmt', selector, [dispatch]) : dispatch;
 			}
 			case 'break_statement':
-				return add('join', undefined, [t.breakTo ?? next]);
+				return add('join', undefined, [leave(inForce(t, s, t.breakDepth ?? t.guards.length), t.breakTo ?? next)]);
 			case 'continue_statement':
-				return add('join', undefined, [t.continueTo ?? next]);
+				return add('join', undefined, [leave(inForce(t, s, t.continueDepth ?? t.guards.length), t.continueTo ?? next)]);
 			case 'goto_statement': {
-				const target = labelNodes.get(s.childForFieldName('label')?.text ?? '');
-				return add('join', undefined, [target ?? exit]);
+				const label = s.childForFieldName('label')?.text ?? '';
+				const target = labelNodes.get(label);
+				const jump = add('join', undefined, [target ?? exit]);
+				// The guards left behind are known once every label has been seen.
+				if (target !== undefined) gotos.push({ node: jump, label, guards: inForce(t, s) });
+				return jump;
 			}
 			case 'return_statement': {
 				// Evaluate the value, release scope guards, then leave.
 				let after = add('return', s, [exit]);
-				if (t.guards.length) {
+				const released = inForce(t, s);
+				if (released.length) {
 					after = add('scopeEnd', undefined, [after]);
-					nodes[after].guards = [...t.guards];
+					nodes[after].guards = [...released];
 				}
 				const value = s.namedChildren.find((c) => c && c.type !== 'comment');
 				return value ? add('stmt', value, [after]) : after;
 			}
 			case 'labeled_statement': {
-				const join = labelNodes.get(s.childForFieldName('label')?.text ?? '');
+				const name = s.childForFieldName('label')?.text ?? '';
+				const join = labelNodes.get(name);
+				if (!labelGuards.has(name)) labelGuards.set(name, inForce(t, s));
 				const inner = s.namedChildren.find((c) => c && c.type !== 'statement_identifier' && c.type !== 'comment');
 				const entryOfInner = inner ? statement(inner, next, t, scopeGuards) : next;
 				if (join === undefined) return entryOfInner;
@@ -255,7 +281,19 @@ export function buildCfg(fn: SyntaxNode, labels: readonly (SyntaxNode | null)[] 
 	const end = add('return', body?.lastChild ?? fn, [exit]);
 	const bodyEntry = body ? statement(body, end, { guards: [] }, []) : end;
 	nodes[entry].succ = [bodyEntry];
+	// A goto out of a guard's scope releases it (the cleanup runs on every exit from the scope).
+	for (const g of gotos) {
+		const atLabel = labelGuards.get(g.label);
+		if (!atLabel) continue;
+		const released = g.guards.filter((x) => !atLabel.some((y) => y.id === x.id));
+		nodes[g.node].succ = [leave(released, nodes[g.node].succ[0])];
+	}
 	return { nodes, entry, exit, unparsed };
+}
+
+/** The targets inside a loop: break goes to `after`, continue to `next`, both keeping the guards outside. */
+function loop(t: Targets, after: number, next: number): Targets {
+	return { ...t, breakTo: after, continueTo: next, breakDepth: t.guards.length, continueDepth: t.guards.length };
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
-import { atomicContexts } from './contexts';
+import { callingContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
@@ -20,7 +20,7 @@ import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
 import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
 import { sleepSummaries } from './sleep';
-import type { LifecycleSite } from './rules/treeRule';
+import type { LifecycleSite, TreeCallGraph } from './rules/treeRule';
 import type { Related, RuleId, Severity } from './rules/types';
 import { deadUsageFindings } from '../usage/findings';
 import { UsagePlanMemo } from '../usage/memo';
@@ -54,6 +54,8 @@ export interface EngineOptions {
 	dirtyExemptions?: readonly string[];
 	/** Wall-clock budget per file and pass, in ms (default DEFAULT_FILE_BUDGET_MS); a file over it is skipped. */
 	fileBudgetMs?: number;
+	/** `rwlock_t` sleeps, as on PREEMPT_RT kernels: enables gpc-lock-in-hardirq. */
+	preemptRt?: boolean;
 }
 
 /** A file (or one function of it) the engine gave up on, and why; callers log these. */
@@ -212,7 +214,7 @@ export class Engine {
 
 		const atomicEntry = new Map<string, AtomicContext>();
 		const gpcUsers = new Set(gpcFacts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
-		const entryContexts = atomicContexts(facts, (name) => gpcUsers.has(name));
+		const entryContexts = callingContexts(facts, (name) => gpcUsers.has(name));
 		const callerHolds = new Map<string, 'none' | 'some'>();
 		let learntCallers = false;
 		let deadline = Infinity;
@@ -229,7 +231,7 @@ export class Engine {
 					if (performance.now() > deadline) throw new BudgetExceeded();
 				},
 			},
-			enabled: options.rules ?? IMPLEMENTED_RULES,
+			enabled: enabledRules(options),
 			options,
 			exemptions: dirtyExemptions(options.dirtyExemptions),
 			era: era.era,
@@ -300,7 +302,7 @@ export class Engine {
 			if (!lines.has(file)) lines.set(file, (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
 			return lines.get(file)![line] ?? '';
 		};
-		for (const f of treeFindings(lifecycle, ctx)) {
+		for (const f of treeFindings(lifecycle, ctx, treeCallGraph(facts, [...api.values()].some((fn) => fn.role === 'init')))) {
 			if (isIgnored(f.rule, [lineOf(f.file, f.range.start.line), lineOf(f.file, f.range.start.line - 1)])) stats.findingsSuppressed++;
 			else findings.push(f);
 		}
@@ -519,7 +521,7 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 				acquiresLock: /\b__acquires\s*\(/.test(functionHeader(fn)),
 				hasMarkDirtyHelper: ctx.hasMarkDirtyHelper,
 				dirtyExemption: (field) => ctx.exemptions.get(field)?.reason,
-				report: (node, message, related = []) => {
+				report: (node, message, related = [], fix) => {
 					const key = `${rule.meta.id}@${node.startIndex}`;
 					if (seen.has(key)) return;
 					seen.add(key);
@@ -527,7 +529,7 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 						out.suppressed++;
 						return;
 					}
-					out.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+					out.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)), ...(fix ? { fix } : {}) });
 					out.localRelated.push(related.map((r) => r.file === undefined));
 				},
 			})];
@@ -629,7 +631,17 @@ function helperLifecycle(passes: FilePass[], ctx: TreeContext): LifecycleSite[] 
 	return sites;
 }
 
-function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext): Finding[] {
+/** The call graph of every indexed file, for the tree rules. */
+function treeCallGraph(facts: readonly FileFacts[], hasInit: boolean): TreeCallGraph {
+	let names: Set<string> | undefined;
+	return {
+		hasInit,
+		defines: (name) => (names ??= new Set(facts.flatMap((f) => f.functions.map((fn) => fn.name)))).has(name),
+		callers: (name) => facts.flatMap((f) => f.functions.filter((fn) => fn.callees.includes(name)).map((fn) => fn.name)),
+	};
+}
+
+function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext, calls: TreeCallGraph): Finding[] {
 	const out: Finding[] = [];
 	for (const rule of TREE_RULES) {
 		if (!ctx.enabled.has(rule.meta.id)) continue;
@@ -641,9 +653,15 @@ function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext)
 				rule: rule.meta.id, severity, file: at.file, range: at.range, message,
 				related: related.map((r) => ({ file: r.site.file, range: r.site.range, message: r.message })),
 			});
-		});
+		}, calls);
 	}
 	return out;
+}
+
+/** The rules asked for (all by default), less those whose engine option is off. */
+function enabledRules(options: EngineOptions): ReadonlySet<RuleId> {
+	const asked = options.rules ?? IMPLEMENTED_RULES;
+	return new Set([...asked].filter((id) => RULES.get(id)?.requires !== 'preemptRt' || options.preemptRt));
 }
 
 function severityOf(rule: RuleId, options: EngineOptions): Severity | undefined {
@@ -667,6 +685,7 @@ function firstLineLength(node: SyntaxNode): number {
 }
 
 function relatedOf(file: string, r: Related): RelatedLocation {
+	if (!('node' in r)) return { file: r.file, range: { start: { line: r.line, character: 0 }, end: { line: r.line, character: 0 } }, message: r.message };
 	return { file: r.file ?? file, range: rangeOf(r.node), message: r.message };
 }
 

@@ -5,6 +5,7 @@ import type { SyntaxNode, Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
 import { functionName } from './flow';
 import { bindable } from './contexts';
+import { irqEntries, type IrqEntries } from './entries';
 import { callArguments, calleeName, declaratorName, typeName } from './paths';
 import { GPC_IDENTIFIER } from '../index/prefilter';
 
@@ -39,6 +40,8 @@ export interface FunctionFacts {
 	 * `callee(,RUNSTATE_runnable)` with the argument texts a context can bind and '' for the others.
 	 */
 	calls: string[];
+	/** The row of each call of `calls` (its first occurrence): the call sites of a calling context's chain. */
+	callLines?: number[];
 }
 
 export interface UsageArgument {
@@ -59,6 +62,8 @@ export interface FileFacts {
 	apiCalls: { name: string; line: number; arity: number; inFunction: boolean }[];
 	usageArguments: UsageArgument[];
 	errorNodes: number;
+	/** hrtimer and interrupt handler registrations (hard-IRQ entry points). */
+	irqEntries?: IrqEntries;
 }
 
 const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
@@ -124,10 +129,11 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		// happen after the drop, so calling it under that lock is its contract, not a bug.
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
 		const params = parameterNames(fnDecl);
+		const withArguments = callsWithArguments(calls, params);
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
-			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(calls, params),
+			returnType: fn.childForFieldName('type')?.text ?? '', calls: withArguments.calls, callLines: withArguments.lines,
 			usesGpc: usesGpc(fn.text), hasErrors: fn.hasError,
 		});
 	}
@@ -143,6 +149,8 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 			}
 		}
 	}
+	const entries = irqEntries(root, root.text);
+	if (entries) facts.irqEntries = entries;
 	return detach(facts);
 }
 
@@ -245,8 +253,8 @@ const MAX_CALLS_PER_FUNCTION = 256;
  * can bind (never containing a comma), each distinct call once: the search would find nothing
  * new in a repeat. Objects with every argument text of a whole tree's calls cost gigabytes.
  */
-function callsWithArguments(calls: readonly SyntaxNode[], params: string[]): string[] {
-	const out = new Set<string>();
+function callsWithArguments(calls: readonly SyntaxNode[], params: string[]): { calls: string[]; lines: number[] } {
+	const out = new Map<string, number>();
 	let kept = 0;
 	for (const call of calls) {
 		const callee = calleeName(call);
@@ -257,8 +265,9 @@ function callsWithArguments(calls: readonly SyntaxNode[], params: string[]): str
 			return bindable(text, params) ? text : '';
 		});
 		while (args.length && !args[args.length - 1]) args.pop();
-		out.add(args.length ? `${callee}(${args.join(',')})` : callee);
+		const encoded = args.length ? `${callee}(${args.join(',')})` : callee;
+		if (!out.has(encoded)) out.set(encoded, call.startPosition.row);
 	}
-	return [...out];
+	return { calls: [...out.keys()], lines: [...out.values()] };
 }
 

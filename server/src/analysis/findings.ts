@@ -17,6 +17,13 @@ export interface RelatedLocation {
 	message: string;
 }
 
+/** A rewrite that removes a finding, in the finding's file (a code action, `gpcscope fix`). */
+export interface Fix {
+	title: string;
+	/** Empty when the rule computes the rewrite as the action is applied (the usage flags' tree-wide one). */
+	edits: { range: Range; newText: string }[];
+}
+
 export interface Finding {
 	rule: RuleId;
 	severity: Severity;
@@ -24,8 +31,8 @@ export interface Finding {
 	range: Range;
 	message: string;
 	related: RelatedLocation[];
-	/** The quick fix this finding offers, named where the rule knows it (LSP: carried in Diagnostic.data). */
-	fix?: { title: string };
+	/** The quick fix this finding offers. Not part of the JSON or SARIF reports: the LSP diagnostic carries it as `data`. */
+	fix?: Fix;
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

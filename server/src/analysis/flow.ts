@@ -10,6 +10,7 @@ import {
 } from './api';
 import { NodeCache } from '../parse/cachedNodes';
 import { buildCfg, type Cfg, type CfgNode } from './cfg';
+import type { CallingContext } from './contexts';
 import type { AtomicContext, Observation } from './observations';
 import {
 	baseIdentifier, callArguments, calleeName, canonicalPath, declaratorName, isPointerDeclarator, lastSegment,
@@ -42,10 +43,8 @@ export interface TreeKnowledge {
 	checkBudget?(): void;
 }
 
-export interface EntryContext {
-	why: string;
-	values: Record<string, string>;
-}
+/** A calling context the function is entered in: its kind, the chain from the entry point, the constants bound. */
+export type EntryContext = CallingContext;
 
 export interface FunctionAnalysis {
 	name: string;
@@ -66,6 +65,8 @@ const ATOMIC_GUARD = /^((raw_)?spinlock(_irq|_irqsave|_bh|_nested)?|(read|write)
 /** Named constants and numbers: what a calling context can bind a parameter to. */
 export const CONSTANT = /^([A-Z][A-Za-z0-9_]*|\d+[uUlL]*|0x[0-9a-fA-F]+|true|false)$/;
 const MAX_VISITS_PER_NODE = 64;
+/** Fields the refresher rewrites together with khva/pfn under the write lock. */
+const REFRESHED_FIELDS: ReadonlySet<string> = new Set(['memslot', 'gpa', 'uhva', 'generation']);
 
 interface FunctionScope {
 	params: Map<string, string>;
@@ -112,7 +113,7 @@ export function analyzeFunction(
 	const entryWorlds = [entryWorld];
 	for (const c of tree.entryContexts?.(name) ?? []) {
 		const w = emptyWorld();
-		w.atomicReason = { why: c.why };
+		w.atomicReason = { why: c.why, context: c };
 		for (const [param, value] of Object.entries(c.values)) {
 			if (value === 'true' || value === 'false') w.known[param] = value === 'true';
 			else w.values[param] = value;
@@ -428,6 +429,7 @@ class Interpreter {
 				const arg = node.childForFieldName('argument');
 				const field = node.childForFieldName('field')?.text;
 				if (!arg) return;
+				if (mode === 'read' && field && REFRESHED_FIELDS.has(field)) this.fieldRead(node, arg, field, w);
 				if (field === 'khva' || field === 'pfn') {
 					const inst = this.gpcPath(arg, w, field === 'khva');
 					if (inst) {
@@ -592,6 +594,12 @@ class Interpreter {
 		const state = this.instance(instance, w);
 		this.observe?.({ kind: 'use', node, instance, access, state, world: w });
 		if (access === 'write' && state.held === 'yes' && state.valid === 'yes') state.dirty = { write: node, lock: state.hold?.site };
+	}
+
+	/** `gpc->gpa` and its siblings: only the state is observed (a read needs no check, only the hold it was validated under). */
+	private fieldRead(node: SyntaxNode, arg: SyntaxNode, field: string, w: World): void {
+		const inst = this.observe && this.gpcPath(arg, w);
+		if (inst) this.observe!({ kind: 'fieldRead', node, instance: inst, field, state: w.instances[inst] ?? this.fallback(inst), world: w });
 	}
 
 	private derivedUse(node: SyntaxNode, name: string, w: World, access: 'read' | 'write'): void {

@@ -136,6 +136,7 @@ function moved(result: FunctionResult, by: Origin): FunctionResult {
 			...f,
 			range: range(f.range),
 			related: f.related.map((r, j) => (result.localRelated[i][j] ? { ...r, range: range(r.range) } : { ...r })),
+			...(f.fix ? { fix: { ...f.fix, edits: f.fix.edits.map((e) => ({ ...e, range: range(e.range) })) } } : {}),
 		})),
 		lifecycle: result.lifecycle.map((s) => ({ ...s, range: range(s.range) })),
 		summary: {

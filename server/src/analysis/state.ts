@@ -2,6 +2,7 @@
 // conjunction of facts about every gpc instance the function touches.
 import type { SyntaxNode } from '../parse/parser';
 import type { LockVariant } from './api';
+import type { CallingContext } from './contexts';
 
 /** yes / no are facts on every path the world stands for; maybe suppresses reports. */
 export type Tri = 'yes' | 'no' | 'maybe';
@@ -64,8 +65,8 @@ export interface World {
 	irqSite?: SyntaxNode;
 	/** Other spinning locks held (atomic context). */
 	spins: Record<string, SyntaxNode>;
-	/** Why this path is atomic, beyond locks and IRQs (read_trylock, a caller's context). */
-	atomicReason?: { why: string; site?: SyntaxNode };
+	/** Why this path is atomic, beyond locks and IRQs (read_trylock, a caller's context, and then which). */
+	atomicReason?: { why: string; site?: SyntaxNode; context?: CallingContext };
 	/** A runtime guard (`in_atomic()`, `!task_is_running()`) proved the path sleepable. */
 	sleepable: boolean;
 }
@@ -266,9 +267,15 @@ export function joinWorlds(a: World, b: World, fallback: (instance: string) => I
 		irqFlags: a.irqFlags === b.irqFlags ? a.irqFlags : undefined,
 		irqSite: a.irqSite === b.irqSite ? a.irqSite : undefined,
 		spins: pick(a.spins, b.spins, () => true),
-		atomicReason: a.atomicReason && b.atomicReason ? a.atomicReason : undefined,
+		atomicReason: joinAtomicReason(a.atomicReason, b.atomicReason),
 		sleepable: a.sleepable && b.sleepable,
 	};
+}
+
+/** Both paths atomic: still atomic, but of one calling context only if both came from it. */
+function joinAtomicReason(a: World['atomicReason'], b: World['atomicReason']): World['atomicReason'] {
+	if (!a || !b) return undefined;
+	return a.context === b.context ? a : { why: a.why, site: a.site };
 }
 
 /**

@@ -24,6 +24,7 @@ import { planUsageRemoval, type GroupKind, type Refusal, type UsagePlan } from '
 import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../usage/commands';
 import { diskTree } from '../usage/tree';
 import type { Workspace } from '../workspace';
+import type { FixData } from './findingFixes';
 
 export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };
 
@@ -92,7 +93,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (wants(CodeActionKind.QuickFix)) {
 				for (const d of ours) {
 					// The title the rule gave this finding (Diagnostic.data), else the finding's own.
-					const given = (d.data as { fix?: unknown } | undefined)?.fix;
+					const given = (d.data as Partial<FixData> | undefined)?.fix?.title;
 					const fix = typeof given === 'string' ? given : mine.find((f) => f.range.start.line === d.range.start.line && f.message === d.message)?.fix?.title;
 					if (!fix) continue;
 					out.push({ title: `${fix}, and the rest of the usage machinery tree-wide (gpcscope)`, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data });

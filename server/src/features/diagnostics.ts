@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Finding } from '../analysis/findings';
 import { RULES } from '../analysis/rules';
 import { packageRoot } from '../packageRoot';
+import { fixData } from './findingFixes';
 
 const SEVERITY = {
 	error: DiagnosticSeverity.Error,
@@ -31,6 +32,6 @@ export function toDiagnostic(f: Finding, uriOf: (file: string) => string): Diagn
 	};
 	if (RULES.get(f.rule)?.unnecessary) d.tags = [DiagnosticTag.Unnecessary];
 	// Code actions are listed from the diagnostic alone, without planning anything.
-	if (f.fix) d.data = { fix: f.fix.title };
+	if (f.fix) d.data = fixData(f.fix);
 	return d;
 }

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hover, Position } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
-import { gpcFunctionsFor, type ApiEra, type GpcFunction, type GpcRole } from '../analysis/api';
+import { gpcFunctionsFor, RWLOCK_PRIMITIVES, type ApiEra, type GpcFunction, type GpcRole } from '../analysis/api';
+import { chainText, contextLabel } from '../analysis/contexts';
 import type { EngineResult } from '../analysis/engine';
 import { analyzeFunction, variableTypes } from '../analysis/flow';
 import type { AtomicContext, Observation } from '../analysis/observations';
@@ -54,6 +55,10 @@ export function hover(ctx: HoverContext, position: Position): Hover | null {
 	const call = node.parent?.type === 'call_expression' && node.parent.childForFieldName('function')?.id === node.id ? node.parent : undefined;
 	const api = call ? result.knowledge.api.get(node.text) : undefined;
 	if (call && api) sections.push(apiHover(ctx, call, api));
+	else if (call && isLockCall(guardOf(call))) {
+		const text = lockHover(ctx, guardOf(call));
+		if (text) sections.push(text);
+	}
 	else if (node.type === 'field_identifier' && (node.text === 'khva' || node.text === 'pfn') && node.parent?.type === 'field_expression') {
 		const text = mappingHover(ctx, node.parent);
 		if (text) sections.push(text);
@@ -117,6 +122,37 @@ function apiHover(ctx: HoverContext, call: SyntaxNode, api: GpcFunction): string
 	else if (!enclosingFunction(call)) lines.push('_Not inside a function: no state to show._');
 	else lines.push('_This call is not reached by the analysis (unreachable code or an unparsed region)._');
 	return lines.join('\n\n');
+}
+
+/** `guard(read_lock)` inside `guard(read_lock)(&gpc->lock)`: the whole call. */
+function guardOf(call: SyntaxNode): SyntaxNode {
+	return call.childForFieldName('function')?.text === 'guard' && call.parent?.type === 'call_expression' ? call.parent : call;
+}
+
+/** `read_lock_irqsave(&gpc->lock, flags)`, `guard(read_lock)(&gpc->lock)`, `scoped_guard(read_lock, &gpc->lock)`. */
+function isLockCall(call: SyntaxNode): boolean {
+	const callee = call.childForFieldName('function');
+	if (!callee) return false;
+	if (RWLOCK_PRIMITIVES[callee.text]?.op === 'lock' || callee.text === 'scoped_guard') return true;
+	return callee.type === 'call_expression' && callee.childForFieldName('function')?.text === 'guard';
+}
+
+/** A gpc lock: the calling contexts it is taken in (sched-out, hard-IRQ, atomic), each with its chain. */
+function lockHover(ctx: HoverContext, call: SyntaxNode): string | undefined {
+	const obs = observationsAt(ctx, call).filter((o): o is Extract<Observation, { kind: 'lock' }> => o.kind === 'lock');
+	if (!obs.length) return undefined;
+	const inst = displayPath(obs[0].instance);
+	const blocking = obs[0].primitive.op === 'lock';
+	const lines = [`**\`${inst}.lock\`** taken ${blocking ? 'with a blocking primitive (it spins while a writer holds or waits for the lock)' : 'with a trylock (never waits)'}`];
+	const order = { 'sched-out': 0, hardirq: 1, atomic: 2 } as const;
+	const contexts = [...new Map(obs.map((o) => o.world.atomicReason?.context).filter((c) => !!c).map((c) => [c!.why, c!])).values()].sort((a, b) => order[a.kind] - order[b.kind]);
+	for (const c of contexts) {
+		const risk = blocking && c.kind === 'sched-out' ? ' — a blocking gpc lock here can deadlock against the scheduler: take it with `read_trylock()`'
+			: blocking && c.kind === 'hardirq' ? ' — on PREEMPT_RT this rwlock sleeps: take it with `read_trylock()`' : '';
+		lines.push(`- **Calling context:** ${contextLabel(c.kind)} via ${chainText(c.chain)}${risk}`);
+	}
+	if (obs.some((o) => !o.world.atomicReason?.context)) lines.push(`- **Calling context:** ${contexts.length ? 'also ' : ''}called from process context or contexts not known to be atomic`);
+	return lines.join('\n');
 }
 
 function mappingHover(ctx: HoverContext, use: SyntaxNode): string | undefined {

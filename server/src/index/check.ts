@@ -158,7 +158,7 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 function resultKey(indexes: { index: IndexResult; prefix: string }[], options: TreeCheckOptions): string | undefined {
 	const h = createHash('sha1').update(codeVersion());
 	const e = options.engine;
-	h.update(JSON.stringify([e.era ?? null, e.rules ? [...e.rules].sort() : null, e.severity ?? null, e.dirtyExemptions ?? null, e.fileBudgetMs ?? null, !!options.allFiles]));
+	h.update(JSON.stringify([e.era ?? null, e.rules ? [...e.rules].sort() : null, e.severity ?? null, e.dirtyExemptions ?? null, e.fileBudgetMs ?? null, !!options.allFiles, !!e.preemptRt]));
 	for (const { index, prefix } of indexes) {
 		for (const s of index.sources) {
 			const hash = index.hashes.get(s.file);

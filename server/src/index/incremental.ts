@@ -8,6 +8,7 @@
 import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
+import { REGISTERS_IRQ_ENTRY } from '../analysis/entries';
 import type { SyntaxNode, Tree } from '../parse/parser';
 
 /** What a function's text must not mention for the shortcut (facts.ts's GPC_MENTION, usage flags, suppressions). */
@@ -47,6 +48,8 @@ export function localEdit(file: string, oldText: string, oldFacts: FileFacts, ne
 	const delta = newText.length - oldText.length;
 	const oldFnText = oldText.slice(fn.startIndex, fn.endIndex - delta);
 	if (GPC_TEXT.test(oldFnText) || GPC_TEXT.test(newText.slice(fn.startIndex, fn.endIndex))) return undefined;
+	// Registering an hrtimer or an interrupt handler changes the tree's hard-IRQ entry points.
+	if (REGISTERS_IRQ_ENTRY.test(oldFnText) || REGISTERS_IRQ_ENTRY.test(newText.slice(fn.startIndex, fn.endIndex))) return undefined;
 	const now = extractFacts(file, { rootNode: fn } as Tree).functions[0];
 	const row = fn.startPosition.row;
 	const before = oldFacts.functions.find((f) => f.line === row && f.name === now?.name);
@@ -54,7 +57,7 @@ export function localEdit(file: string, oldText: string, oldFacts: FileFacts, ne
 
 	const afterRow = rowAt(oldText, oldEnd);
 	const lineDelta = rowAt(newText, newEnd) - afterRow;
-	return { afterRow, lineDelta, facts: shiftFacts(oldFacts, afterRow, lineDelta) };
+	return { afterRow, lineDelta, facts: shiftFacts(oldFacts, afterRow, lineDelta, now) };
 }
 
 /** The previous result with `file`'s positions below the edit moved. */
@@ -70,6 +73,7 @@ export function shiftResult(result: EngineResult, file: string, edit: LocalEdit)
 			...f,
 			range: moveRange(f.file, f.range),
 			related: f.related.map((r) => ({ ...r, range: moveRange(r.file, r.range) })),
+			...(f.fix ? { fix: { ...f.fix, edits: f.fix.edits.map((e) => ({ ...e, range: moveRange(f.file, e.range) })) } } : {}),
 		})),
 		facts: result.facts.map((f) => (f.file === file ? edit.facts : f)),
 		lifecycle,
@@ -83,18 +87,21 @@ export function gpcUsers(facts: readonly FileFacts[]): Set<string> {
 	return users;
 }
 
-/** Everything pass 1 knows about the function (callees, sleeps, calls with their arguments, ...) but its line. */
+/** Everything pass 1 knows about the function (callees, sleeps, calls with their arguments, ...) but where it and its calls are. */
 function sameSummary(a: FunctionFacts, b: FunctionFacts): boolean {
-	return JSON.stringify({ ...a, line: 0 }) === JSON.stringify({ ...b, line: 0 });
+	return JSON.stringify({ ...a, line: 0, callLines: [] }) === JSON.stringify({ ...b, line: 0, callLines: [] });
 }
 
-function shiftFacts(facts: FileFacts, afterRow: number, delta: number): FileFacts {
-	if (!delta) return facts;
+/** The old facts with rows below the edit moved, and the edited function's own (its calls may have moved within it). */
+function shiftFacts(facts: FileFacts, afterRow: number, delta: number, edited: FunctionFacts): FileFacts {
 	const line = (l: number) => (l > afterRow ? l + delta : l);
+	const functions = facts.functions.map((f) => (f.line === edited.line && f.name === edited.name ? edited : delta ? { ...f, line: line(f.line), callLines: f.callLines?.map(line) } : f));
+	if (!delta) return { ...facts, functions };
 	return {
 		...facts,
 		declarations: facts.declarations.map((d) => ({ ...d, line: line(d.line) })),
-		functions: facts.functions.map((f) => ({ ...f, line: line(f.line) })),
+		functions,
+		...(facts.irqEntries ? { irqEntries: { timers: facts.irqEntries.timers.map((t) => ({ ...t, line: line(t.line) })), irqs: facts.irqEntries.irqs.map((r) => ({ ...r, line: line(r.line) })) } } : {}),
 		apiCalls: facts.apiCalls.map((c) => ({ ...c, line: line(c.line) })),
 		usageArguments: facts.usageArguments.map((u) => ({ ...u, line: line(u.line) })),
 	};

@@ -49,7 +49,7 @@ export function deadUsageFindings(
 			// The file's ERROR regions are remembered with its text, so a file planned earlier is not parsed for them.
 			if (ignored || errorAt({ errors: memo.part('errors', f, '', () => f.errors) }, offset, offset + 1)) continue;
 			const title = plan.groups.get(r.group)?.title;
-			out.push({ rule: RULE, severity, file: r.file, range: r.range, message: r.message, related: [], ...(title ? { fix: { title } } : {}) });
+			out.push({ rule: RULE, severity, file: r.file, range: r.range, message: r.message, related: [], ...(title ? { fix: { title, edits: [] } } : {}) });
 		}
 		return out;
 	} finally {

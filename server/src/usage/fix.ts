@@ -37,7 +37,7 @@ const processIo: FixIo = { stdout: (t) => process.stdout.write(t), stderr: (t) =
 
 export async function fixCommand(path: string, options: FixOptions, io: FixIo = processIo): Promise<number> {
 	if (options.rule !== 'gpc-dead-usage-flag') {
-		io.stderr(`gpcscope: ${options.rule} has no automatic fix; only gpc-dead-usage-flag does.\n`);
+		io.stderr(`gpcscope: ${options.rule} has no automatic fix; only gpc-dead-usage-flag and gpc-lock-in-sched-out do.\n`);
 		return EXIT_BAD_INPUT;
 	}
 	try {

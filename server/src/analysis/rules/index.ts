@@ -9,6 +9,8 @@ import { gpcUseAfterUnlock } from './gpc-use-after-unlock';
 import { gpcUseBeforeActivate, gpcUseBeforeActivateTree } from './gpc-use-before-activate';
 import { gpcUseUnchecked } from './gpc-use-unchecked';
 import { gpcMissingDeactivate } from './gpc-missing-deactivate';
+import { gpcLockInSchedOut } from './gpc-lock-in-sched-out';
+import { gpcLockInHardirq } from './gpc-lock-in-hardirq';
 import type { FunctionRule, RuleId, RuleMeta } from './types';
 
 export const FUNCTION_RULES: readonly FunctionRule[] = [
@@ -21,6 +23,8 @@ export const FUNCTION_RULES: readonly FunctionRule[] = [
 	gpcUseBeforeActivate,
 	gpcMissingMarkDirty,
 	gpcLenMismatch,
+	gpcLockInSchedOut,
+	gpcLockInHardirq,
 ];
 
 export const TREE_RULES = [gpcMissingDeactivate, gpcLenMismatchTree, gpcUseBeforeActivateTree] as const;

@@ -1,6 +1,7 @@
 // The contract between the engine and one rule.
 import type { SyntaxNode } from '../../parse/parser';
 import type { ApiEra } from '../api';
+import type { Fix } from '../findings';
 import type { Observation } from '../observations';
 
 export const RULE_IDS = [
@@ -15,6 +16,8 @@ export const RULE_IDS = [
 	'gpc-missing-mark-dirty',
 	'gpc-len-mismatch',
 	'gpc-dead-usage-flag',
+	'gpc-lock-in-sched-out',
+	'gpc-lock-in-hardirq',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -28,20 +31,25 @@ export interface RuleMeta {
 	unnecessary?: boolean;
 	/** Reader rules do not apply to the cache's implementation (virt/kvm/pfncache.c). */
 	readerOnly: boolean;
+	/** Runs only with this engine option on (`gpc-lock-in-hardirq`: `preemptRt`). */
+	requires?: 'preemptRt';
 }
 
-export interface Related {
-	node: SyntaxNode;
-	message: string;
-	/** Another file than the finding's, relative to the root. */
-	file?: string;
-}
+export type Related =
+	| {
+			node: SyntaxNode;
+			message: string;
+			/** Another file than the finding's, relative to the root. */
+			file?: string;
+	  }
+	/** A place known by its row only (a call site of a calling context's chain, in another function). */
+	| { line: number; file: string; message: string };
 
 export interface FunctionRuleContext {
 	file: string;
 	era: ApiEra;
 	functionName: string;
-	report(node: SyntaxNode, message: string, related?: Related[]): void;
+	report(node: SyntaxNode, message: string, related?: Related[], fix?: Fix): void;
 	/** The function is annotated `__acquires(...)`: returning with the lock held is its contract. */
 	acquiresLock: boolean;
 	/** The tree has kvm_gpc_mark_dirty_in_slot(): mark-dirty before unlock is the contract. */

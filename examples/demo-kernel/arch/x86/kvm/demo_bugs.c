@@ -243,3 +243,55 @@ int demo_vcpu_info_mask(struct kvm_vcpu *v)
 
 	return mask;
 }
+
+/*
+ * gpc-lock-in-sched-out: kvm_arch_vcpu_put() calls this with atomic == true on
+ * every put, including from the sched-out preempt notifier, which runs with
+ * the runqueue lock held.  read_lock_irqsave() may wait behind a queued writer
+ * there, and the lock's holders may need that runqueue to wake a task: when
+ * atomic, take it with read_trylock() and skip the update when it is
+ * contended (the quick fix does that).
+ */
+void demo_pvclock_note_preempted(struct kvm_vcpu *v, bool atomic)
+{
+	struct gfn_to_pfn_cache *gpc = &v->arch.pv_time;
+	unsigned long flags;
+
+	read_lock_irqsave(&gpc->lock, flags);	/* expect: gpc-lock-in-sched-out */
+	if (kvm_gpc_check(gpc, sizeof(struct pvclock_vcpu_time_info))) {
+		((struct pvclock_vcpu_time_info *)gpc->khva)->flags |= 2;
+		kvm_gpc_mark_dirty_in_slot(gpc);
+	}
+	read_unlock_irqrestore(&gpc->lock, flags);
+}
+
+/*
+ * gpc-lock-in-hardirq (reported with --preempt-rt): an HRTIMER_MODE_REL_HARD
+ * timer runs its callback in hard-IRQ context even on PREEMPT_RT, where
+ * rwlock_t is a sleeping lock.  Only a trylock is allowed there.
+ */
+struct demo_upcall_timer {
+	struct hrtimer timer;
+	struct kvm_vcpu *vcpu;
+};
+
+static enum hrtimer_restart demo_upcall_timer_fn(struct hrtimer *timer)
+{
+	struct demo_upcall_timer *t = container_of(timer, struct demo_upcall_timer, timer);
+	struct gfn_to_pfn_cache *gpc = &t->vcpu->arch.xen.vcpu_info_cache;
+	unsigned long flags;
+
+	read_lock_irqsave(&gpc->lock, flags);	/* expect: gpc-lock-in-hardirq */
+	if (kvm_gpc_check(gpc, sizeof(struct vcpu_info)))
+		WRITE_ONCE(((struct vcpu_info *)gpc->khva)->evtchn_upcall_pending, 1);
+	read_unlock_irqrestore(&gpc->lock, flags);
+
+	return HRTIMER_NORESTART;
+}
+
+void demo_upcall_timer_init(struct demo_upcall_timer *t, struct kvm_vcpu *vcpu)
+{
+	t->vcpu = vcpu;
+	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	t->timer.function = demo_upcall_timer_fn;
+}

@@ -95,7 +95,10 @@ void kvm_guest_time_update(struct kvm_vcpu *v)
 		kvm_setup_guest_pvclock(v, &vx->vcpu_time_info_cache, 0);
 }
 
+void demo_pvclock_note_preempted(struct kvm_vcpu *v, bool atomic);
+
 void kvm_arch_vcpu_put(struct kvm_vcpu *vcpu)
 {
 	kvm_xen_runstate_set_preempted(vcpu);
+	demo_pvclock_note_preempted(vcpu, true);
 }

@@ -206,7 +206,15 @@ retry:
 
 	/* Same lock class twice: nest the second one as subclass 1. */
 	lock_set_subclass(&gpc1->lock.dep_map, 1, _THIS_IP_);
-	read_lock(&gpc2->lock);
+	if (atomic) {
+		/* Never wait from the sched-out path: the runqueue lock is held. */
+		if (!read_trylock(&gpc2->lock)) {
+			read_unlock_irqrestore(&gpc1->lock, flags);
+			return;
+		}
+	} else {
+		read_lock(&gpc2->lock);
+	}
 	if (!kvm_gpc_check(gpc2, user_len2)) {
 		read_unlock(&gpc2->lock);
 		read_unlock_irqrestore(&gpc1->lock, flags);
