@@ -125,6 +125,41 @@ describe('sleepSummaries', () => {
 		expect(s.from('sound/avs/skl.c', 'log_offset')).toBeUndefined();
 	});
 
+	it('takes no statement nested in a body for a function: `else list_for_each_entry(...) { }` (vmwgfx)', async () => {
+		// vmw_validation_res_unreserve() in linux-6.1 and 6.12: tree-sitter parses the second loop as a
+		// definition of list_for_each_entry() typed `else`, nested in the function's body.
+		const facts = await factsOf({
+			'drivers/gpu/drm/vmwgfx/vmwgfx_validation.c': [
+				'void vmw_validation_res_unreserve(struct vmw_validation_context *ctx,',
+				'\t\t\t\t bool backoff)',
+				'{',
+				'\tstruct vmw_validation_res_node *val;',
+				'',
+				'\tlist_splice_init(&ctx->resource_ctx_list, &ctx->resource_list);',
+				'\tif (backoff)',
+				'\t\tlist_for_each_entry(val, &ctx->resource_list, head) {',
+				'\t\t\tif (val->reserved)',
+				'\t\t\t\tvmw_resource_unreserve(val->res, false, false, false, NULL, 0);',
+				'\t\t}',
+				'\telse',
+				'\t\tlist_for_each_entry(val, &ctx->resource_list, head) {',
+				'\t\t\tif (val->reserved)',
+				'\t\t\t\tvmw_resource_unreserve(val->res, val->dirty_set, val->dirty, false, NULL, 0);',
+				'\t\t}',
+				'}',
+				'',
+			].join('\n'),
+			'drivers/gpu/drm/vmwgfx/vmwgfx_resource.c': 'void vmw_resource_unreserve(struct vmw_resource *res, bool a, bool b, bool c, struct vmw_bo *bo, unsigned long off) { mutex_lock(&res->lock); }\n',
+			'kernel/locking/lockdep.c': 'void lock_acquire(struct lockdep_map *lock) { list_for_each_entry(entry, &lock->list, list) { } }\n',
+		});
+		expect(facts[0].functions.map((f) => f.name)).toEqual(['vmw_validation_res_unreserve']);
+		expect(facts[0].functions[0].callees).toContain('vmw_resource_unreserve');
+		const s = sleepSummaries(facts);
+		expect(s.from('drivers/gpu/drm/vmwgfx/vmwgfx_validation.c', 'vmw_validation_res_unreserve')).toBe('it calls vmw_resource_unreserve(), which calls mutex_lock()');
+		// No call of list_for_each_entry anywhere in the tree resolves to the misread loop.
+		expect(s.from('kernel/locking/lockdep.c', 'lock_acquire')).toBeUndefined();
+	});
+
 	it('does not follow calls into functions made for atomic context (a page reference dropped under a spinlock)', async () => {
 		// linux-6.12: put_page() → folio_put() → __folio_put() → free_huge_folio() → … → cond_resched(),
 		// a slow path the last reference to a hugetlb folio takes, not one under a spinlock.

@@ -7,6 +7,7 @@ import { functionName } from './flow';
 import { bindable } from './contexts';
 import { callArguments, calleeName, declaratorName, typeName } from './paths';
 import { GPC_IDENTIFIER } from '../index/prefilter';
+import { enclosingDefinition, functionDefinitions } from '../parse/definitions';
 
 export interface ApiDeclaration {
 	name: string;
@@ -39,6 +40,13 @@ export interface FunctionFacts {
 	 * `callee(,RUNSTATE_runnable)` with the argument texts a context can bind and '' for the others.
 	 */
 	calls: string[];
+	/**
+	 * Only for gpc users: the file names the function other than by calling it (an ops table, a
+	 * callback): then calls the tree cannot see may reach it, and no caller's lock is its entry state.
+	 */
+	addressTaken?: boolean;
+	/** Names written like calls inside the function's ERROR regions ('*' when too many): calls pass 2 never sees. */
+	unparsedCalls?: string[];
 }
 
 export interface UsageArgument {
@@ -96,10 +104,9 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	let lockMayBeGpc: boolean | undefined;
 	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
-	const definitions = root.descendantsOfType('function_definition').flatMap((fn) => {
-		const fnDecl = fn ? findFunctionDeclarator(fn.childForFieldName('declarator')) : undefined;
-		return fn && !isMacroLoop(fnDecl) ? [{ fn, fnDecl }] : [];
-	});
+	// Statements tree-sitter misread as definitions (`else list_for_each_entry(...) { }`) are not
+	// functions: their calls are their function's.
+	const definitions = functionDefinitions(root).map((fn) => ({ fn, fnDecl: findFunctionDeclarator(fn.childForFieldName('declarator')) }));
 	for (const [i, { fn, fnDecl }] of definitions.entries()) {
 		const name = functionName(fn);
 		if (!name) continue;
@@ -124,11 +131,15 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		// happen after the drop, so calling it under that lock is its contract, not a bug.
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
 		const params = parameterNames(fnDecl);
+		const user = usesGpc(fn.text);
+		const unparsed = fn.hasError ? unparsedCalls(fn) : [];
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
 			returnType: fn.childForFieldName('type')?.text ?? '', calls: callsWithArguments(calls, params),
-			usesGpc: usesGpc(fn.text), hasErrors: fn.hasError,
+			usesGpc: user, hasErrors: fn.hasError,
+			...(user && isAddressTaken(root, name) ? { addressTaken: true } : {}),
+			...(unparsed.length ? { unparsedCalls: unparsed } : {}),
 		});
 	}
 
@@ -181,13 +192,35 @@ function detach<T>(value: T): T {
 	return value;
 }
 
+const MAX_UNPARSED_CALLS = 64;
+const CALL_LIKE = /\b([A-Za-z_]\w*)\s*\(/g;
+
+/** Names followed by `(` in the function's ERROR regions. */
+function unparsedCalls(fn: SyntaxNode): string[] {
+	const names = new Set<string>();
+	for (const e of fn.descendantsOfType('ERROR')) {
+		for (const m of e?.text.matchAll(CALL_LIKE) ?? []) names.add(m[1]);
+		if (names.size > MAX_UNPARSED_CALLS) return ['*'];
+	}
+	return [...names];
+}
+
 /**
- * `for_each_set_bit(i, &mask, n) { ... }` after an `if` without braces: tree-sitter takes the
- * macro loop for a function definition. A real one declares each parameter.
+ * Whether the file names the function other than by calling, declaring or defining it
+ * (`.prepare = helper`, `register(helper)`); comments do not count.
  */
-function isMacroLoop(fnDecl: SyntaxNode | undefined): boolean {
-	const params = fnDecl?.childForFieldName('parameters');
-	return !!params && params.namedChildren.some((p) => !!p && p.type !== 'parameter_declaration' && p.type !== 'variadic_parameter' && p.type !== 'comment');
+function isAddressTaken(root: SyntaxNode, name: string): boolean {
+	const text = root.text;
+	for (const m of text.matchAll(new RegExp(`\\b${name}\\b`, 'g'))) {
+		const node = root.descendantForIndex(m.index, m.index + name.length);
+		if (!node || node.type === 'comment' || node.type === 'string_content' || node.type === 'string_literal') continue;
+		if (node.type !== 'identifier') return true;
+		const parent = node.parent;
+		if (parent?.type === 'call_expression' && parent.childForFieldName('function')?.startIndex === node.startIndex) continue;
+		if (parent?.type === 'function_declarator') continue;
+		return true;
+	}
+	return false;
 }
 
 function isStatic(fn: SyntaxNode): boolean {
@@ -195,8 +228,7 @@ function isStatic(fn: SyntaxNode): boolean {
 }
 
 function insideFunction(node: SyntaxNode): boolean {
-	for (let p = node.parent; p; p = p.parent) if (p.type === 'function_definition') return true;
-	return false;
+	return !!enclosingDefinition(node);
 }
 
 function findFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | undefined {

@@ -1,6 +1,7 @@
 // Where a file's functions and ERROR regions are, kept per file while its text
 // stays the same: an analysis whose functions all come from the memo then needs
 // neither the tree nor a walk over it (x86.c has thousands of nodes per function).
+import { functionDefinitions } from '../parse/definitions';
 import { errorRegions, type SyntaxNode, type Tree } from '../parse/parser';
 
 export interface FunctionOutline {
@@ -13,7 +14,7 @@ export interface FunctionOutline {
 export interface FileOutline {
 	lines: string[];
 	errors: [number, number][];
-	/** Every function_definition, in document order. */
+	/** Every function definition (not a statement tree-sitter misread as one), in document order. */
 	functions: (FunctionOutline & { name: string | undefined })[];
 }
 
@@ -28,7 +29,7 @@ export class Outlines {
 		const outline: FileOutline = {
 			lines: text.split('\n'),
 			errors: errorRegions(root),
-			functions: root.descendantsOfType('function_definition').filter((fn): fn is SyntaxNode => !!fn).map((fn) => ({
+			functions: functionDefinitions(root).map((fn) => ({
 				name: functionName(fn), startIndex: fn.startIndex, endIndex: fn.endIndex, startRow: fn.startPosition.row, endRow: fn.endPosition.row,
 			})),
 		};
