@@ -7,6 +7,7 @@
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
+import { CallerLocks } from './callerLocks';
 import { atomicContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
@@ -214,6 +215,7 @@ export class Engine {
 		const gpcUsers = new Set(gpcFacts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
 		const entryContexts = atomicContexts(facts, (name) => gpcUsers.has(name));
 		const callerHolds = new Map<string, 'none' | 'some'>();
+		const callerLocks = new CallerLocks(facts);
 		let learntCallers = false;
 		let deadline = Infinity;
 		const ctx: TreeContext = {
@@ -223,6 +225,7 @@ export class Engine {
 				maySleep: (name) => maySleep.from(undefined, name),
 				atomicEntry: (name) => atomicEntry.get(name),
 				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
+				callerLocks: (name) => callerLocks.of(undefined, name),
 				checkWrapper: checkWrappers(gpcFacts, api),
 				entryContexts: (name) => entryContexts.get(name) ?? [],
 				checkBudget: () => {
@@ -238,7 +241,7 @@ export class Engine {
 			relevant: relevantFunctions(gpcFacts),
 			instanceId: instanceIdentity(gpcFacts),
 			fingerprint: '',
-			knowledgeFor: (file) => ({ ...ctx.knowledge, maySleep: (name) => maySleep.from(file, name) }),
+			knowledgeFor: (file) => ({ ...ctx.knowledge, maySleep: (name) => maySleep.from(file, name), callerLocks: (name) => callerLocks.of(file, name) }),
 		};
 		ctx.fingerprint = JSON.stringify([
 			ctx.era, [...ctx.enabled].sort(), options.severity ?? {}, [...ctx.exemptions], ctx.hasMarkDirtyHelper, [...api],
@@ -270,7 +273,8 @@ export class Engine {
 					deadline = Infinity;
 				}
 			}
-			changed = learnFromCalls([...perFile.values()], atomicEntry, callerHolds) || !learntCallers;
+			const analysed = [...perFile.values()].flatMap((p) => p.analyses);
+			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds), callerLocks.learn(analysed)].includes(true) || !learntCallers;
 			learntCallers = true;
 		}
 		this.outlines.retain(new Set(gpcFiles));

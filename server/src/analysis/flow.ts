@@ -31,6 +31,8 @@ export interface TreeKnowledge {
 	 * known call holds none (a check or use in it then needs its own lock), 'some' otherwise.
 	 */
 	callersHoldGpc(name: string): 'none' | 'some' | 'unknown';
+	/** Instances (in the function's terms) whose lock every known call of it holds (callerLocks.ts). */
+	callerLocks?(name: string): string[];
 	/** For a function that returns a check of one of its parameters: that parameter's index. */
 	checkWrapper?(name: string): number | undefined;
 	/**
@@ -81,6 +83,8 @@ interface FunctionScope {
 	paramOrder: string[];
 	/** The function's labeled statements, in source order. */
 	labels: SyntaxNode[];
+	/** Instances every caller holds locked when it calls the function (set by analyzeFunction). */
+	entryHeld: Set<string>;
 }
 
 let holdIds = 0;
@@ -97,12 +101,16 @@ export function analyzeFunction(
 	const cfg = buildCfg(fn, scope.labels);
 	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder };
 
-	// A function that takes the lock itself, or whose callers never hold one, starts unlocked.
+	// A function that takes the lock itself, or whose callers never hold one, starts unlocked;
+	// one whose every caller holds an instance's lock starts with it held (by them).
 	const startsUnlocked = tree.callersHoldGpc(name) === 'none';
+	scope.entryHeld = new Set(tree.callerLocks?.(name) ?? []);
 	const fallback = (instance: string): InstanceState =>
 		scope.managed.has(instance) || (startsUnlocked && !scope.callerHeld.has(instance))
 			? { held: 'no', valid: 'no', life: 'unknown' }
-			: { held: 'maybe', valid: 'maybe', life: 'unknown' };
+			: scope.entryHeld.has(instance)
+				? { held: 'yes', valid: 'maybe', life: 'unknown', byCaller: true }
+				: { held: 'maybe', valid: 'maybe', life: 'unknown' };
 
 	const entryWorld = emptyWorld();
 	const entryAtomic = tree.atomicEntry(name);
@@ -283,7 +291,7 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 	}
 	for (const p of callerHeld) managed.delete(p);
 	const labels = found.filter((n): n is SyntaxNode => n?.type === 'labeled_statement');
-	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder, labels };
+	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder, labels, entryHeld: new Set() };
 }
 
 type Successors = [succ: number, world: World][];
@@ -647,7 +655,11 @@ class Interpreter {
 		this.analysis?.calls.push({
 			callee,
 			node,
-			heldGpc: Object.entries(w.instances).filter(([, s]) => s.held === 'yes').map(([k]) => k),
+			// An instance the callers hold and this function has not touched yet is held too.
+			heldGpc: [
+				...Object.entries(w.instances).filter(([, s]) => s.held === 'yes').map(([k]) => k),
+				...[...this.scope.entryHeld].filter((k) => !w.instances[k] && !this.scope.managed.has(k)),
+			],
 			atomic: this.atomicContext(w),
 			argPaths: args.map((a) => canonicalPath(a, w.aliases)),
 		});
@@ -744,6 +756,7 @@ class Interpreter {
 		const s = this.instance(inst, w);
 		this.observe?.({ kind: 'lock', node, instance: inst, primitive: prim, state: { ...s }, world: w });
 		s.held = 'yes';
+		s.byCaller = undefined;
 		s.hold = { id: ++holdIds, mode: prim.mode, variant: prim.variant, flags, trylock: prim.op === 'trylock', site: node };
 		if (prim.op === 'trylock' && w.irqOff === 'yes' && w.irqFlags) s.hold.irqPairFlags = w.irqFlags;
 		s.valid = 'no';
@@ -776,6 +789,7 @@ class Interpreter {
 		for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') setEntry(w, 'derived', k, { ...p, stale: 'yes' });
 		if (s.dirty && !s.dirty.unlock) s.dirty = { ...s.dirty, unlock: node };
 		s.held = 'no';
+		s.byCaller = undefined;
 		s.hold = undefined;
 		s.valid = 'no';
 		s.checkSite = undefined;

@@ -32,8 +32,8 @@ export interface Origin {
 	index: number;
 }
 
-type Question = 'maySleep' | 'atomicEntry' | 'callersHoldGpc' | 'checkWrapper' | 'entryContexts';
-const QUESTIONS: Question[] = ['maySleep', 'atomicEntry', 'callersHoldGpc', 'checkWrapper', 'entryContexts'];
+type Question = 'maySleep' | 'atomicEntry' | 'callersHoldGpc' | 'callerLocks' | 'checkWrapper' | 'entryContexts';
+const QUESTIONS: Question[] = ['maySleep', 'atomicEntry', 'callersHoldGpc', 'callerLocks', 'checkWrapper', 'entryContexts'];
 
 interface Entry {
 	/** `${question}\0${name}` → the answer, as JSON. */

@@ -19,6 +19,8 @@ export interface Hold {
 
 export interface InstanceState {
 	held: Tri;
+	/** Held because every caller holds it at the call; this function never took it. */
+	byCaller?: boolean;
 	hold?: Hold;
 	valid: Tri;
 	checkSite?: SyntaxNode;
@@ -160,7 +162,7 @@ export class WorldKeys {
 		let id = this.stateIds.get(s);
 		if (id === undefined) {
 			id = this.id([
-				s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
+				s.held, s.byCaller ? 'c' : '', s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
 				s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
 				siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
 			].join(','));
@@ -221,6 +223,7 @@ function joinInstance(a: InstanceState | undefined, b: InstanceState | undefined
 	const y = b ?? fallback;
 	return {
 		held: joinTri(x.held, y.held),
+		...(x.byCaller && y.byCaller ? { byCaller: true } : {}),
 		hold: joinHold(x.hold, y.hold),
 		valid: joinTri(x.valid, y.valid),
 		checkSite: x.checkSite === y.checkSite ? x.checkSite : undefined,
