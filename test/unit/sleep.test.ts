@@ -160,6 +160,38 @@ describe('sleepSummaries', () => {
 		expect(s.from('kernel/locking/lockdep.c', 'lock_acquire')).toBeUndefined();
 	});
 
+	it('lets the tree decide for KVM\'s guest-memory helpers it defines, and the table for those it does not', async () => {
+		const caller = {
+			'arch/x86/kvm/x86.c': 'void record_steal_time(struct kvm_vcpu *v, gpa_t gpa) { kvm_gfn_to_hva_cache_init(v->kvm, &v->arch.st.cache, gpa, 64); }\n' +
+				'void write_clock(struct kvm_vcpu *v, gpa_t gpa) { kvm_write_guest(v->kvm, gpa, &v->arch.clock, 8); }\n',
+		};
+		// Not defined here (a fixture, a subdirectory): the table says both may sleep.
+		const bare = sleepSummaries(await factsOf(caller));
+		expect(bare.from('arch/x86/kvm/x86.c', 'kvm_write_guest')).toBe('');
+		expect(bare.from('arch/x86/kvm/x86.c', 'write_clock')).toBe('it calls kvm_write_guest()');
+		expect(bare.from('arch/x86/kvm/x86.c', 'record_steal_time')).toBe('it calls kvm_gfn_to_hva_cache_init()');
+		// Defined as virt/kvm/kvm_main.c defines them: a memslot lookup does not sleep; a copy to user space does.
+		const s = sleepSummaries(await factsOf({
+			...caller,
+			'virt/kvm/kvm_main.c': [
+				'int kvm_gfn_to_hva_cache_init(struct kvm *kvm, struct gfn_to_hva_cache *ghc, gpa_t gpa, unsigned long len)',
+				'{',
+				'\tghc->memslot = __gfn_to_memslot(kvm_memslots(kvm), gpa >> PAGE_SHIFT);',
+				'\tghc->hva = gfn_to_hva_many(ghc->memslot, gpa >> PAGE_SHIFT, NULL);',
+				'\treturn kvm_is_error_hva(ghc->hva) ? -EFAULT : 0;',
+				'}',
+				'int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data, unsigned long len)',
+				'{',
+				'\treturn __copy_to_user((void __user *)gfn_to_hva(kvm, gpa >> PAGE_SHIFT), data, len) ? -EFAULT : 0;',
+				'}',
+				'',
+			].join('\n'),
+		}));
+		expect(s.from('arch/x86/kvm/x86.c', 'record_steal_time')).toBeUndefined();
+		expect(s.from('arch/x86/kvm/x86.c', 'kvm_gfn_to_hva_cache_init')).toBeUndefined();
+		expect(s.from('arch/x86/kvm/x86.c', 'write_clock')).toBe('it calls kvm_write_guest(), which calls __copy_to_user()');
+	});
+
 	it('does not follow calls into functions made for atomic context (a page reference dropped under a spinlock)', async () => {
 		// linux-6.12: put_page() → folio_put() → __folio_put() → free_huge_folio() → … → cond_resched(),
 		// a slow path the last reference to a hugetlb folio takes, not one under a spinlock.

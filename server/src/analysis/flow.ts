@@ -722,7 +722,7 @@ class Interpreter {
 			return `${callee}() with ${args.find((a) => SLEEPING_GFP.test(a.text))!.text.trim()} may sleep in reclaim`;
 		}
 		const chain = this.tree.maySleep(callee);
-		return chain ? `${callee}() may sleep: ${chain}` : undefined;
+		return chain === undefined ? undefined : chain ? `${callee}() may sleep: ${chain}` : `${callee}() may sleep`;
 	}
 
 	/** Which argument a call writes through, if it is one that does. */
