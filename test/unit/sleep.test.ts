@@ -192,6 +192,50 @@ describe('sleepSummaries', () => {
 		expect(s.from('arch/x86/kvm/x86.c', 'write_clock')).toBe('it calls kvm_write_guest(), which calls __copy_to_user()');
 	});
 
+	it('follows calls through a vendor ops table to every implementation the tree\'s tables name', async () => {
+		const facts = await factsOf({
+			'arch/x86/kvm/x86.c': [
+				'static int vcpu_enter_guest(struct kvm_vcpu *vcpu)',
+				'{',
+				'\tstatic_call(kvm_x86_prepare_switch_to_guest)(vcpu);',
+				'\tkvm_x86_call(vcpu_load)(vcpu, 0);',
+				'\tkvm_x86_ops.vcpu_put(vcpu);',
+				'\tstatic_call_cond(kvm_x86_pmu_refresh)(vcpu);',
+				'\treturn kvm_x86_call(vcpu_run)(vcpu, false);',
+				'}',
+				'',
+			].join('\n'),
+			'arch/x86/kvm/vmx/main.c': [
+				'struct kvm_x86_ops vt_x86_ops __initdata = {',
+				'\t.prepare_switch_to_guest = vmx_prepare_switch_to_guest,',
+				'\t.vcpu_run = vmx_vcpu_run,',
+				'};',
+				'',
+			].join('\n'),
+			'arch/x86/kvm/svm/svm.c': [
+				'static void svm_prepare_switch_to_guest(struct kvm_vcpu *vcpu) { }',
+				'static int svm_vcpu_run(struct kvm_vcpu *vcpu, bool force) { return 0; }',
+				'static struct kvm_x86_ops svm_x86_ops __initdata = {',
+				'\t.prepare_switch_to_guest = svm_prepare_switch_to_guest,',
+				'\t.vcpu_run = svm_vcpu_run,',
+				'};',
+				'',
+			].join('\n'),
+			'arch/x86/kvm/vmx/vmx.c': 'void vmx_prepare_switch_to_guest(struct kvm_vcpu *vcpu) { mutex_lock(&vcpu->mutex); }\nint vmx_vcpu_run(struct kvm_vcpu *vcpu, bool force) { return 0; }\n',
+		});
+		expect(facts[0].functions[0].callees).toEqual(expect.arrayContaining([
+			'kvm_x86_ops.prepare_switch_to_guest', 'kvm_x86_ops.vcpu_load', 'kvm_x86_ops.vcpu_put', 'kvm_pmu_ops.refresh', 'kvm_x86_ops.vcpu_run',
+		]));
+		expect(facts[1].opsTables?.map((e) => `${e.table}.${e.member} = ${e.impl}`)).toEqual([
+			'vt_x86_ops.prepare_switch_to_guest = vmx_prepare_switch_to_guest', 'vt_x86_ops.vcpu_run = vmx_vcpu_run',
+		]);
+		const s = sleepSummaries(facts);
+		// One vendor's implementation sleeps: the call may sleep (whichever module is loaded runs).
+		expect(s.from('arch/x86/kvm/x86.c', 'kvm_x86_ops.prepare_switch_to_guest')).toBe('it is vmx_prepare_switch_to_guest() (vt_x86_ops), which calls mutex_lock()');
+		expect(s.from('arch/x86/kvm/x86.c', 'vcpu_enter_guest')).toBe('it calls kvm_x86_ops.prepare_switch_to_guest(), which is vmx_prepare_switch_to_guest() (vt_x86_ops), which calls mutex_lock()');
+		expect(s.from('arch/x86/kvm/x86.c', 'kvm_x86_ops.vcpu_run')).toBeUndefined();
+	});
+
 	it('does not follow calls into functions made for atomic context (a page reference dropped under a spinlock)', async () => {
 		// linux-6.12: put_page() → folio_put() → __folio_put() → free_huge_folio() → … → cond_resched(),
 		// a slow path the last reference to a hugetlb folio takes, not one under a spinlock.

@@ -8,6 +8,8 @@ import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
 import { CallerLocks } from './callerLocks';
+import { Escapes } from './escapes';
+import { OpsTables } from './ops';
 import { atomicContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
@@ -118,6 +120,8 @@ interface TreeContext {
 	implementationFiles: Set<string>;
 	/** Functions worth analysing: gpc users and their callers. */
 	relevant: Set<string>;
+	/** And those that dereference a field some function stored a khva in. */
+	escapes: Escapes;
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** The settings and tree facts every function's result depends on (part of its memo key). */
 	fingerprint: string;
@@ -209,13 +213,16 @@ export class Engine {
 		const gpcFacts = facts.filter((f) => analysable.has(f.file));
 		const era = detectEra(gpcFacts, options.era);
 		const api = apiTable(era.era, gpcFacts);
-		const maySleep = sleepSummaries(facts);
+		// Calls through vendor ops tables reach the implementations the tables name (ops.ts).
+		const ops = new OpsTables(facts);
+		const maySleep = sleepSummaries(facts, ops);
 
 		const atomicEntry = new Map<string, AtomicContext>();
 		const gpcUsers = new Set(gpcFacts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
-		const entryContexts = atomicContexts(facts, (name) => gpcUsers.has(name));
+		const entryContexts = atomicContexts(ops.expanded(facts), (name) => gpcUsers.has(name));
 		const callerHolds = new Map<string, 'none' | 'some'>();
 		const callerLocks = new CallerLocks(facts);
+		const escapes = new Escapes();
 		let learntCallers = false;
 		let deadline = Infinity;
 		const ctx: TreeContext = {
@@ -226,6 +233,8 @@ export class Engine {
 				atomicEntry: (name) => atomicEntry.get(name),
 				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
 				callerLocks: (name) => callerLocks.of(undefined, name),
+				khvaHolder: (field) => escapes.holder(field),
+				lockedKhvaReturn: (name) => escapes.lockedReturn(name),
 				checkWrapper: checkWrappers(gpcFacts, api),
 				entryContexts: (name) => entryContexts.get(name) ?? [],
 				checkBudget: () => {
@@ -238,7 +247,8 @@ export class Engine {
 			era: era.era,
 			hasMarkDirtyHelper: hasMarkDirtyHelper(api, gpcFacts),
 			implementationFiles: new Set(gpcFacts.filter((f) => f.functions.some((fn) => ALL_GPC_FUNCTION_NAMES.has(fn.name) && api.has(fn.name))).map((f) => f.file)),
-			relevant: relevantFunctions(gpcFacts),
+			relevant: relevantFunctions(ops.expanded(gpcFacts)),
+			escapes,
 			instanceId: instanceIdentity(gpcFacts),
 			fingerprint: '',
 			knowledgeFor: (file) => ({ ...ctx.knowledge, maySleep: (name) => maySleep.from(file, name), callerLocks: (name) => callerLocks.of(file, name) }),
@@ -274,7 +284,7 @@ export class Engine {
 				}
 			}
 			const analysed = [...perFile.values()].flatMap((p) => p.analyses);
-			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds), callerLocks.learn(analysed)].includes(true) || !learntCallers;
+			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds, ops), callerLocks.learn(analysed), escapes.learn(analysed)].includes(true) || !learntCallers;
 			learntCallers = true;
 		}
 		this.outlines.retain(new Set(gpcFiles));
@@ -413,22 +423,25 @@ export function ownerKey(path: string, types: Map<string, string>): string | und
 }
 
 /** Updates what callees learn from their callers; true when something new was learnt. */
-function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>): boolean {
+function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>, ops: OpsTables): boolean {
 	let changed = false;
 	for (const pass of passes) {
 		for (const { analysis, file } of pass.analyses) {
 			for (const call of analysis.calls) {
-				const held = call.heldGpc.length > 0;
-				const before = callerHolds.get(call.callee);
-				const after = held || before === 'some' ? 'some' : 'none';
-				if (before !== after) {
-					callerHolds.set(call.callee, after);
-					changed = true;
-				}
-				const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
-				if (ctx && !atomicEntry.has(call.callee)) {
-					atomicEntry.set(call.callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node, file });
-					changed = true;
+				// A call through an ops table is a call of each implementation it names.
+				for (const callee of ops.expand(call.callee)) {
+					const held = call.heldGpc.length > 0;
+					const before = callerHolds.get(callee);
+					const after = held || before === 'some' ? 'some' : 'none';
+					if (before !== after) {
+						callerHolds.set(callee, after);
+						changed = true;
+					}
+					const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
+					if (ctx && !atomicEntry.has(callee)) {
+						atomicEntry.set(callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node, file });
+						changed = true;
+					}
 				}
 			}
 		}
@@ -454,7 +467,7 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 
 	for (const fn of outline.functions) {
 		const name = fn.name;
-		if (!name || !ctx.relevant.has(name)) continue;
+		if (!name || !(ctx.relevant.has(name) || ctx.escapes.mentionsHolder(text.slice(fn.startIndex, fn.endIndex)))) continue;
 		fileKnowledge.checkBudget?.();
 		const origin = { row: fn.startRow, index: fn.startIndex };
 		const key = memoKey(fn);
@@ -495,7 +508,7 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 		}
 		const out: FunctionResult = {
 			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0,
-			summary: { name, params: [], calls: [], types: new Map() },
+			summary: { name, params: [], calls: [], stores: [], types: new Map() },
 		};
 		try {
 			analyzeInto(out, fn, name, knowledge);
@@ -560,6 +573,8 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 			name: analysis.name,
 			params: analysis.params,
 			types,
+			stores: analysis.stores.map((st) => ({ ...st, node: detached(st.node) })),
+			returnsLocked: analysis.returnsLocked,
 			calls: analysis.calls.map((call) => ({
 				...call,
 				node: detached(call.node),

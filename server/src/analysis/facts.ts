@@ -4,6 +4,7 @@
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
 import { functionName } from './flow';
+import { opsTables, type OpsEntry } from './ops';
 import { bindable } from './contexts';
 import { callArguments, calleeName, declaratorName, typeName } from './paths';
 import { GPC_IDENTIFIER } from '../index/prefilter';
@@ -67,6 +68,8 @@ export interface FileFacts {
 	apiCalls: { name: string; line: number; arity: number; inFunction: boolean }[];
 	usageArguments: UsageArgument[];
 	errorNodes: number;
+	/** Vendor ops tables the file defines (`.prepare_switch_to_guest = vmx_prepare_switch_to_guest`), when it has any. */
+	opsTables?: OpsEntry[];
 }
 
 const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
@@ -98,6 +101,8 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		if (e?.childForFieldName('name')?.text === 'pfn_cache_usage' && e.childForFieldName('body')) facts.hasUsageEnum = true;
 	}
 	facts.errorNodes = root.descendantsOfType('ERROR').length;
+	const tables = opsTables(root);
+	if (tables.length) facts.opsTables = tables;
 	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
 	// the kernel's thousands of other locks (`check --all-files` would analyse them all). Searched
 	// for only when a function takes such a lock.

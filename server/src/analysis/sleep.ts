@@ -8,8 +8,10 @@
 // and one that sleeps must not make all the others look as if they did. Calls
 // of functions made for atomic context (put_page(), kfree()) are not followed.
 // KVM's guest-memory helpers sleep by the tree's own definitions where it has
-// them, by the table (SLEEPING_UNLESS_DEFINED) where it does not.
+// them, by the table (SLEEPING_UNLESS_DEFINED) where it does not. A call
+// through a vendor ops table may sleep if any implementation it names may (ops.ts).
 import { ATOMIC_SAFE, SLEEPING_UNLESS_DEFINED } from './api';
+import { isDispatched, OpsTables } from './ops';
 import type { FileFacts, FunctionFacts } from './facts';
 
 export interface SleepSummaries {
@@ -27,7 +29,7 @@ interface Definition {
 	chain?: string;
 }
 
-export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
+export function sleepSummaries(facts: readonly FileFacts[], ops = new OpsTables(facts)): SleepSummaries {
 	const definitions: Definition[] = [];
 	const locals = new Map<string, Definition>();
 	const localNames = new Set<string>();
@@ -62,12 +64,21 @@ export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
 	};
 	const chainOf = (targets: Definition[] | undefined) => (targets?.every((t) => t.chain !== undefined) ? targets[0].chain : undefined);
 	/** The chain of a call, or '' for an undefined helper of the table. */
-	const callChain = (file: string | undefined, name: string) => {
+	const callChain = (file: string | undefined, name: string): string | undefined => {
+		if (isDispatched(name)) return dispatchChain(name);
 		const targets = resolve(file, name);
 		if (!targets && SLEEPING_UNLESS_DEFINED.has(name) && !definedAnywhere(name)) return '';
 		return chainOf(targets);
 	};
 	const definedAnywhere = (name: string) => externals.has(name) || localNames.has(name);
+	/** A call through an ops table runs one of its implementations, whichever the loaded vendor module's table names. */
+	const dispatchChain = (name: string): string | undefined => {
+		for (const t of ops.of(name)) {
+			const chain = callChain(t.file, t.impl);
+			if (chain !== undefined) return `it is ${t.impl}() (${t.table})${chain ? `, which ${chain.replace(/^it /, '')}` : ''}`;
+		}
+		return undefined;
+	};
 
 	for (let changed = true; changed; ) {
 		changed = false;

@@ -47,6 +47,10 @@ export interface DerivedPointer {
 	/** yes once the hold it was taken under has been dropped (even if the lock is taken again). */
 	stale: Tri;
 	site: SyntaxNode;
+	/** The file of `site` when another function stored the pointer in a field. */
+	file?: string;
+	/** Stored in a field by another function: taken under a hold this function never saw. */
+	escaped?: boolean;
 }
 
 export interface World {
@@ -60,7 +64,7 @@ export interface World {
 	/** Values of locals and parameters known equal to a constant (`state == RUNSTATE_runnable`). */
 	values: Record<string, string>;
 	/** `ret = kvm_gpc_check(...)`: the variable carries the check result. */
-	checkVars: Record<string, { instance: string; site: SyntaxNode }>;
+	checkVars: Record<string, { instance: string; site: SyntaxNode; locks?: { mode: 'read' | 'write'; variant: LockVariant } }>;
 	irqOff: Tri;
 	irqFlags?: string;
 	irqSite?: SyntaxNode;
@@ -137,7 +141,7 @@ export class WorldKeys {
 				this.record('instances', w.instances, (k, s) => `${k}=${this.state(s)}`),
 				this.record('aliases', w.aliases, (k, path) => `${k}=${path}`),
 				this.record('derived', w.derived, (k, p) => `${k}=${p.instance}/${p.stale}`),
-				this.record('checkVars', w.checkVars, (k, c) => `${k}=${c.instance}`),
+				this.record('checkVars', w.checkVars, (k, c) => `${k}=${c.instance}${c.locks ? '/locks' : ''}`),
 				this.record('spins', w.spins, (k) => k),
 			];
 			id = this.id(`${records.join(';')};${w.irqOff}/${w.irqFlags ?? ''};${w.sleepable};${w.atomicReason?.why ?? ''}`);
