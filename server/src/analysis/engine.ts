@@ -13,8 +13,8 @@ import { OpsTables } from './ops';
 import { atomicContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
-import { extractFacts, type FileFacts } from './facts';
-import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
+import { extractFacts, GPC_API_MENTION, type FileFacts } from './facts';
+import { compareFindings, type Finding, type Range, type RelatedLocation, type UnparsedNotice } from './findings';
 import { NodeCache } from '../parse/cachedNodes';
 import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
 import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
@@ -91,6 +91,8 @@ export interface EngineResult {
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** Files over the time budget, functions nested too deeply to analyse: skipped, never a crash. */
 	skipped: EngineSkip[];
+	/** Per file, gpc code tree-sitter could not parse: what the analysis could not see. */
+	unparsed: UnparsedNotice[];
 }
 
 const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
@@ -137,6 +139,8 @@ interface FilePass {
 	unparsedRegions: number;
 	apiCallsAnalysed: number;
 	suppressed: number;
+	/** Functions that use the gpc API and overlap an ERROR region. */
+	unparsed: { name: string; row: number; range: Range }[];
 }
 
 export class Engine {
@@ -325,7 +329,8 @@ export class Engine {
 		stats.ms = Math.round(performance.now() - started);
 		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
 		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips };
+		const unparsed = unparsedNotices(gpcFacts, perFile, (file) => lines.get(file) ?? (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips, unparsed };
 	}
 
 	/**
@@ -449,6 +454,45 @@ function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicConte
 	return changed;
 }
 
+/** Where a function's name is, from the line its definition starts on (the type may be on a line of its own). */
+function nameRange(lines: readonly string[], row: number, name: string): Range {
+	const word = new RegExp(`\\b${name}\\b`);
+	for (let r = row; r < Math.min(lines.length, row + 4); r++) {
+		const m = word.exec(lines[r]);
+		if (m) return { start: { line: r, character: m.index }, end: { line: r, character: m.index + name.length } };
+	}
+	return { start: { line: row, character: 0 }, end: { line: row, character: (lines[row] ?? '').length } };
+}
+
+/**
+ * One notice per file whose gpc code tree-sitter could not (all) parse: functions that use the
+ * API and overlap an ERROR region, and gpc calls that lie in no function (a definition the
+ * parser lost). Findings are never reported from inside ERROR regions: this says so.
+ */
+function unparsedNotices(facts: readonly FileFacts[], passes: Map<string, FilePass>, linesOf: (file: string) => readonly string[]): UnparsedNotice[] {
+	const notices: UnparsedNotice[] = [];
+	for (const f of facts) {
+		const functions = passes.get(f.file)?.unparsed ?? [];
+		const orphans = f.apiCalls.filter((c) => !c.inFunction);
+		if (!functions.length && !orphans.length) continue;
+		const lines = linesOf(f.file);
+		const orphanRange = (c: { name: string; line: number }): Range => {
+			const at = Math.max(0, (lines[c.line] ?? '').indexOf(c.name));
+			return { start: { line: c.line, character: at }, end: { line: c.line, character: at + c.name.length } };
+		};
+		const listed = [...functions.map((fn) => ({ name: `${fn.name}()`, line: fn.row })), ...orphans.map((c) => ({ name: `${c.name}() outside any function`, line: c.line }))];
+		const names = listed.map((l) => `${l.name} (line ${l.line + 1})`);
+		const what = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+		notices.push({
+			file: f.file,
+			range: functions[0]?.range ?? orphanRange(orphans[0]),
+			functions: listed,
+			message: `tree-sitter could not parse all of the gpc code here: ${what}. What it could not parse is not analysed: no finding there is no evidence that it is right.`,
+		});
+	}
+	return notices;
+}
+
 /** A `gpcscope-ignore: rule-a, rule-b` comment on one of these lines names the rule. */
 function isIgnored(rule: RuleId, lines: string[]): boolean {
 	return lines.some((l) => {
@@ -459,8 +503,14 @@ function isIgnored(rule: RuleId, lines: string[]): boolean {
 
 /** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
 function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
-	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
+	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0, unparsed: [] };
 	const { errors, lines } = outline;
+	// gpc code tree-sitter could not parse: not analysed there, and said so (unparsedNotices()).
+	// An annotation in the header (`__must_hold(&gpc->lock)`) is read from the text: only the body counts.
+	for (const fn of outline.functions) {
+		if (!fn.name || !errors.some(([s, e]) => s < fn.endIndex && e > fn.bodyIndex)) continue;
+		if (GPC_API_MENTION.test(text.slice(fn.startIndex, fn.endIndex))) pass.unparsed.push({ name: fn.name, row: fn.startRow, range: nameRange(lines, fn.startRow, fn.name) });
+	}
 	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
 	const fileKnowledge = ctx.knowledgeFor(file);

@@ -72,7 +72,8 @@ export interface FileFacts {
 	opsTables?: OpsEntry[];
 }
 
-const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
+/** Text that uses the gpc API (a function that does is a gpc user). */
+export const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
 const LOCK_MENTION = /->lock\b/;
 
 export function extractFacts(file: string, tree: Tree): FileFacts {

@@ -15,7 +15,7 @@ export interface FileOutline {
 	lines: string[];
 	errors: [number, number][];
 	/** Every function definition (not a statement tree-sitter misread as one), in document order. */
-	functions: (FunctionOutline & { name: string | undefined })[];
+	functions: (FunctionOutline & { name: string | undefined; bodyIndex: number })[];
 }
 
 export class Outlines {
@@ -30,7 +30,7 @@ export class Outlines {
 			lines: text.split('\n'),
 			errors: errorRegions(root),
 			functions: functionDefinitions(root).map((fn) => ({
-				name: functionName(fn), startIndex: fn.startIndex, endIndex: fn.endIndex, startRow: fn.startPosition.row, endRow: fn.endPosition.row,
+				name: functionName(fn), bodyIndex: fn.childForFieldName('body')?.startIndex ?? fn.startIndex, startIndex: fn.startIndex, endIndex: fn.endIndex, startRow: fn.startPosition.row, endRow: fn.endPosition.row,
 			})),
 		};
 		this.byFile.set(file, { text, outline });

@@ -74,6 +74,11 @@ export function shiftResult(result: EngineResult, file: string, edit: LocalEdit)
 		})),
 		facts: result.facts.map((f) => (f.file === file ? edit.facts : f)),
 		lifecycle,
+		unparsed: result.unparsed.map((n) => ({
+			...n,
+			range: moveRange(n.file, n.range),
+			functions: n.functions.map((fn) => ({ ...fn, line: moveRange(n.file, { start: { line: fn.line, character: 0 }, end: { line: fn.line, character: 0 } }).start.line })),
+		})),
 	};
 }
 
