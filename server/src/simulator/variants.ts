@@ -38,7 +38,7 @@ export const VARIANTS: Variant[] = [
 		id: 'valid-before-map',
 		title: 'Refresh marks the cache valid before the new mapping exists',
 		fix: 'KVM: Fix multiple races in gfn=>pfn cache refresh',
-		release: '5.19',
+		release: '6.0-rc1',
 		description:
 			'The 5.18 refresh: under gpc->lock it sets valid=true with placeholder pfn/khva, drops the lock, resolves hva→pfn retrying only on mmu_invalidate_in_progress/mmu_invalidate_seq (elevated after the gpc invalidation), maps, and stores pfn/khva without re-checking.',
 		hazard:
@@ -49,7 +49,7 @@ export const VARIANTS: Variant[] = [
 		id: 'no-refresh-mutex',
 		title: 'Refresh not serialised by refresh_lock',
 		fix: 'KVM: Fully serialize gfn=>pfn cache refresh via mutex',
-		release: '5.19',
+		release: '6.0-rc1',
 		description:
 			'kvm_gpc_refresh() without mutex_lock(&gpc->refresh_lock): two refreshers run hva_to_pfn_retry() at once, each with its own snapshot of old_pfn/old_khva.',
 		hazard:
