@@ -237,6 +237,18 @@ function lockedReturn(returns: ReturnedKhva[], params: string[]): LockedKhvaRetu
 	return { param, suffix: first.instance.slice(base.length), mode: first.mode, variant: first.variant, always: khva.length === returns.length };
 }
 
+/** The derived pointer a returned expression is (`vi`, `(void *)vi + off`), without touching the world. */
+function returnedPointer(e: SyntaxNode, w: World): string | undefined {
+	const x = stripParens(e);
+	if (x.type === 'identifier') return w.derived[x.text] ? x.text : undefined;
+	if (x.type === 'binary_expression') {
+		const l = x.childForFieldName('left');
+		const r = x.childForFieldName('right');
+		return (l && returnedPointer(l, w)) ?? (r && returnedPointer(r, w)) ?? undefined;
+	}
+	return undefined;
+}
+
 /** The declaration part of a definition (return type, name, parameters, annotations). */
 export function functionHeader(fn: SyntaxNode): string {
 	const body = fn.childForFieldName('body');
@@ -408,7 +420,8 @@ class Interpreter {
 		if (!value) return { kind: 'other' };
 		const v = stripParens(value);
 		if (v.type === 'null' || v.text === 'NULL' || v.text === '0' || /^ERR_PTR\b/.test(v.text)) return { kind: 'failure' };
-		const derived = this.derivedBase(v, w);
+		// Read only: the world is the replay's input, shared with hover's states.
+		const derived = returnedPointer(v, w);
 		const instance = this.khvaIn(v, w) ?? (derived && w.derived[derived].stale === 'no' ? w.derived[derived].instance : undefined);
 		const s = instance ? w.instances[instance] : undefined;
 		if (!instance || s?.held !== 'yes' || s.valid !== 'yes' || !s.hold) return { kind: 'other' };
