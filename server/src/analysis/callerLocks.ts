@@ -25,13 +25,9 @@ export class CallerLocks {
 	private readonly locals = new Map<string, FunctionFacts>();
 	/** Every other definition, by name (a name defined twice resolves to neither). */
 	private readonly externals = new Map<string, FunctionFacts[]>();
-	/** Definition key → the functions (file\0name) whose pass-1 facts call it. */
-	private readonly callers = new Map<string, Set<string>>();
-	/** Definition keys some caller calls from inside an ERROR region. */
-	private readonly hidden = new Set<string>();
 	private held = new Map<string, string[]>();
 
-	constructor(facts: readonly FileFacts[]) {
+	constructor(private readonly facts: readonly FileFacts[]) {
 		for (const f of facts) {
 			for (const fn of f.functions) {
 				if (fn.isStatic && fn.file.endsWith('.c')) {
@@ -44,27 +40,11 @@ export class CallerLocks {
 				}
 			}
 		}
-		for (const f of facts) {
-			for (const fn of f.functions) {
-				const caller = `${fn.file}\0${fn.name}`;
-				for (const callee of fn.callees) {
-					const key = this.key(fn.file, callee);
-					if (!key) continue;
-					const set = this.callers.get(key) ?? new Set();
-					set.add(caller);
-					this.callers.set(key, set);
-				}
-				for (const callee of fn.unparsedCalls ?? []) {
-					if (callee === '*') for (const c of fn.callees) this.hideKey(this.key(fn.file, c));
-					else this.hideKey(this.key(fn.file, callee));
-				}
-			}
-		}
 	}
 
 	/** Instances (in the function's own terms: `gpc`, `vcpu.arch.pv_time`) every call of it holds. */
 	of(file: string | undefined, name: string): string[] {
-		const key = file === undefined ? this.key(undefined, name) : this.key(file, name);
+		const key = this.key(file, name);
 		return (key && this.held.get(key)) || [];
 	}
 
@@ -85,11 +65,12 @@ export class CallerLocks {
 				common.set(key, before ? new Set([...before].filter((h) => mapped.has(h))) : mapped);
 			}
 		}
+		const candidates = new Map([...common].filter(([key, held]) => held.size && !this.definition(key)?.addressTaken));
+		const { callers, hidden } = this.pass1Callers(new Set(candidates.keys()));
 		const next = new Map<string, string[]>();
-		for (const [key, held] of common) {
-			if (!held.size || this.hidden.has(key) || this.definition(key)?.addressTaken) continue;
+		for (const [key, held] of candidates) {
 			const seen = seenCallers.get(key)!;
-			if (![...this.callers.get(key) ?? []].every((c) => seen.has(c))) continue;
+			if (hidden.has(key) || ![...callers.get(key) ?? []].every((c) => seen.has(c))) continue;
 			next.set(key, [...held].sort());
 		}
 		const changed = next.size !== this.held.size || [...next].some(([k, v]) => this.held.get(k)?.join() !== v.join());
@@ -97,8 +78,38 @@ export class CallerLocks {
 		return changed;
 	}
 
-	private hideKey(key: string | undefined): void {
-		if (key) this.hidden.add(key);
+	/**
+	 * For these definitions only (the few some analysed call makes with a gpc lock held): the
+	 * functions whose pass-1 facts call them, and those called from inside an ERROR region.
+	 */
+	private pass1Callers(keys: ReadonlySet<string>): { callers: Map<string, Set<string>>; hidden: Set<string> } {
+		const callers = new Map<string, Set<string>>();
+		const hidden = new Set<string>();
+		if (!keys.size) return { callers, hidden };
+		const names = new Set([...keys].map((k) => k.slice(k.indexOf('\0') + 1)));
+		const target = (file: string, name: string) => {
+			if (!names.has(name)) return undefined;
+			const key = this.key(file, name);
+			return key && keys.has(key) ? key : undefined;
+		};
+		for (const f of this.facts) {
+			for (const fn of f.functions) {
+				for (const callee of fn.callees) {
+					const key = target(fn.file, callee);
+					if (!key) continue;
+					const set = callers.get(key) ?? new Set();
+					set.add(`${fn.file}\0${fn.name}`);
+					callers.set(key, set);
+				}
+				for (const callee of fn.unparsedCalls ?? []) {
+					for (const c of callee === '*' ? fn.callees : [callee]) {
+						const key = target(fn.file, c);
+						if (key) hidden.add(key);
+					}
+				}
+			}
+		}
+		return { callers, hidden };
 	}
 
 	/** The definition a call of `name` from `file` reaches, as the linker would pick it. */
