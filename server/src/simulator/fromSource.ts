@@ -4,6 +4,7 @@
 // the code branches on a check, a trylock or a refresh result. Other branches
 // are resolved to the side that reaches a use of the mapping, and `atomic`
 // guards to their sleepable side, so the reader is the path that matters.
+import { functionDefinitions } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import { buildCfg, type CfgNode } from '../analysis/cfg';
 import { deeperThan, MAX_FUNCTION_DEPTH } from '../analysis/engine';
@@ -25,8 +26,8 @@ const label = (id: number) => `n${id}`;
 /** The innermost function definition around a 0-based row. */
 export function functionAtRow(root: SyntaxNode, row: number): SyntaxNode | undefined {
 	let best: SyntaxNode | undefined;
-	for (const fn of root.descendantsOfType('function_definition')) {
-		if (fn && fn.startPosition.row <= row && fn.endPosition.row >= row) best = fn;
+	for (const fn of functionDefinitions(root)) {
+		if (fn.startPosition.row <= row && fn.endPosition.row >= row) best = fn;
 	}
 	return best;
 }
