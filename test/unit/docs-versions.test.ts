@@ -11,11 +11,15 @@ import { REPO } from '../helpers';
 
 /** The variant table of docs/SIMULATOR.md: id → the release column. */
 function documentedReleases(): Map<string, string> {
-	const rows = readFileSync(join(REPO, 'docs', 'SIMULATOR.md'), 'utf8').split('\n').filter((l) => /^\| `[a-z-]+` \|/.test(l));
-	return new Map(rows.map((l) => {
-		const cells = l.split('|').map((c) => c.trim());
-		return [cells[1].replace(/`/g, ''), cells[3]];
-	}));
+	const lines = readFileSync(join(REPO, 'docs', 'SIMULATOR.md'), 'utf8').split('\n');
+	const cellsOf = (l: string) => l.split('|').map((c) => c.trim());
+	const start = lines.findIndex((l) => /^\| id \|.*\| release \|/.test(l));
+	if (start < 0) throw new Error('docs/SIMULATOR.md has no variant table with a release column');
+	const column = cellsOf(lines[start]).indexOf('release');
+	// The table's rows: up to the first line that is not a table row.
+	const end = lines.findIndex((l, i) => i > start && !l.startsWith('|'));
+	const rows = lines.slice(start + 2, end < 0 ? undefined : end);
+	return new Map(rows.map((l) => [cellsOf(l)[1].replace(/`/g, ''), cellsOf(l)[column]]));
 }
 
 describe('release versions of the simulator variants', () => {
