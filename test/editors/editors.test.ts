@@ -165,7 +165,10 @@ describe.each(['nvim', 'emacs'] as const)('%s with the README\'s configuration, 
 		const dead = seen.diagnostics!.filter((d) => ruleOf(d) === 'gpc-dead-usage-flag');
 		expect(dead.length).toBeGreaterThan(0);
 		for (const d of dead) expect(d.message).toMatch(/none of the \d+ calls of kvm_gpc_activate\(\) passes KVM_GUEST_USES_PFN/);
-		expect(new Set(seen.diagnostics!.map(ruleOf))).toEqual(new Set(['gpc-dead-usage-flag', 'gpc-lock-in-sched-out', 'gpc-use-after-unlock']));
+		// The file also says which of its gpc functions tree-sitter could not parse (gpc-unparsed), as long as it cannot.
+		const rules = new Set(seen.diagnostics!.map(ruleOf));
+		rules.delete('gpc-unparsed');
+		expect(rules).toEqual(new Set(['gpc-dead-usage-flag', 'gpc-lock-in-sched-out', 'gpc-use-after-unlock']));
 		// 6.1 refreshes with kvm_gfn_to_pfn_cache_refresh(); kvm_gpc_refresh() came in 6.2.
 		expect(seen.hover).toMatch(/kvm_gfn_to_pfn_cache_check/);
 		expect(seen.hover).toMatch(/kvm_gfn_to_pfn_cache_refresh\(\)/);
