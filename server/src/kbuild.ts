@@ -11,18 +11,11 @@ import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:p
 import { API_ERAS, type ApiEra } from './analysis/api';
 import type { Finding } from './analysis/findings';
 import { analyzeTree } from './review/analyze';
+import { mentionsGpc } from './index/prefilter';
 import { walkSources } from './index/walk';
 import { formatText } from './report/text';
 import { VERSION } from './version';
 
-/**
- * Which files can hold findings at all: a superset of the scan's prefilter (index/scan.ts),
- * tested on the checked file before anything else, so that the thousands of files
- * without gpc code cost a read and a regex test.
- */
-const MAY_MENTION_GPC = /gfn_to_pfn_cache|kvm_gpc_|khva|pfn_cache_usage|USES_PFN/;
-/** The scan's own prefilter: whether a changed file would join the analysed set. */
-const PREFILTER = /\b(?:gfn_to_pfn_cache|kvm_gpc_[a-z_]+|kvm_gfn_to_pfn_cache_[a-z_]+|khva|pfn_cache_usage|KVM_(?:GUEST|HOST)_USES_PFN)\b/;
 /** Compiler options whose next argument is not a source file. */
 const TAKES_VALUE = new Set(['-o', '-include', '-imacros', '-I', '-isystem', '-idirafter', '-iquote', '-MF', '-MT', '-MQ', '-x', '-D', '-U', '--param', '-Xassembler', '-Xlinker']);
 const FORMAT = 1;
@@ -131,7 +124,7 @@ function stillValid(body: CacheBody, now: Signatures, root: string): boolean {
 		if (rel.endsWith('.c') && gpcDirs.has(posix.dirname(rel))) return false;
 		if (now[rel]) {
 			try {
-				if (PREFILTER.test(readFileSync(join(root, rel)).toString('latin1'))) return false;
+				if (mentionsGpc(readFileSync(join(root, rel)))) return false;
 			} catch {
 				return false;
 			}
@@ -247,14 +240,15 @@ export async function runKbuild(argv: readonly string[], io: KbuildIo): Promise<
 	let serious = false;
 	for (const file of args.files) {
 		const abs = resolve(cwd, file);
-		let text: string;
+		let bytes: Buffer;
 		try {
-			text = readFileSync(abs, 'latin1');
+			bytes = readFileSync(abs);
 		} catch (e) {
 			io.stderr(`gpcscope kbuild: ${file}: ${(e as Error).message}\n`);
 			continue;
 		}
-		if (!MAY_MENTION_GPC.test(text)) continue; // the common case: nothing to say
+		// The common case: a file the prefilter rejects has no findings (thousands of them cost a read and a search).
+		if (!mentionsGpc(bytes)) continue;
 		const root = args.tree ? resolve(cwd, args.tree) : findTree(abs);
 		if (!root) {
 			io.stderr(`gpcscope kbuild: ${file}: no kernel tree above it (no include/linux/kvm_host.h); use --tree DIR\n`);

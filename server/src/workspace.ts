@@ -21,6 +21,7 @@ import { resolveRoot } from './index/walk';
 import { DocumentTrees, type TextChange } from './parse/documents';
 import type { Tree } from './parse/parser';
 import type { ServerStatus } from './protocol';
+import { GPC_IDENTIFIER } from './vocabulary';
 
 interface Folder {
 	root: string;
@@ -79,7 +80,6 @@ interface AnalysisJob {
 	docFacts: Map<string, FileFacts>;
 	hooks: EngineHooks;
 }
-const MENTIONS_GPC = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|KVM_(GUEST|HOST)_USES_PFN)\b/;
 
 export class Workspace {
 	private readonly folders = new Map<string, Folder>();
@@ -408,7 +408,7 @@ export class Workspace {
 		const docOf = new Map<string, { uri: string; text: string }>();
 		for (const doc of docs) {
 			const known = sources.get(doc.file);
-			const mentions = MENTIONS_GPC.test(doc.text);
+			const mentions = GPC_IDENTIFIER.test(doc.text);
 			if (!mentions && !known) continue;
 			// Facts computed for exactly this text (by an earlier analysis, or by the index when
 			// the editor holds what the disk does) are reused.
@@ -462,7 +462,7 @@ export class Workspace {
 			if (!seen) return false;
 			const used = result.facts.some((f) => f.file === doc.file);
 			if (!used) {
-				if (MENTIONS_GPC.test(doc.text)) return false;
+				if (GPC_IDENTIFIER.test(doc.text)) return false;
 				folder.seen.set(doc.uri, { text: doc.text });
 			} else {
 				if (!seen.facts) return false;

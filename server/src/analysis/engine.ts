@@ -6,7 +6,7 @@
 //   then    the cross-file rules over the merged lifecycle facts.
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
-import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
+import { ALL_GPC_FUNCTION_NAMES, type ApiEra, type GpcFunction } from './api';
 import { atomicContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
@@ -18,12 +18,14 @@ import { functionNode, Outlines, type FileOutline, type FunctionOutline } from '
 import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
-import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
+import { FUNCTION_RULES, IMPLEMENTED_RULES, TREE_RULES } from './rules';
 import { sleepSummaries } from './sleep';
 import type { LifecycleSite } from './rules/treeRule';
-import type { Related, RuleId, Severity } from './rules/types';
+import type { Related } from './rules/types';
+import { ruleInfo, type RuleId, type Severity } from '../catalogue';
 import { deadUsageFindings } from '../usage/findings';
 import { UsagePlanMemo } from '../usage/memo';
+import { GPC_API_MENTION, GPC_API_NAME, LOCK_MENTION } from '../vocabulary';
 
 export interface SourceFile {
 	/** Path relative to the analysed root, with forward slashes. */
@@ -91,7 +93,6 @@ export interface EngineResult {
 }
 
 const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
-const MENTIONS_GPC = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b|->lock\b/;
 const MAX_ROUNDS = 3;
 /** No single file may hang the engine (and with it a whole tree, or the language server). */
 export const DEFAULT_FILE_BUDGET_MS = 20_000;
@@ -200,7 +201,7 @@ export class Engine {
 					hooks.onFacts?.(source.file, fileFacts);
 				});
 				if (!parsed) overBudget(source.file, 'parsing');
-				else if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
+				else if (!source.summariesOnly && (GPC_API_MENTION.test(text) || LOCK_MENTION.test(text)) && texts.size < 256) texts.set(source.file, text);
 			}
 			hooks.onProgress?.('facts', i + 1, sources.length);
 		}
@@ -509,8 +510,8 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 		const fn = new NodeCache().of(definition);
 		const types = variableTypes(fn);
 		const seen = new Set<string>();
-		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {
-			const severity = severityOf(rule.meta.id, ctx.options);
+		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.id) && !(isImplementation && ruleInfo(r.id).readerOnly)).flatMap((rule) => {
+			const severity = severityOf(rule.id, ctx.options);
 			if (!severity) return [];
 			return [rule.create({
 				file,
@@ -520,14 +521,14 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 				hasMarkDirtyHelper: ctx.hasMarkDirtyHelper,
 				dirtyExemption: (field) => ctx.exemptions.get(field)?.reason,
 				report: (node, message, related = []) => {
-					const key = `${rule.meta.id}@${node.startIndex}`;
+					const key = `${rule.id}@${node.startIndex}`;
 					if (seen.has(key)) return;
 					seen.add(key);
-					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.meta.id)) {
+					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.id)) {
 						out.suppressed++;
 						return;
 					}
-					out.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
+					out.findings.push({ rule: rule.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)) });
 					out.localRelated.push(related.map((r) => r.file === undefined));
 				},
 			})];
@@ -632,13 +633,13 @@ function helperLifecycle(passes: FilePass[], ctx: TreeContext): LifecycleSite[] 
 function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext): Finding[] {
 	const out: Finding[] = [];
 	for (const rule of TREE_RULES) {
-		if (!ctx.enabled.has(rule.meta.id)) continue;
-		const severity = severityOf(rule.meta.id, ctx.options);
+		if (!ctx.enabled.has(rule.id)) continue;
+		const severity = severityOf(rule.id, ctx.options);
 		if (!severity) continue;
 		rule.check(lifecycle, (at, message, related = []) => {
-			if (ctx.implementationFiles.has(at.file) && rule.meta.readerOnly) return;
+			if (ctx.implementationFiles.has(at.file) && ruleInfo(rule.id).readerOnly) return;
 			out.push({
-				rule: rule.meta.id, severity, file: at.file, range: at.range, message,
+				rule: rule.id, severity, file: at.file, range: at.range, message,
 				related: related.map((r) => ({ file: r.site.file, range: r.site.range, message: r.message })),
 			});
 		});
@@ -649,7 +650,7 @@ function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext)
 function severityOf(rule: RuleId, options: EngineOptions): Severity | undefined {
 	const configured = options.severity?.[rule];
 	if (configured === 'off') return undefined;
-	return configured ?? RULES.get(rule)!.severity;
+	return configured ?? ruleInfo(rule).severity;
 }
 
 export function rangeOf(node: SyntaxNode): Range {
@@ -670,13 +671,10 @@ function relatedOf(file: string, r: Related): RelatedLocation {
 	return { file: r.file ?? file, range: rangeOf(r.node), message: r.message };
 }
 
-/** Rules that can all fire on one check call; the first in this order explains the others. */
-const CHECK_SITE_PRECEDENCE: RuleId[] = ['gpc-use-unchecked', 'gpc-check-unlocked', 'gpc-use-before-activate', 'gpc-len-mismatch'];
-
 /** One finding per check line: a check of the wrong cache is also unlocked and has the wrong length. */
 function onePerCheckSite(findings: Finding[]): Finding[] {
 	const best = new Map<string, number>();
-	const rank = (f: Finding) => CHECK_SITE_PRECEDENCE.indexOf(f.rule);
+	const rank = (f: Finding) => ruleInfo(f.rule).checkSiteRank ?? -1;
 	for (const f of findings) {
 		if (rank(f) < 0) continue;
 		const key = `${f.file}:${f.range.start.line}`;

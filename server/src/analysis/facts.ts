@@ -2,11 +2,11 @@
 // function is analysed: API declarations (era), gpc-typed fields, the call
 // graph with direct sleeping calls, and the gpc call-site census.
 import type { SyntaxNode, Tree } from '../parse/parser';
-import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
+import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
 import { functionName } from './flow';
 import { bindable } from './contexts';
 import { callArguments, calleeName, declaratorName, typeName } from './paths';
-import { GPC_IDENTIFIER } from '../index/prefilter';
+import { GPC_API_MENTION, GPC_API_NAME, GPC_IDENTIFIER, LOCK_MENTION, USAGE_FLAG } from '../vocabulary';
 
 export interface ApiDeclaration {
 	name: string;
@@ -60,9 +60,6 @@ export interface FileFacts {
 	usageArguments: UsageArgument[];
 	errorNodes: number;
 }
-
-const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
-const LOCK_MENTION = /->lock\b/;
 
 export function extractFacts(file: string, tree: Tree): FileFacts {
 	const root = tree.rootNode;
@@ -138,7 +135,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		const args = callArguments(call);
 		facts.apiCalls.push({ name: callee, line: call.startPosition.row, arity: args.length, inFunction: insideFunction(call) });
 		for (const a of args) {
-			if (/\bKVM_(GUEST|HOST)_USES_PFN\b/.test(a.text)) {
+			if (USAGE_FLAG.test(a.text)) {
 				facts.usageArguments.push({ value: a.text.trim(), file, line: a.startPosition.row, callee });
 			}
 		}

@@ -1,5 +1,5 @@
 // A finding as the engine reports it; 0-based positions, paths relative to the root.
-import type { RuleId, Severity } from './rules/types';
+import type { RuleId, Severity } from '../catalogue';
 
 export interface Position {
 	line: number;

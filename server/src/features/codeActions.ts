@@ -15,7 +15,7 @@ import { lineEdits, renderPlan, type FileChange } from '../usage/diff';
 import { ParsedFiles } from '../usage/files';
 import { outcomeOf } from '../usage/fix';
 import { planUsageRemoval, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
-import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../usage/commands';
+import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../protocol';
 import { diskTree } from '../usage/tree';
 import type { Workspace } from '../workspace';
 

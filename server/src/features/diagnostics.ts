@@ -4,7 +4,7 @@ import { DiagnosticSeverity, DiagnosticTag, type Diagnostic } from 'vscode-langu
 import { URI } from 'vscode-uri';
 import { join } from 'node:path';
 import type { Finding } from '../analysis/findings';
-import { RULES } from '../analysis/rules';
+import { ruleInfo, type RuleId } from '../catalogue';
 import { packageRoot } from '../packageRoot';
 
 const SEVERITY = {
@@ -14,8 +14,8 @@ const SEVERITY = {
 	hint: DiagnosticSeverity.Hint,
 } as const;
 
-export function ruleDocUri(rule: string): string {
-	return URI.file(join(packageRoot(), 'docs', 'rules', `${rule}.md`)).toString();
+export function ruleDocUri(rule: RuleId): string {
+	return URI.file(join(packageRoot(), ruleInfo(rule).doc)).toString();
 }
 
 /** `uriOf` maps a finding's root-relative file to its document URI. */
@@ -29,6 +29,6 @@ export function toDiagnostic(f: Finding, uriOf: (file: string) => string): Diagn
 		message: f.message,
 		relatedInformation: f.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })),
 	};
-	if (RULES.get(f.rule)?.unnecessary) d.tags = [DiagnosticTag.Unnecessary];
+	if (ruleInfo(f.rule).unnecessary) d.tags = [DiagnosticTag.Unnecessary];
 	return d;
 }

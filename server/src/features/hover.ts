@@ -11,12 +11,12 @@ import type { EngineResult } from '../analysis/engine';
 import { analyzeFunction, variableTypes } from '../analysis/flow';
 import type { AtomicContext, Observation } from '../analysis/observations';
 import { canonicalPath, displayPath } from '../analysis/paths';
-import { RULES } from '../analysis/rules';
-import type { RuleId } from '../analysis/rules/types';
+import { ruleInfo, type RuleId } from '../catalogue';
 import type { InstanceState } from '../analysis/state';
 import { packageRoot } from '../packageRoot';
 import { censusOf, usageCensusExplanation } from '../usage';
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { isUsageName } from '../vocabulary';
 
 export interface HoverContext {
 	tree: Tree;
@@ -25,9 +25,6 @@ export interface HoverContext {
 	result: EngineResult;
 	uriOf(file: string): string;
 }
-
-/** The usage machinery's names: hovering one explains the usage census. */
-const USAGE_IDENTIFIER = /^(KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN|KVM_GUEST_AND_HOST_USE_PFN|pfn_cache_usage)$/;
 
 const CONTRACT: Record<GpcRole, string> = {
 	check: 'Needs `gpc->lock` held for read. Returns true when the cache maps `len` bytes and the mapping is valid: `khva` and `pfn` are then stable **until the lock is dropped**. Does not sleep. On false: drop the lock, `kvm_gpc_refresh()`, re-take the lock and check again, in a loop; atomic paths bail out instead.',
@@ -51,7 +48,7 @@ export function hover(ctx: HoverContext, position: Position): Hover | null {
 	else if (node.type === 'field_identifier' && (node.text === 'khva' || node.text === 'pfn') && node.parent?.type === 'field_expression') {
 		const text = mappingHover(ctx, node.parent);
 		if (text) sections.push(text);
-	} else if (USAGE_IDENTIFIER.test(node.text)) {
+	} else if (isUsageName(node.text)) {
 		const census = censusOf(result);
 		if (census) sections.push(usageCensusExplanation(census));
 	} else {
@@ -189,11 +186,11 @@ const docsCache = new Map<string, string>();
 
 /** The rule's one-line summary and its "How to fix" section, from docs/rules/<id>.md. */
 export function ruleHover(rule: RuleId): string {
-	const meta = RULES.get(rule)!;
+	const meta = ruleInfo(rule);
 	if (!docsCache.has(rule)) {
 		let page = '';
 		try {
-			page = readFileSync(join(packageRoot(), 'docs', 'rules', `${rule}.md`), 'utf8');
+			page = readFileSync(join(packageRoot(), meta.doc), 'utf8');
 		} catch {
 			// A missing page leaves the summary alone.
 		}
@@ -201,7 +198,7 @@ export function ruleHover(rule: RuleId): string {
 		docsCache.set(rule, fix);
 	}
 	const fix = excerpt(docsCache.get(rule)!, HOVER_FIX_CHARS);
-	const page = `[rule page](${URI.file(join(packageRoot(), 'docs', 'rules', `${rule}.md`)).toString()})`;
+	const page = `[rule page](${URI.file(join(packageRoot(), meta.doc)).toString()})`;
 	return [`**${rule}** (${meta.severity}): ${meta.summary}. ${page}`, fix ? `**How to fix:**\n\n${fix}` : ''].filter(Boolean).join('\n\n');
 }
 

@@ -48,7 +48,7 @@ let engineVersionMemo: string | undefined;
 /**
  * What produced the cached facts: the package version, the grammar, and the code of
  * the worker bundle (which holds extractFacts) or, when running from sources, of the
- * analysis, parse and index sources. Any change to them invalidates every cache.
+ * analysis, parse and index sources and the vocabulary. Any change to them invalidates every cache.
  */
 export function engineVersion(): string {
 	if (engineVersionMemo) return engineVersionMemo;
@@ -57,7 +57,10 @@ export function engineVersion(): string {
 	h.update(readFileSync(join(root, 'grammars', 'provenance.json')));
 	const worker = join(root, 'dist', 'worker.js');
 	if (__filename.endsWith('.js') && existsSync(worker)) h.update(readFileSync(worker));
-	else for (const dir of ['analysis', 'analysis/rules', 'parse', 'index']) hashSources(h, join(root, 'server', 'src', dir));
+	else {
+		for (const dir of ['analysis', 'analysis/rules', 'parse', 'index']) hashSources(h, join(root, 'server', 'src', dir));
+		h.update(readFileSync(join(root, 'server', 'src', 'vocabulary.ts')));
+	}
 	return (engineVersionMemo = h.digest('hex').slice(0, 16));
 }
 

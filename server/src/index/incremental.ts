@@ -9,9 +9,10 @@ import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { GPC_IDENTIFIER, LOCK_MENTION } from '../vocabulary';
 
-/** What a function's text must not mention for the shortcut (facts.ts's GPC_MENTION, usage flags, suppressions). */
-const GPC_TEXT = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|pfn_cache_usage|KVM_(GUEST|HOST)_USES_PFN)\b|->lock\b|gpcscope-ignore/;
+/** What a function's text must not mention for the shortcut (gpc identifiers, a lock through a pointer, suppressions). */
+const GPC_TEXT = new RegExp(`${GPC_IDENTIFIER.source}|${LOCK_MENTION.source}|gpcscope-ignore`);
 
 export interface LocalEdit {
 	/** Rows after this one (in the old text) moved by `lineDelta`. */

@@ -2,7 +2,7 @@
 // then the engine), for review's before/after and the kbuild index.
 import type { ApiEra } from '../analysis/api';
 import { Engine, type EngineResult } from '../analysis/engine';
-import type { RuleId } from '../analysis/rules/types';
+import type { RuleId } from '../catalogue';
 import { readText, scanTree } from '../index/scan';
 import { cachedLineText, type LineText } from '../report/fingerprint';
 import { join } from 'node:path';

@@ -8,8 +8,9 @@ import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
 import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import {
-	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
+	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf,
 } from './syntax';
+import { USAGE_ENUM } from '../vocabulary';
 
 export const GUEST = 'KVM_GUEST_USES_PFN';
 export const HOST = 'KVM_HOST_USES_PFN';

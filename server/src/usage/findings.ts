@@ -5,7 +5,7 @@ import type { ApiEra } from '../analysis/api';
 import type { SourceFile } from '../analysis/engine';
 import type { FileFacts } from '../analysis/facts';
 import type { Finding } from '../analysis/findings';
-import type { Severity } from '../analysis/rules/types';
+import type { Severity } from '../catalogue';
 import type { UsageCensus } from './census';
 import { errorAt, ParsedFiles } from './files';
 import { UsagePlanMemo } from './memo';

@@ -6,7 +6,7 @@ import { diffArrays } from 'diff';
 import type { ApiEra } from '../analysis/api';
 import { detectEra } from '../analysis/era';
 import { extractFacts } from '../analysis/facts';
-import type { RuleId } from '../analysis/rules/types';
+import type { RuleId } from '../catalogue';
 import { createCParser } from '../parse/parser';
 import { applyChanges, RewriteError } from './apply';
 import { censusPhrase } from './census';
@@ -14,8 +14,8 @@ import { renderPlan, unifiedDiff, type FileChange } from './diff';
 import { usageCensusExplanation } from './explain';
 import { ParsedFiles } from './files';
 import { planUsageRemoval, type Refusal, type UsagePlan } from './plan';
-import { USAGE_TEXT } from './syntax';
 import { diskTree } from './tree';
+import { USAGE_TEXT } from '../vocabulary';
 
 export interface FixOptions {
 	rule: RuleId;

@@ -9,8 +9,9 @@ import { deleteStatement, edit, emptyPart, group, markRemoved, oneLine, refuse, 
 import { fieldAsParam, gpcStructFields } from './struct';
 import {
 	ancestor, calleeIdentifier, callsOf, declaredFunction, identifiersNamed, isUsageParam, isVcpuParam, lineStart, listItems,
-	parametersOf, sideEffectFree, USAGE_ENUM, type Param,
+	parametersOf, sideEffectFree, type Param,
 } from './syntax';
+import { USAGE_ENUM } from '../vocabulary';
 
 /** Function parameters to drop, everywhere the function is declared, defined and called. */
 export interface Drop {

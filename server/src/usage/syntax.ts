@@ -1,13 +1,10 @@
 // Small tree-sitter and text helpers shared by the census, the findings and the rewrite.
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { declaratorName } from '../analysis/paths';
+import { USAGE_ENUM } from '../vocabulary';
 
 export const TAB_WIDTH = 8;
 export const MAX_COLUMNS = 80;
-
-/** The identifiers of the usage machinery, as `grep` would look for them. */
-export const USAGE_TEXT = /\b(?:pfn_cache_usage|KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN|KVM_GUEST_AND_HOST_USE_PFN)\b/;
-export const USAGE_ENUM = 'pfn_cache_usage';
 
 /** Every descendant (including `node`), depth first, in source order. */
 export function* descendants(node: SyntaxNode): Generator<SyntaxNode> {

@@ -7,7 +7,8 @@ import type { UsageFunction } from './census';
 import { errorAt, type UsageFile } from './files';
 import { emptyPart, oneLine, refuse, where, type FilePart } from './output';
 import { usageIndexes, type Drop } from './signatures';
-import { ancestor, declaredFunction, descendants, parametersOf, USAGE_ENUM } from './syntax';
+import { ancestor, declaredFunction, descendants, parametersOf } from './syntax';
+import { USAGE_ENUM } from '../vocabulary';
 
 export interface VerifyContext {
 	functions: ReadonlyMap<string, UsageFunction>;

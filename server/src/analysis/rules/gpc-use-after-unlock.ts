@@ -2,12 +2,7 @@ import { displayPath } from '../paths';
 import type { FunctionRule, Related } from './types';
 
 export const gpcUseAfterUnlock: FunctionRule = {
-	meta: {
-		id: 'gpc-use-after-unlock',
-		severity: 'error',
-		summary: 'khva/pfn used after the lock that validated it was dropped',
-		readerOnly: true,
-	},
+	id: 'gpc-use-after-unlock',
 	create: (ctx) => ({
 		observe(o) {
 			if (o.kind !== 'use') return;

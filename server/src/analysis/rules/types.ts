@@ -2,33 +2,7 @@
 import type { SyntaxNode } from '../../parse/parser';
 import type { ApiEra } from '../api';
 import type { Observation } from '../observations';
-
-export const RULE_IDS = [
-	'gpc-check-unlocked',
-	'gpc-use-after-unlock',
-	'gpc-use-unchecked',
-	'gpc-sleep-under-lock',
-	'gpc-lock-imbalance',
-	'gpc-refresh-in-atomic',
-	'gpc-use-before-activate',
-	'gpc-missing-deactivate',
-	'gpc-missing-mark-dirty',
-	'gpc-len-mismatch',
-	'gpc-dead-usage-flag',
-] as const;
-export type RuleId = (typeof RULE_IDS)[number];
-
-export type Severity = 'error' | 'warning' | 'information' | 'hint';
-
-export interface RuleMeta {
-	id: RuleId;
-	severity: Severity;
-	summary: string;
-	/** Reported where the code is unused (the editor fades it). */
-	unnecessary?: boolean;
-	/** Reader rules do not apply to the cache's implementation (virt/kvm/pfncache.c). */
-	readerOnly: boolean;
-}
+import type { RuleId } from '../../catalogue';
 
 export interface Related {
 	node: SyntaxNode;
@@ -51,7 +25,8 @@ export interface FunctionRuleContext {
 }
 
 export interface FunctionRule {
-	meta: RuleMeta;
+	/** Its catalogue entry (catalogue.ts) has the severity, summary and page. */
+	id: RuleId;
 	/** One checker per analysed function: observations arrive in replay order. */
 	create(ctx: FunctionRuleContext): { observe(o: Observation): void; finish?(): void };
 }
