@@ -11,9 +11,12 @@ import { atomicContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
 import { extractFacts, type FileFacts } from './facts';
-import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
+import { compareFindings, type Finding, type RelatedLocation } from './findings';
 import { NodeCache } from '../parse/cachedNodes';
-import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
+import { analyzeFunction, type TreeKnowledge } from './flow';
+import { functionHeader, functionName, variableTypes } from '../parse/declarations';
+import { deeperThan } from '../parse/nodes';
+import { detach, rangeOf } from '../parse/positions';
 import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
 import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
 import type { AtomicContext } from './observations';
@@ -559,40 +562,10 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 			types,
 			calls: analysis.calls.map((call) => ({
 				...call,
-				node: detached(call.node),
-				atomic: call.atomic?.site ? { ...call.atomic, site: detached(call.atomic.site) } : call.atomic,
+				node: detach(call.node),
+				atomic: call.atomic?.site ? { ...call.atomic, site: detach(call.atomic.site) } : call.atomic,
 			})),
 		};
-	}
-}
-
-/**
- * Where a node is, without its tree: the positions, and the text up to the end of its first
- * line (all that rangeOf() and a "line N" link need), copied so that no file text is kept.
- */
-function detached(node: SyntaxNode): SyntaxNode {
-	const text = node.text;
-	const nl = text.indexOf('\n');
-	const first = JSON.parse(JSON.stringify(nl < 0 ? text : text.slice(0, nl + 1))) as string;
-	return { type: node.type, startIndex: node.startIndex, endIndex: node.endIndex, startPosition: node.startPosition, endPosition: node.endPosition, text: first } as unknown as SyntaxNode;
-}
-
-/** Whether the syntax tree under `node` is more than `limit` levels deep (an iterative walk: no recursion). */
-export function deeperThan(node: SyntaxNode, limit: number): boolean {
-	const cursor = node.walk();
-	try {
-		for (let depth = 0; ; ) {
-			if (cursor.gotoFirstChild()) {
-				if (++depth > limit) return true;
-				continue;
-			}
-			while (!cursor.gotoNextSibling()) {
-				if (depth === 0 || !cursor.gotoParent()) return false;
-				depth--;
-			}
-		}
-	} finally {
-		cursor.delete();
 	}
 }
 
@@ -651,20 +624,6 @@ function severityOf(rule: RuleId, options: EngineOptions): Severity | undefined 
 	const configured = options.severity?.[rule];
 	if (configured === 'off') return undefined;
 	return configured ?? ruleInfo(rule).severity;
-}
-
-export function rangeOf(node: SyntaxNode): Range {
-	const end = node.startPosition.row === node.endPosition.row ? node.endPosition : { row: node.startPosition.row, column: node.startPosition.column + firstLineLength(node) };
-	return {
-		start: { line: node.startPosition.row, character: node.startPosition.column },
-		end: { line: end.row, character: end.column },
-	};
-}
-
-function firstLineLength(node: SyntaxNode): number {
-	const nl = node.text.indexOf('\n');
-	// A CRLF line ends before its '\r' (LSP positions past it are outside the line).
-	return nl < 0 ? node.text.length : nl > 0 && node.text[nl - 1] === '\r' ? nl - 1 : nl;
 }
 
 function relatedOf(file: string, r: Related): RelatedLocation {

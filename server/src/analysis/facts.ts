@@ -3,9 +3,9 @@
 // graph with direct sleeping calls, and the gpc call-site census.
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
-import { functionName } from './flow';
 import { bindable } from './contexts';
-import { callArguments, calleeName, declaratorName, typeName } from './paths';
+import { callArguments, calleeName, enclosingFunction } from '../parse/nodes';
+import { declaratorName, functionDeclarator, functionName, isStatic, parameters, typeName } from '../parse/declarations';
 import { GPC_API_MENTION, GPC_API_NAME, GPC_IDENTIFIER, LOCK_MENTION, USAGE_FLAG } from '../vocabulary';
 
 export interface ApiDeclaration {
@@ -71,7 +71,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		if (!decl) continue;
 		const type = typeName(decl.childForFieldName('type'));
 		for (const d of decl.childrenForFieldName('declarator')) {
-			const fnDecl = findFunctionDeclarator(d);
+			const fnDecl = functionDeclarator(d);
 			if (fnDecl) {
 				const name = declaratorName(fnDecl.childForFieldName('declarator'));
 				if (name && ALL_GPC_FUNCTION_NAMES.has(name)) facts.declarations.push(declarationOf(name, fnDecl, file));
@@ -94,7 +94,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
 	const definitions = root.descendantsOfType('function_definition').flatMap((fn) => {
-		const fnDecl = fn ? findFunctionDeclarator(fn.childForFieldName('declarator')) : undefined;
+		const fnDecl = fn ? functionDeclarator(fn.childForFieldName('declarator')) : undefined;
 		return fn && !isMacroLoop(fnDecl) ? [{ fn, fnDecl }] : [];
 	});
 	for (const [i, { fn, fnDecl }] of definitions.entries()) {
@@ -120,7 +120,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		// Entered with the caller's gpc lock held and dropping it (hva_to_pfn_retry): its sleeps
 		// happen after the drop, so calling it under that lock is its contract, not a bug.
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
-		const params = parameterNames(fnDecl);
+		const params = parameters(fnDecl).map((p) => p.name ?? '');
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
@@ -133,7 +133,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		const callee = call && calleeName(call);
 		if (!call || !callee || !GPC_API_NAME.test(callee)) continue;
 		const args = callArguments(call);
-		facts.apiCalls.push({ name: callee, line: call.startPosition.row, arity: args.length, inFunction: insideFunction(call) });
+		facts.apiCalls.push({ name: callee, line: call.startPosition.row, arity: args.length, inFunction: !!enclosingFunction(call) });
 		for (const a of args) {
 			if (USAGE_FLAG.test(a.text)) {
 				facts.usageArguments.push({ value: a.text.trim(), file, line: a.startPosition.row, callee });
@@ -187,37 +187,9 @@ function isMacroLoop(fnDecl: SyntaxNode | undefined): boolean {
 	return !!params && params.namedChildren.some((p) => !!p && p.type !== 'parameter_declaration' && p.type !== 'variadic_parameter' && p.type !== 'comment');
 }
 
-function isStatic(fn: SyntaxNode): boolean {
-	return fn.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
-}
-
-function insideFunction(node: SyntaxNode): boolean {
-	for (let p = node.parent; p; p = p.parent) if (p.type === 'function_definition') return true;
-	return false;
-}
-
-function findFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | undefined {
-	let cur = d;
-	while (cur) {
-		if (cur.type === 'function_declarator') return cur;
-		cur = cur.childForFieldName('declarator');
-	}
-	return undefined;
-}
-
 function declarationOf(name: string, fnDecl: SyntaxNode, file: string): ApiDeclaration {
-	const params: { type: string; name: string }[] = [];
-	for (const p of fnDecl.childForFieldName('parameters')?.namedChildren ?? []) {
-		if (p?.type !== 'parameter_declaration') continue;
-		params.push({ type: typeName(p.childForFieldName('type')) ?? '', name: declaratorName(p.childForFieldName('declarator')) ?? '' });
-	}
+	const params = parameters(fnDecl).map((p) => ({ type: p.type ?? '', name: p.name ?? '' }));
 	return { name, params, file, line: fnDecl.startPosition.row };
-}
-
-function parameterNames(fnDecl: SyntaxNode | undefined): string[] {
-	return (fnDecl?.childForFieldName('parameters')?.namedChildren ?? [])
-		.filter((p) => p?.type === 'parameter_declaration')
-		.map((p) => declaratorName(p!.childForFieldName('declarator')) ?? '');
 }
 
 /** The check call every return of the function returns, if they all return one. */

@@ -1,15 +1,8 @@
 // A finding as the engine reports it; 0-based positions, paths relative to the root.
 import type { RuleId, Severity } from '../catalogue';
+import type { Range } from '../parse/positions';
 
-export interface Position {
-	line: number;
-	character: number;
-}
-
-export interface Range {
-	start: Position;
-	end: Position;
-}
+export type { Position, Range } from '../parse/positions';
 
 export interface RelatedLocation {
 	file: string;

@@ -10,6 +10,7 @@ import type {
 import { CodeActionKind } from 'vscode-languageserver';
 import type { Parser } from 'web-tree-sitter';
 import { URI } from 'vscode-uri';
+import { rowAt } from '../parse/positions';
 import type { Engine, EngineResult } from '../analysis/engine';
 import { lineEdits, renderPlan, type FileChange } from '../usage/diff';
 import { ParsedFiles } from '../usage/files';
@@ -189,10 +190,9 @@ function workspaceEdit(plan: UsagePlan, changes: readonly FileChange[], uriOf: (
 	const changeAnnotations: Record<string, ChangeAnnotation> = {};
 	const documentChanges: TextDocumentEdit[] = perFile.map(({ change, edits }) => {
 		const planned = plan.edits.filter((e) => e.file === change.file && change.groups.includes(e.group));
-		const lines = (offset: number) => change.before.slice(0, offset).split('\n').length - 1;
 		const annotated: (TextEdit | AnnotatedTextEdit)[] = edits.map((e) => {
 			if (!withAnnotations) return e;
-			const hit = planned.find((p) => lines(p.start) <= e.range.end.line && lines(Math.max(p.start, p.end - 1)) >= e.range.start.line) ?? planned[0];
+			const hit = planned.find((p) => rowAt(change.before, p.start) <= e.range.end.line && rowAt(change.before, Math.max(p.start, p.end - 1)) >= e.range.start.line) ?? planned[0];
 			const kind = plan.groups.get(hit.group)?.kind ?? 'function';
 			changeAnnotations[kind] ??= { label: ANNOTATIONS[kind], description: 'gpc-dead-usage-flag', needsConfirmation: true };
 			return { ...e, annotationId: kind };

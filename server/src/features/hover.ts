@@ -8,7 +8,10 @@ import type { Hover, Position } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
 import type { GpcFunction, GpcRole } from '../analysis/api';
 import type { EngineResult } from '../analysis/engine';
-import { analyzeFunction, variableTypes } from '../analysis/flow';
+import { analyzeFunction } from '../analysis/flow';
+import { variableTypes } from '../parse/declarations';
+import { enclosingFunction } from '../parse/nodes';
+import type { NodeSpan } from '../parse/positions';
 import type { AtomicContext, Observation } from '../analysis/observations';
 import { canonicalPath, displayPath } from '../analysis/paths';
 import { ruleInfo, type RuleId } from '../catalogue';
@@ -69,11 +72,6 @@ function contains(range: { start: Position; end: Position }, p: Position): boole
 	return after && before;
 }
 
-function enclosingFunction(node: SyntaxNode): SyntaxNode | undefined {
-	for (let p: SyntaxNode | null = node; p; p = p.parent) if (p.type === 'function_definition') return p;
-	return undefined;
-}
-
 /** Observations made at `target` on every path that reaches it. */
 function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
 	const fn = enclosingFunction(target);
@@ -85,14 +83,14 @@ function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
 	return seen;
 }
 
-const line = (n: SyntaxNode) => n.startPosition.row + 1;
+const line = (n: NodeSpan) => n.startPosition.row + 1;
 
 function link(ctx: HoverContext, file: string, row: number, label?: string): string {
 	return `[${label ?? `${file.split('/').pop()}:${row}`}](${ctx.uriOf(file)}#L${row})`;
 }
 
 /** The site that makes a path atomic: in this file "line N", in a caller's file "file.c:N". */
-function atomicSiteLink(ctx: HoverContext, site: SyntaxNode, file = ctx.file): string {
+function atomicSiteLink(ctx: HoverContext, site: NodeSpan, file = ctx.file): string {
 	return link(ctx, file, line(site), file === ctx.file ? `line ${line(site)}` : undefined);
 }
 

@@ -9,6 +9,7 @@ import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { rowAt } from '../parse/positions';
 import { GPC_IDENTIFIER, LOCK_MENTION } from '../vocabulary';
 
 /** What a function's text must not mention for the shortcut (gpc identifiers, a lock through a pointer, suppressions). */
@@ -99,10 +100,4 @@ function shiftFacts(facts: FileFacts, afterRow: number, delta: number): FileFact
 		apiCalls: facts.apiCalls.map((c) => ({ ...c, line: line(c.line) })),
 		usageArguments: facts.usageArguments.map((u) => ({ ...u, line: line(u.line) })),
 	};
-}
-
-function rowAt(text: string, offset: number): number {
-	let row = 0;
-	for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) row++;
-	return row;
 }

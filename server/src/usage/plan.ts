@@ -24,7 +24,7 @@ import { UsagePlanMemo } from './memo';
 import { emptyPart, refuse, where, type FilePart, type Group, type PlannedEdit, type Refusal, type Report } from './output';
 import { planSignatures, type Drop, type SignatureContext } from './signatures';
 import { joinStructFacts, structFactsOf } from './struct';
-import { declaredFunction, parametersOf } from './syntax';
+import { declaredFunction, parametersOf } from '../parse/declarations';
 import { USAGE_TEXT } from '../vocabulary';
 import { verifyFile } from './verify';
 

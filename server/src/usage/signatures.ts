@@ -7,10 +7,10 @@ import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import { relayoutList } from './layout';
 import { deleteStatement, edit, emptyPart, group, markRemoved, oneLine, refuse, report, span, type FilePart } from './output';
 import { fieldAsParam, gpcStructFields } from './struct';
-import {
-	ancestor, calleeIdentifier, callsOf, declaredFunction, identifiersNamed, isUsageParam, isVcpuParam, lineStart, listItems,
-	parametersOf, sideEffectFree, type Param,
-} from './syntax';
+import { callsOf, identifiersNamed, isUsageParam, isVcpuParam, sideEffectFree } from './syntax';
+import { ancestor, calleeIdentifier, listItems } from '../parse/nodes';
+import { declaredFunction, parametersOf, type Param } from '../parse/declarations';
+import { lineStart } from '../parse/positions';
 import { USAGE_ENUM } from '../vocabulary';
 
 /** Function parameters to drop, everywhere the function is declared, defined and called. */

@@ -1,11 +1,12 @@
 // The contract between the engine and one rule.
 import type { SyntaxNode } from '../../parse/parser';
+import type { NodeSpan } from '../../parse/positions';
 import type { ApiEra } from '../api';
 import type { Observation } from '../observations';
 import type { RuleId } from '../../catalogue';
 
 export interface Related {
-	node: SyntaxNode;
+	node: NodeSpan;
 	message: string;
 	/** Another file than the finding's, relative to the root. */
 	file?: string;
