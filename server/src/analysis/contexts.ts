@@ -6,7 +6,8 @@
 // RUNSTATE_runnable, which is what its `if (state == RUNSTATE_runnable)
 // return;` guard tests before the refresh.
 import type { FileFacts, FunctionFacts } from './facts';
-import { CONSTANT, type EntryContext } from './flow';
+import { bind, decodeCall } from './calls';
+import type { EntryContext } from './flow';
 
 /** Functions the kernel always calls in atomic context, and why. */
 export const ATOMIC_ENTRY_POINTS: Record<string, string> = {
@@ -24,24 +25,6 @@ function seedReason(fn: FunctionFacts): string | undefined {
 	if (/\bhrtimer_restart\b/.test(fn.returnType)) return `${fn.name}() is an hrtimer callback (hard interrupt context)`;
 	if (/\birqreturn_t\b/.test(fn.returnType)) return `${fn.name}() is an interrupt handler`;
 	return undefined;
-}
-
-const COMPARISON = /^\(?\s*(\w+)\s*(==|!=)\s*(\w+)\s*\)?$/;
-
-/** What a caller passes for a parameter, given what the caller itself knows (of its own parameters). */
-function bind(arg: string, known: Record<string, string>): string | undefined {
-	if (CONSTANT.test(arg)) return arg;
-	if (Object.hasOwn(known, arg)) return known[arg];
-	const eq = COMPARISON.exec(arg);
-	if (eq && Object.hasOwn(known, eq[1]) && CONSTANT.test(eq[3])) return String((known[eq[1]] === eq[3]) === (eq[2] === '=='));
-	return undefined;
-}
-
-/** Whether bind() can ever give `arg` a value in a function with these parameters (pass 1 keeps no other argument). */
-export function bindable(arg: string, params: readonly string[]): boolean {
-	if (CONSTANT.test(arg) || params.includes(arg)) return true;
-	const eq = COMPARISON.exec(arg);
-	return !!eq && params.includes(eq[1]) && CONSTANT.test(eq[3]);
 }
 
 export function atomicContexts(facts: readonly FileFacts[], wanted: (name: string) => boolean): Map<string, EntryContext[]> {
@@ -80,10 +63,4 @@ export function atomicContexts(facts: readonly FileFacts[], wanted: (name: strin
 		}
 	}
 	return out;
-}
-
-/** A call of FunctionFacts.calls: its callee and the arguments pass 1 kept ('' for the others). */
-export function decodeCall(call: string): { callee: string; args: string[] } {
-	const open = call.indexOf('(');
-	return open < 0 ? { callee: call, args: [] } : { callee: call.slice(0, open), args: call.slice(open + 1, -1).split(',') };
 }

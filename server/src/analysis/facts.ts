@@ -3,7 +3,7 @@
 // graph with direct sleeping calls, and the gpc call-site census.
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
-import { bindable } from './contexts';
+import { bindable, encodeCall } from './calls';
 import { callArguments, calleeName, enclosingFunction } from '../parse/nodes';
 import { declaratorName, functionDeclarator, functionName, isStatic, parameters, typeName } from '../parse/declarations';
 import { GPC_API_MENTION, GPC_API_NAME, GPC_IDENTIFIER, LOCK_MENTION, USAGE_FLAG } from '../vocabulary';
@@ -35,7 +35,7 @@ export interface FunctionFacts {
 	/** The declared return type (`enum hrtimer_restart` marks an hrtimer callback). */
 	returnType: string;
 	/**
-	 * Calls, for calling contexts, each encoded as a string (read with contexts.ts decodeCall): `callee`, or
+	 * Calls, for calling contexts, each encoded as a string (calls.ts): `callee`, or
 	 * `callee(,RUNSTATE_runnable)` with the argument texts a context can bind and '' for the others.
 	 */
 	calls: string[];
@@ -225,8 +225,7 @@ function callsWithArguments(calls: readonly SyntaxNode[], params: string[]): str
 			const text = a.text.replace(/\s+/g, ' ').trim().slice(0, 80);
 			return bindable(text, params) ? text : '';
 		});
-		while (args.length && !args[args.length - 1]) args.pop();
-		out.add(args.length ? `${callee}(${args.join(',')})` : callee);
+		out.add(encodeCall(callee, args));
 	}
 	return [...out];
 }

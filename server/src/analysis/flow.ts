@@ -9,6 +9,7 @@ import {
 	type GpcFunction, type LockPrimitive,
 } from './api';
 import { NodeCache } from '../parse/cachedNodes';
+import { CONSTANT } from './calls';
 import { buildCfg, type Cfg, type CfgNode } from './cfg';
 import type { AtomicContext, Observation } from './observations';
 import { baseIdentifier, canonicalPath, lastSegment } from './paths';
@@ -62,8 +63,6 @@ export interface FunctionAnalysis {
 const WORLD_LIMIT = 16;
 /** Guard classes that make the scope atomic; mutex, srcu, rwsem guards may sleep. */
 const ATOMIC_GUARD = /^((raw_)?spinlock(_irq|_irqsave|_bh|_nested)?|(read|write)_lock(_irq|_irqsave|_bh)?|irq|irqsave|preempt|preempt_notrace|rcu)$/;
-/** Named constants and numbers: what a calling context can bind a parameter to. */
-export const CONSTANT = /^([A-Z][A-Za-z0-9_]*|\d+[uUlL]*|0x[0-9a-fA-F]+|true|false)$/;
 const MAX_VISITS_PER_NODE = 64;
 
 interface FunctionScope {
