@@ -7,7 +7,7 @@ import type { Parser } from 'web-tree-sitter';
 import type { ApiEra } from '../server/src/analysis/api';
 import type { FileFacts } from '../server/src/analysis/facts';
 import { ParsedFiles, type FileSource } from '../server/src/usage/files';
-import { deadUsageFindings } from '../server/src/usage/findings';
+import { deadUsageFindings } from '../server/src/analysis/rules/gpc-dead-usage-flag';
 import { UsagePlanMemo } from '../server/src/usage/memo';
 import { planUsageRemoval, type PlanOptions } from '../server/src/usage/plan';
 

@@ -26,7 +26,7 @@ import { sleepSummaries } from './sleep';
 import type { LifecycleSite } from './rules/treeRule';
 import type { Related } from './rules/types';
 import { ruleInfo, type RuleId, type Severity } from '../catalogue';
-import { deadUsageFindings } from '../usage/findings';
+import { deadUsageFindings } from './rules/gpc-dead-usage-flag';
 import { UsagePlanMemo } from '../usage/memo';
 import { GPC_API_MENTION, GPC_API_NAME, LOCK_MENTION } from '../vocabulary';
 

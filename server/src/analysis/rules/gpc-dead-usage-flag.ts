@@ -1,15 +1,15 @@
 // gpc-dead-usage-flag: the usage machinery, reported where it stands, when
 // the census says no caller in the tree needs it.
 import type { Parser } from 'web-tree-sitter';
-import type { ApiEra } from '../analysis/api';
-import type { SourceFile } from '../analysis/engine';
-import type { FileFacts } from '../analysis/facts';
-import type { Finding } from '../analysis/findings';
-import type { Severity } from '../catalogue';
-import type { UsageCensus } from './census';
-import { errorAt, ParsedFiles } from './files';
-import { UsagePlanMemo } from './memo';
-import { planUsageRemoval } from './plan';
+import type { ApiEra } from '../api';
+import type { SourceFile } from '../engine';
+import type { FileFacts } from '../facts';
+import type { Finding } from '../findings';
+import type { Severity } from '../../catalogue';
+import type { UsageCensus } from '../../usage/census';
+import { errorAt, ParsedFiles } from '../../usage/files';
+import { UsagePlanMemo } from '../../usage/memo';
+import { planUsageRemoval } from '../../usage/plan';
 
 export const RULE = 'gpc-dead-usage-flag';
 const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
