@@ -8,7 +8,8 @@
 import { relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
-import { Engine, type EngineHooks, type EngineResult, type SourceFile } from './analysis/engine';
+import { Engine, type EngineHooks, type EngineResult } from './analysis/engine';
+import type { SourceFile } from './analysis/source';
 import { extractFacts, type FileFacts } from './analysis/facts';
 import { engineOptions, type Settings } from './config';
 import { toDiagnostic } from './features/diagnostics';

@@ -21,27 +21,14 @@ import { functionNode, Outlines, type FileOutline, type FunctionOutline } from '
 import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
 import type { AtomicContext } from './observations';
 import { baseIdentifier, lastSegment } from './paths';
-import { FUNCTION_RULES, IMPLEMENTED_RULES, TREE_RULES } from './rules';
+import { FUNCTION_RULES, IMPLEMENTED_RULES, SOURCE_RULES, TREE_RULES } from './rules';
 import { sleepSummaries } from './sleep';
+import { isSuppressed } from './suppressions';
+import type { SourceFile } from './source';
 import type { LifecycleSite } from './rules/treeRule';
-import type { Related } from './rules/types';
+import type { Related, RuleNotes, SourceRule } from './rules/types';
 import { ruleInfo, type RuleId, type Severity } from '../catalogue';
-import { deadUsageFindings } from './rules/gpc-dead-usage-flag';
-import { UsagePlanMemo } from '../usage/memo';
 import { GPC_API_MENTION, GPC_API_NAME, LOCK_MENTION } from '../vocabulary';
-
-export interface SourceFile {
-	/** Path relative to the analysed root, with forward slashes. */
-	file: string;
-	/** Read on demand so that a whole tree is never held in memory. */
-	read(): string;
-	/** An up-to-date tree the caller owns (an open document's); the engine never deletes it. */
-	tree?(): Tree | undefined;
-	/** Only its call graph is needed (a neighbour of a gpc file, for may-sleep summaries). */
-	summariesOnly?: boolean;
-	/** Pass-1 facts computed earlier for this exact text (an on-disk cache, a worker). */
-	facts?: FileFacts;
-}
 
 export interface EngineHooks {
 	/** Pass-1 facts of a file, once computed (to cache them). */
@@ -93,9 +80,10 @@ export interface EngineResult {
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** Files over the time budget, functions nested too deeply to analyse: skipped, never a crash. */
 	skipped: EngineSkip[];
+	/** What rules leave for the editor features (the usage census for the hover). */
+	notes: RuleNotes;
 }
 
-const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
 const MAX_ROUNDS = 3;
 /** No single file may hang the engine (and with it a whole tree, or the language server). */
 export const DEFAULT_FILE_BUDGET_MS = 20_000;
@@ -142,10 +130,12 @@ export class Engine {
 	/** Pass 2 of unchanged functions, reused across analyses (an edit re-analyses what it changed). */
 	private readonly memo = new FunctionMemo();
 	private readonly outlines = new Outlines();
-	/** The gpc-dead-usage-flag plan per file, likewise (an edit re-plans the edited file). */
-	private readonly usagePlans = new UsagePlanMemo();
+	/** Rules over the analysed files as a whole, each keeping its own state between analyses. */
+	private readonly sourceRules: { rule: SourceRule; checker: ReturnType<SourceRule['create']> }[];
 
-	private constructor(readonly parser: Parser) {}
+	private constructor(readonly parser: Parser) {
+		this.sourceRules = SOURCE_RULES.map((rule) => ({ rule, checker: rule.create(parser) }));
+	}
 
 	static async create(): Promise<Engine> {
 		return new Engine(await createCParser());
@@ -300,22 +290,30 @@ export class Engine {
 		for (const f of gpcFacts) stats.apiCallSites += f.apiCalls.length;
 		// Cross-file findings honour `gpcscope-ignore` comments at their line like the others.
 		const lines = new Map<string, string[]>();
-		const lineOf = (file: string, line: number) => {
+		const linesOf = (file: string) => {
 			if (!lines.has(file)) lines.set(file, (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
-			return lines.get(file)![line] ?? '';
+			return lines.get(file)!;
 		};
 		for (const f of treeFindings(lifecycle, ctx)) {
-			if (isIgnored(f.rule, [lineOf(f.file, f.range.start.line), lineOf(f.file, f.range.start.line - 1)])) stats.findingsSuppressed++;
+			if (isSuppressed(f.rule, f.range.start.line, (row) => linesOf(f.file)[row])) stats.findingsSuppressed++;
 			else findings.push(f);
 		}
-		const deadUsage = ctx.enabled.has('gpc-dead-usage-flag') ? severityOf('gpc-dead-usage-flag', options) : undefined;
-		if (deadUsage) findings.push(...deadUsageFindings(sources, facts, era.era, this.parser, deadUsage, this.usagePlans));
+		const notes: RuleNotes = {};
+		const analysed = sources.filter((s) => !s.summariesOnly);
+		for (const { rule, checker } of this.sourceRules) {
+			const severity = ctx.enabled.has(rule.id) ? severityOf(rule.id, options) : undefined;
+			if (!severity) continue;
+			Object.assign(notes, checker.check({
+				sources: analysed, facts, era: era.era,
+				report: (file, range, message) => findings.push({ rule: rule.id, severity, file, range, message, related: [] }),
+			}));
+		}
 
 		findings.sort(compareFindings);
 		stats.ms = Math.round(performance.now() - started);
 		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
 		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips };
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, notes, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips };
 	}
 
 	/**
@@ -436,19 +434,10 @@ function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicConte
 	return changed;
 }
 
-/** A `gpcscope-ignore: rule-a, rule-b` comment on one of these lines names the rule. */
-function isIgnored(rule: RuleId, lines: string[]): boolean {
-	return lines.some((l) => {
-		const m = IGNORE_COMMENT.exec(l);
-		return !!m && m[1].split(/\s*,\s*/).includes(rule);
-	});
-}
-
 /** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
 function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
 	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
 	const { errors, lines } = outline;
-	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
 	const fileKnowledge = ctx.knowledgeFor(file);
 
@@ -527,7 +516,7 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 					const key = `${rule.id}@${node.startIndex}`;
 					if (seen.has(key)) return;
 					seen.add(key);
-					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.id)) {
+					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || isSuppressed(rule.id, node.startPosition.row, (row) => lines[row])) {
 						out.suppressed++;
 						return;
 					}

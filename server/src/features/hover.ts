@@ -17,7 +17,7 @@ import { canonicalPath, displayPath } from '../analysis/paths';
 import { ruleInfo, type RuleId } from '../catalogue';
 import type { InstanceState } from '../analysis/state';
 import { packageRoot } from '../packageRoot';
-import { censusOf, usageCensusExplanation } from '../usage';
+import { usageCensusExplanation } from '../usage/explain';
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { isUsageName } from '../vocabulary';
 
@@ -52,7 +52,7 @@ export function hover(ctx: HoverContext, position: Position): Hover | null {
 		const text = mappingHover(ctx, node.parent);
 		if (text) sections.push(text);
 	} else if (isUsageName(node.text)) {
-		const census = censusOf(result);
+		const census = result.notes.usageCensus;
 		if (census) sections.push(usageCensusExplanation(census));
 	} else {
 		const text = instanceHover(ctx, node);

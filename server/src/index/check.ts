@@ -4,7 +4,8 @@
 // changed.
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
-import type { Engine, EngineOptions, EngineResult, SourceFile } from '../analysis/engine';
+import type { Engine, EngineOptions, EngineResult } from '../analysis/engine';
+import type { SourceFile } from '../analysis/source';
 import { extractFacts, type FileFacts } from '../analysis/facts';
 import { codeVersion, defaultCacheDir, type CachedResult } from './cache';
 import { indexTree, type IndexResult, type SkippedFile } from './indexer';

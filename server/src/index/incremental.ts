@@ -75,6 +75,8 @@ export function shiftResult(result: EngineResult, file: string, edit: LocalEdit)
 		})),
 		facts: result.facts.map((f) => (f.file === file ? edit.facts : f)),
 		lifecycle,
+		// The census's lines are not moved: the hover explains it again after the next analysis.
+		notes: {},
 	};
 }
 

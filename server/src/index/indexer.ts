@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Parser } from 'web-tree-sitter';
-import type { SourceFile } from '../analysis/engine';
+import type { SourceFile } from '../analysis/source';
 import { internFacts, type FileFacts } from '../analysis/facts';
 import { createCParser } from '../parse/parser';
 import { IndexCache } from './cache';

@@ -3,7 +3,7 @@
 // The CLI and the language server use indexTree() (workers, cache).
 import { lstatSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { SourceFile } from '../analysis/engine';
+import type { SourceFile } from '../analysis/source';
 import { MAX_FILE_BYTES, readText, type SkippedFile } from './indexer';
 import { Kind, scanFiles } from './tasks';
 import { resolveRoot, walkSources, type WalkEntry, type WalkOptions } from './walk';

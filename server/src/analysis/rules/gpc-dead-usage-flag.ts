@@ -1,57 +1,43 @@
-// gpc-dead-usage-flag: the usage machinery, reported where it stands, when
-// the census says no caller in the tree needs it.
+// gpc-dead-usage-flag: the usage machinery, reported where it stands, when the
+// census says no caller in the tree needs it. The census and the removal plan
+// are usage/'s; this rule keeps the plan's per-file parts between analyses (an
+// edit re-plans the edited file) and leaves the census for the hover.
 import type { Parser } from 'web-tree-sitter';
-import type { ApiEra } from '../api';
-import type { SourceFile } from '../engine';
-import type { FileFacts } from '../facts';
-import type { Finding } from '../findings';
-import type { Severity } from '../../catalogue';
-import type { UsageCensus } from '../../usage/census';
+import { offsetAt } from '../../parse/positions';
 import { errorAt, ParsedFiles } from '../../usage/files';
 import { UsagePlanMemo } from '../../usage/memo';
 import { planUsageRemoval } from '../../usage/plan';
+import { isSuppressed } from '../suppressions';
+import type { RuleNotes, SourceRule, SourceRuleContext } from './types';
 
-export const RULE = 'gpc-dead-usage-flag';
-const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
-
-/** The census of the last analysis over these facts (hover: why the rule fires or is silent). */
-const censuses = new WeakMap<readonly FileFacts[], UsageCensus>();
-
-export function censusOf(result: { facts: readonly FileFacts[] }): UsageCensus | undefined {
-	return censuses.get(result.facts);
-}
-
-export function deadUsageFindings(
-	sources: readonly SourceFile[], facts: readonly FileFacts[], era: ApiEra, parser: Parser, severity: Severity, memo = new UsagePlanMemo(),
-): Finding[] {
-	// Nothing to say about a tree without the enum (6.9+, or a lone file).
-	if (!facts.some((f) => f.hasUsageEnum)) {
-		censuses.set(facts, { functions: new Map(), sites: [], guest: [], unknown: [], dead: false });
-		return [];
-	}
-	const files = new ParsedFiles(parser);
-	try {
-		const plan = planUsageRemoval(files, sources.filter((s) => !s.summariesOnly), { era, reportsOnly: true, memo });
-		censuses.set(facts, plan.census);
-		if (!plan.census.dead) return [];
-		const out: Finding[] = [];
-		const linesOf = new Map<string, string[]>();
-		for (const r of plan.reports) {
-			const f = files.get(r.file);
-			if (!f) continue;
-			const lines = linesOf.get(f.file) ?? f.text.split('\n');
-			linesOf.set(f.file, lines);
-			const ignored = [r.range.start.line, r.range.start.line - 1].some((l) => {
-				const m = IGNORE_COMMENT.exec(lines[l] ?? '');
-				return !!m && m[1].split(/\s*,\s*/).includes(RULE);
-			});
-			const offset = lines.slice(0, r.range.start.line).reduce((n, l) => n + l.length + 1, 0) + r.range.start.character;
-			// The file's ERROR regions are remembered with its text, so a file planned earlier is not parsed for them.
-			if (ignored || errorAt({ errors: memo.part('errors', f, '', () => f.errors) }, offset, offset + 1)) continue;
-			out.push({ rule: RULE, severity, file: r.file, range: r.range, message: r.message, related: [] });
-		}
-		return out;
-	} finally {
-		files.dispose();
-	}
-}
+export const gpcDeadUsageFlag: SourceRule = {
+	id: 'gpc-dead-usage-flag',
+	create: (parser: Parser) => {
+		const memo = new UsagePlanMemo();
+		return {
+			check(ctx: SourceRuleContext): RuleNotes {
+				// Nothing to say about a tree without the enum (6.9+, or a lone file).
+				if (!ctx.facts.some((f) => f.hasUsageEnum)) return { usageCensus: { functions: new Map(), sites: [], guest: [], unknown: [], dead: false } };
+				const files = new ParsedFiles(parser);
+				try {
+					const plan = planUsageRemoval(files, ctx.sources, { era: ctx.era, reportsOnly: true, memo });
+					if (!plan.census.dead) return { usageCensus: plan.census };
+					const linesOf = new Map<string, string[]>();
+					for (const r of plan.reports) {
+						const f = files.get(r.file);
+						if (!f) continue;
+						const lines = linesOf.get(f.file) ?? f.text.split('\n');
+						linesOf.set(f.file, lines);
+						const offset = offsetAt(f.text, r.range.start);
+						// The file's ERROR regions are remembered with its text, so a file planned earlier is not parsed for them.
+						if (isSuppressed('gpc-dead-usage-flag', r.range.start.line, (row) => lines[row]) || errorAt({ errors: memo.part('errors', f, '', () => f.errors) }, offset, offset + 1)) continue;
+						ctx.report(r.file, r.range, r.message);
+					}
+					return { usageCensus: plan.census };
+				} finally {
+					files.dispose();
+				}
+			},
+		};
+	},
+};

@@ -11,7 +11,8 @@ import { gpcUseAfterUnlock } from './gpc-use-after-unlock';
 import { gpcUseBeforeActivate, gpcUseBeforeActivateTree } from './gpc-use-before-activate';
 import { gpcUseUnchecked } from './gpc-use-unchecked';
 import { gpcMissingDeactivate } from './gpc-missing-deactivate';
-import type { FunctionRule } from './types';
+import { gpcDeadUsageFlag } from './gpc-dead-usage-flag';
+import type { FunctionRule, SourceRule } from './types';
 
 export const FUNCTION_RULES: readonly FunctionRule[] = [
 	gpcCheckUnlocked,
@@ -27,9 +28,11 @@ export const FUNCTION_RULES: readonly FunctionRule[] = [
 
 export const TREE_RULES = [gpcMissingDeactivate, gpcLenMismatchTree, gpcUseBeforeActivateTree] as const;
 
+export const SOURCE_RULES: readonly SourceRule[] = [gpcDeadUsageFlag];
+
 /** Rules the engine implements, in the order it registers them (SARIF and `gpcscope rules` list them so); the fixture harness checks exactly these. */
 export const IMPLEMENTED_RULES: ReadonlySet<RuleId> = new Set([
 	...FUNCTION_RULES.map((r) => r.id),
 	...TREE_RULES.map((r) => r.id),
-	'gpc-dead-usage-flag' as const,
+	...SOURCE_RULES.map((r) => r.id),
 ]);

@@ -3,6 +3,11 @@ import type { SyntaxNode } from '../../parse/parser';
 import type { NodeSpan } from '../../parse/positions';
 import type { ApiEra } from '../api';
 import type { Observation } from '../observations';
+import type { FileFacts } from '../facts';
+import type { Range } from '../findings';
+import type { SourceFile } from '../source';
+import type { UsageCensus } from '../../usage/census';
+import type { Parser } from 'web-tree-sitter';
 import type { RuleId } from '../../catalogue';
 
 export interface Related {
@@ -30,4 +35,27 @@ export interface FunctionRule {
 	id: RuleId;
 	/** One checker per analysed function: observations arrive in replay order. */
 	create(ctx: FunctionRuleContext): { observe(o: Observation): void; finish?(): void };
+}
+
+/** What a rule over the analysed files as a whole sees. */
+export interface SourceRuleContext {
+	/** The analysed files (not the neighbours read for their call graph only). */
+	sources: readonly SourceFile[];
+	/** Pass-1 facts of every file, neighbours included. */
+	facts: readonly FileFacts[];
+	era: ApiEra;
+	/** A finding; the engine gives it the rule's severity. */
+	report(file: string, range: Range, message: string): void;
+}
+
+/** What rules leave for the editor features besides findings. */
+export interface RuleNotes {
+	/** gpc-dead-usage-flag's census: the hover explains why the rule fires or is silent. */
+	usageCensus?: UsageCensus;
+}
+
+/** A rule over the syntax of the analysed files as a whole; one checker per engine, keeping its own state between analyses. */
+export interface SourceRule {
+	id: RuleId;
+	create(parser: Parser): { check(ctx: SourceRuleContext): RuleNotes };
 }
