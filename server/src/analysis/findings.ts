@@ -1,5 +1,5 @@
 // A finding as the engine reports it; 0-based positions, paths relative to the root.
-import type { RuleId, Severity } from '../catalogue';
+import { ruleInfo, type RuleId, type Severity } from '../catalogue';
 import type { Range } from '../parse/positions';
 
 export type { Position, Range } from '../parse/positions';
@@ -27,4 +27,27 @@ export function compareFindings(a: Finding, b: Finding): number {
 		a.rule.localeCompare(b.rule) ||
 		a.message.localeCompare(b.message)
 	);
+}
+
+/** One finding per check line: a check of the wrong cache is also unlocked and has the wrong length. */
+export function onePerCheckSite(findings: Finding[]): Finding[] {
+	const best = new Map<string, number>();
+	const rank = (f: Finding) => ruleInfo(f.rule).checkSiteRank ?? -1;
+	for (const f of findings) {
+		if (rank(f) < 0) continue;
+		const key = `${f.file}:${f.range.start.line}`;
+		best.set(key, Math.min(best.get(key) ?? Infinity, rank(f)));
+	}
+	return findings.filter((f) => rank(f) < 0 || best.get(`${f.file}:${f.range.start.line}`) === rank(f));
+}
+
+export function dedupe(findings: Finding[]): Finding[] {
+	const out: Finding[] = [];
+	let last = '';
+	for (const f of findings) {
+		const key = `${f.file}:${f.range.start.line}:${f.range.start.character}:${f.rule}:${f.message}`;
+		if (key !== last) out.push(f);
+		last = key;
+	}
+	return out;
 }

@@ -6,7 +6,7 @@
 // guards to their sleepable side, so the reader is the path that matters.
 import type { SyntaxNode } from '../parse/parser';
 import { buildCfg, type CfgNode } from '../analysis/cfg';
-import { MAX_FUNCTION_DEPTH } from '../analysis/engine';
+import { MAX_FUNCTION_DEPTH } from '../analysis/filePass';
 import { deeperThan } from '../parse/nodes';
 import { analyzeFunction, type TreeKnowledge } from '../analysis/flow';
 import { functionName } from '../parse/declarations';
