@@ -17,7 +17,7 @@ import { formatJson } from './report/json';
 import { cachedLineText } from './report/fingerprint';
 import { formatSarif } from './report/sarif';
 import { formatText } from './report/text';
-import { fixCommand } from './usage/fix';
+import { fixCommand } from './fix';
 import { runKbuild } from './kbuild';
 import { applyBaseline, ReviewError, runReviewCommand, type ReviewCommandOptions } from './review';
 import { VERSION } from './version';

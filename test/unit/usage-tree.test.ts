@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { diskTree } from '../../server/src/usage/tree';
+import { diskTree } from '../../server/src/index/diskTree';
 
 const PATH = process.env.PATH;
 afterEach(() => {

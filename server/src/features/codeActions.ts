@@ -14,10 +14,10 @@ import { rowAt } from '../parse/positions';
 import type { Engine, EngineResult } from '../analysis/engine';
 import { lineEdits, renderPlan, type FileChange } from '../usage/diff';
 import { ParsedFiles } from '../usage/files';
-import { outcomeOf } from '../usage/fix';
+import { outcomeOf } from '../fix';
 import { planUsageRemoval, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
 import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../protocol';
-import { diskTree } from '../usage/tree';
+import { diskTree } from '../index/diskTree';
 import type { Workspace } from '../workspace';
 
 export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };

@@ -4,9 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanTree } from '../index/scan';
-import { walkSources } from '../index/walk';
-import type { FileSource } from './files';
+import { scanTree } from './scan';
+import { walkSources } from './walk';
+import type { FileSource } from '../usage/files';
 
 /** The index walker's skipped directories (index/walk.ts), for grep. */
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.pc', '.tmp_versions']);

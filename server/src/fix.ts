@@ -3,19 +3,19 @@
 // nothing is written.
 import { statSync } from 'node:fs';
 import { diffArrays } from 'diff';
-import type { ApiEra } from '../analysis/api';
-import { detectEra } from '../analysis/era';
-import { extractFacts } from '../analysis/facts';
-import type { RuleId } from '../catalogue';
-import { createCParser } from '../parse/parser';
-import { applyChanges, RewriteError } from './apply';
-import { censusPhrase } from './census';
-import { renderPlan, unifiedDiff, type FileChange } from './diff';
-import { usageCensusExplanation } from './explain';
-import { ParsedFiles } from './files';
-import { planUsageRemoval, type Refusal, type UsagePlan } from './plan';
-import { diskTree } from './tree';
-import { USAGE_TEXT } from '../vocabulary';
+import type { ApiEra } from './analysis/api';
+import { detectEra } from './analysis/era';
+import { extractFacts } from './analysis/facts';
+import type { RuleId } from './catalogue';
+import { createCParser } from './parse/parser';
+import { applyChanges, RewriteError } from './usage/apply';
+import { censusPhrase } from './usage/census';
+import { renderPlan, unifiedDiff, type FileChange } from './usage/diff';
+import { usageCensusExplanation } from './usage/explain';
+import { ParsedFiles } from './usage/files';
+import { planUsageRemoval, type Refusal, type UsagePlan } from './usage/plan';
+import { diskTree } from './index/diskTree';
+import { USAGE_TEXT } from './vocabulary';
 
 export interface FixOptions {
 	rule: RuleId;
