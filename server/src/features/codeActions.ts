@@ -14,10 +14,10 @@ import { rowAt } from '../parse/positions';
 import type { Engine, EngineResult } from '../analysis/engine';
 import { lineEdits, renderPlan, type FileChange } from '../usage/diff';
 import { ParsedFiles } from '../usage/files';
-import { outcomeOf } from '../fix';
-import { planUsageRemoval, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
+import { outcomeOf } from '../usage/outcome';
+import { planUsageRemovalSearching, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
 import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../protocol';
-import { diskTree } from '../index/diskTree';
+import { diskTree, gpcFilesOf } from '../index/diskTree';
 import type { Workspace } from '../workspace';
 
 export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };
@@ -51,8 +51,8 @@ const ANNOTATIONS: Record<GroupKind, string> = {
 
 export function usageCodeActions(connection: Connection, host: UsageActionsHost) {
 	// Plans are cached per analysis result: a new analysis means new text.
-	const light = new WeakMap<EngineResult, UsagePlan>();
-	const full = new WeakMap<EngineResult, UsagePlan>();
+	const light = new WeakMap<EngineResult, Promise<UsagePlan>>();
+	const full = new WeakMap<EngineResult, Promise<UsagePlan>>();
 
 	const context = async (uri: string) => {
 		const ws = host.workspace();
@@ -62,12 +62,13 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	};
 	type Context = NonNullable<Awaited<ReturnType<typeof context>>>;
 
-	const plan = (c: Context, withTree: boolean): UsagePlan => {
+	const plan = (c: Context, withTree: boolean): Promise<UsagePlan> => {
 		const cache = withTree ? full : light;
 		const known = cache.get(c.result);
 		if (known) return known;
 		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, withTree);
 		cache.set(c.result, made);
+		made.catch(() => cache.delete(c.result));
 		return made;
 	};
 
@@ -82,7 +83,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (!ours.length && !fixAllWanted) return out;
 			const c = await context(uri);
 			if (!c) return out;
-			const p = plan(c, false);
+			const p = await plan(c, false);
 			if (!p.census.dead) return out;
 			if (wants(CodeActionKind.QuickFix)) {
 				for (const d of ours) {
@@ -110,7 +111,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (!data || typeof data !== 'object' || !String(data.gpcscope).startsWith('usage-')) return action;
 			const c = await context(data.uri);
 			if (!c) return action;
-			const p = plan(c, true);
+			const p = await plan(c, true);
 			let rendering;
 			if (data.gpcscope === 'usage-group') rendering = renderPlan(p, (g) => g === data.group);
 			else if (data.gpcscope === 'usage-file') {
@@ -143,7 +144,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			const at = ws.resultFor(URI.file(`${folder}/MAINTAINERS`).toString());
 			const root = at.root ?? folder;
 			const engine = await host.engine;
-			const p = makePlan(ws, root, at.result, at.uriOf, engine.parser, true);
+			const p = await makePlan(ws, root, at.result, at.uriOf, engine.parser, true);
 			const outcome = outcomeOf(p);
 			if (outcome.kind === 'nothing') {
 				void connection.window.showInformationMessage(`gpcscope: ${outcome.message}.`);
@@ -161,18 +162,22 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	};
 }
 
-/** The whole plan for the folder at `root`, with open documents' text winning over the disk. */
-function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser, withTree: boolean): UsagePlan {
+/**
+ * The whole plan for the folder at `root`, with open documents' text winning over the disk.
+ * Their text is taken, not their tree: the whole-tree search yields to edits, which delete trees.
+ */
+async function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser, withTree: boolean): Promise<UsagePlan> {
 	const override = (file: string) => {
 		const doc = ws.documentFor(uriOf(file));
-		return doc ? { read: () => doc.text, tree: () => doc.tree } : undefined;
+		const text = doc?.text;
+		return text !== undefined ? { read: () => text } : undefined;
 	};
-	const tree = diskTree(root, { override, files: result?.facts.map((f) => f.file) });
+	const tree = diskTree(root, { override, files: result ? result.facts.map((f) => f.file) : (await gpcFilesOf(root)).files });
 	const files = new ParsedFiles(parser);
 	try {
-		return planUsageRemoval(files, tree.sources, {
+		return await planUsageRemovalSearching(files, tree.sources, {
 			era: result?.era.era ?? '6.2-6.8',
-			grep: withTree ? (names) => tree.grep(names) : undefined,
+			search: withTree ? (names) => tree.search(names) : undefined,
 			reportsOnly: !withTree,
 		});
 	} finally {

@@ -1,33 +1,36 @@
-// A kernel tree on disk as the rewrite sees it: the prefiltered gpc files,
-// plus a whole-tree search for the callers and prototypes of a function that
-// loses a parameter (kvm_main.c, kvm_mm.h do not mention the gpc API).
-import { spawnSync } from 'node:child_process';
+// A kernel tree on disk as the rewrite sees it: the gpc files (the index's
+// prefilter), plus a whole-tree search for the callers and prototypes of a
+// function that loses a parameter (kvm_main.c, kvm_mm.h do not mention the gpc API).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanTree } from './scan';
-import { walkSources } from './walk';
 import type { FileSource } from '../usage/files';
-
-/** The index walker's skipped directories (index/walk.ts), for grep. */
-const SKIP_DIRS = new Set(['.git', 'node_modules', '.pc', '.tmp_versions']);
+import { indexTree } from './indexer';
+import { searchTree } from './search';
 
 export interface DiskTree {
 	root: string;
 	sources: FileSource[];
-	grep(names: string[]): FileSource[];
+	/** Files of the whole tree that name one of `names` (open documents by their text). */
+	search(names: string[]): Promise<FileSource[]>;
 	encodingOf(file: string): BufferEncoding;
 }
 
 export interface DiskTreeOptions {
 	/** An open document's text (and tree), which wins over the disk. */
 	override?(file: string): Omit<FileSource, 'file'> | undefined;
-	/** The gpc files, when an analysis already knows them (else the tree is scanned). */
-	files?: readonly string[];
+	/** The gpc files, root-relative. */
+	files: readonly string[];
+	/** Threads for the search; default the number of cores. */
+	jobs?: number;
 }
 
-export function diskTree(path: string, options: DiskTreeOptions = {}): DiskTree {
-	const scan = options.files ? undefined : scanTree(path);
-	const root = scan?.root ?? path;
+/** The gpc files of the tree at `path` and its real root, as the index selects them. */
+export async function gpcFilesOf(path: string): Promise<{ root: string; files: string[] }> {
+	const index = await indexTree(path);
+	return { root: index.root, files: index.sources.filter((s) => !s.summariesOnly).map((s) => s.file) };
+}
+
+export function diskTree(root: string, options: DiskTreeOptions): DiskTree {
 	const overrides = { get: (file: string) => options.override?.(file) };
 	const encodings = new Map<string, BufferEncoding>();
 	const texts = new Map<string, string>();
@@ -51,45 +54,20 @@ export function diskTree(path: string, options: DiskTreeOptions = {}): DiskTree 
 			},
 		};
 	};
-	const sources = (options.files ?? scan!.sources.filter((s) => !s.summariesOnly).map((s) => s.file)).map(source);
-	let all: string[] | undefined;
 	return {
 		root,
-		sources,
-		grep(names) {
+		sources: options.files.map(source),
+		async search(names) {
 			if (!names.length) return [];
 			const re = new RegExp(`\\b(?:${names.join('|')})\\b`);
-			// GNU grep reads a kernel tree several times faster than a walk in JavaScript.
-			const found = systemGrep(root, names);
-			if (found) return found.filter((f) => !overrides.get(f) || re.test(overrides.get(f)!.read())).map(source);
-			all ??= cFiles(root);
-			const hits: FileSource[] = [];
-			for (const file of all) {
-				const open = overrides.get(file);
-				const text = open ? open.read() : readFileSync(join(root, file), 'latin1');
-				if (re.test(text)) hits.push(source(file));
-			}
-			return hits;
+			const opened = new Set<string>();
+			const onDisk = await searchTree(root, names, {
+				jobs: options.jobs,
+				skip: (file) => !!overrides.get(file) && !!opened.add(file),
+			});
+			const inEditor = [...opened].filter((file) => re.test(overrides.get(file)!.read()));
+			return [...onDisk, ...inEditor].sort().map(source);
 		},
 		encodingOf: (file) => encodings.get(file) ?? 'utf8',
 	};
-}
-
-/** Root-relative .c/.h files naming one of `names`, by `grep -r` (symlinks not followed); undefined without grep. */
-function systemGrep(root: string, names: string[]): string[] | undefined {
-	const r = spawnSync('grep', ['-rlwE', `(${names.join('|')})`, '--include=*.c', '--include=*.h', ...[...SKIP_DIRS].map((d) => `--exclude-dir=${d}`), '.'], {
-		cwd: root, encoding: 'utf8', maxBuffer: 256 << 20,
-	});
-	if (r.error || (r.status !== 0 && r.status !== 1)) return undefined;
-	return r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, '')).sort();
-}
-
-/**
- * Every .c/.h under root (root-relative, sorted), symlinks not followed. Like the grep
- * above, .gitignore is not honoured: a caller in an ignored file still needs the rewrite.
- */
-function cFiles(root: string): string[] {
-	const out: string[] = [];
-	for (const batch of walkSources(root, { gitignore: false }, () => undefined)) for (const e of batch) out.push(e.rel);
-	return out.sort();
 }
