@@ -15,7 +15,7 @@ import { simulateAt } from './features/simulate';
 import { instancesRequest, reindexRequest, simulateRequest, statusNotification } from './protocol';
 import { CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
 import { VERSION } from './version';
-import { Workspace } from './workspace';
+import { Workspace } from './workspace/workspace';
 
 /** A request cancelled while still queued is answered RequestCancelled, not run (simulate is not cheap). */
 export const connectionStrategy: ConnectionStrategy = {

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineResult } from '../../server/src/analysis/engine';
 import { parseSettings } from '../../server/src/config';
 import { gpcUsers, localEdit, shiftResult } from '../../server/src/index/incremental';
-import { Workspace } from '../../server/src/workspace';
+import { Workspace } from '../../server/src/workspace/workspace';
 import { DEMO, engine, indexed } from '../helpers';
 import { initialize, inProcessClient, type TestClient } from '../lsp-client';
 

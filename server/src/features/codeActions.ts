@@ -18,7 +18,7 @@ import { outcomeOf } from '../usage/outcome';
 import { planUsageRemovalSearching, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
 import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../protocol';
 import { diskTree, gpcFilesOf } from '../index/diskTree';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../workspace/workspace';
 
 export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };
 

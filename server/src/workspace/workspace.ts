@@ -8,21 +8,21 @@
 import { relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
-import { Engine, type EngineHooks, type EngineResult } from './analysis/engine';
-import type { SourceFile } from './analysis/source';
-import { extractFacts, type FileFacts } from './analysis/facts';
-import { engineOptions, type Settings } from './config';
-import { toDiagnostic } from './features/diagnostics';
-import { defaultCacheDir } from './index/cache';
-import { gpcUsers, localEdit, shiftResult } from './index/incremental';
-import { IndexCancelled, indexTree, type IndexResult } from './index/indexer';
-import { contentHash } from './index/tasks';
-import { SourceTrees } from './index/trees';
-import { resolveRoot } from './index/walk';
-import { DocumentTrees, type TextChange } from './parse/documents';
-import type { Tree } from './parse/parser';
-import type { ServerStatus } from './protocol';
-import { GPC_IDENTIFIER } from './vocabulary';
+import { Engine, type EngineHooks, type EngineResult } from '../analysis/engine';
+import type { SourceFile } from '../analysis/source';
+import { extractFacts, type FileFacts } from '../analysis/facts';
+import { engineOptions, type Settings } from '../config';
+import { toDiagnostic } from '../features/diagnostics';
+import { defaultCacheDir } from '../index/cache';
+import { gpcUsers, localEdit, shiftResult } from '../index/incremental';
+import { IndexCancelled, indexTree, type IndexResult } from '../index/indexer';
+import { contentHash } from '../index/tasks';
+import { SourceTrees } from '../index/trees';
+import { resolveRoot } from '../index/walk';
+import { DocumentTrees, type TextChange } from '../parse/documents';
+import type { Tree } from '../parse/parser';
+import type { ServerStatus } from '../protocol';
+import { GPC_IDENTIFIER } from '../vocabulary';
 
 interface Folder {
 	root: string;
