@@ -74,7 +74,7 @@ export function expectUsageMemoMatchesFresh(
 	const engineRule = gpcDeadUsageFlag.create(parser);
 	const findings = (checker: typeof engineRule) => {
 		const out: Omit<Finding, 'severity'>[] = [];
-		const notes = checker.check({ sources: sources(), facts, era: options.era, report: (file, range, message) => out.push({ rule: 'gpc-dead-usage-flag', file, range, message, related: [] }) });
+		const notes = checker.check({ sources: sources(), facts, era: options.era, report: (file, range, message, fix) => out.push({ rule: 'gpc-dead-usage-flag', file, range, message, related: [], fix }) });
 		return { out, notes };
 	};
 	for (let step = 0; step <= options.steps; step++) {

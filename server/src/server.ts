@@ -7,6 +7,7 @@ import {
 import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
+import { DiagnosticsPublisher } from './features/diagnostics';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
 import { interleavingActions } from './features/interleaving';
@@ -92,7 +93,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace = new Workspace(
 			engine,
 			{
-				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics })),
+				results: new DiagnosticsPublisher((uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics }))),
 				status: (s) => ignoreIfClientGone(connection.sendNotification(statusNotification, s)),
 				log: (m) => connection.console.log(m),
 				progress: (title) => workDoneProgress(connection, title),

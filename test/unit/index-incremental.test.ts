@@ -107,7 +107,7 @@ describe('workspace indexing', () => {
 		const events: string[] = [];
 		const states: string[] = [];
 		const ws = new Workspace(await engine(), {
-			publish: () => undefined,
+			results: { touched: () => undefined, closed: () => undefined, clear: () => undefined, analysed: () => undefined },
 			status: (s) => states.push(s.state),
 			log: () => undefined,
 			progress: (title) => {

@@ -268,7 +268,7 @@ export class Engine {
 			if (!severity) continue;
 			Object.assign(notes, checker.check({
 				sources: analysed, facts, era: era.era,
-				report: (file, range, message) => findings.push({ rule: rule.id, severity, file, range, message, related: [] }),
+				report: (file, range, message, fix) => findings.push({ rule: rule.id, severity, file, range, message, related: [], ...(fix && { fix }) }),
 			}));
 		}
 

@@ -10,6 +10,14 @@ export interface RelatedLocation {
 	message: string;
 }
 
+/** What a quick fix needs to find its edit again, carried on the diagnostic (`Diagnostic.data`). */
+export interface FindingFix {
+	/** The group of the rule's removal plan that removes what the finding reports. */
+	group: string;
+	/** The quick fix's title. */
+	title: string;
+}
+
 export interface Finding {
 	rule: RuleId;
 	severity: Severity;
@@ -17,6 +25,7 @@ export interface Finding {
 	range: Range;
 	message: string;
 	related: RelatedLocation[];
+	fix?: FindingFix;
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

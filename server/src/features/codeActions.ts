@@ -1,8 +1,10 @@
 // Code actions for gpc-dead-usage-flag: a quick fix per finding (that
-// finding's part of the whole-tree plan), `source.fixAll.gpcscope` (every
-// edit in the document), and "Remove pfncache usage flags from the tree",
-// one WorkspaceEdit over every file with change annotations so the editor
-// can preview it. Edits are computed on resolve: planning reads the tree.
+// finding's part of the whole-tree plan, named by the plan group the
+// diagnostic carries in `data`), `source.fixAll.gpcscope` (every edit in the
+// document), and "Remove pfncache usage flags from the tree", one
+// WorkspaceEdit over every file with change annotations so the editor can
+// preview it. Edits are computed on resolve: planning reads the tree, and its
+// whole-tree search runs in worker threads.
 import type {
 	AnnotatedTextEdit, ChangeAnnotation, ClientCapabilities, CodeAction, CodeActionParams, Connection, ExecuteCommandParams,
 	TextDocumentEdit, TextEdit, WorkspaceEdit,
@@ -19,6 +21,7 @@ import { planUsageRemovalSearching, type GroupKind, type Refusal, type UsagePlan
 import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../protocol';
 import { diskTree, gpcFilesOf } from '../index/diskTree';
 import type { Workspace } from '../workspace/workspace';
+import type { DiagnosticData } from './diagnostics';
 
 export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };
 
@@ -51,8 +54,7 @@ const ANNOTATIONS: Record<GroupKind, string> = {
 
 export function usageCodeActions(connection: Connection, host: UsageActionsHost) {
 	// Plans are cached per analysis result: a new analysis means new text.
-	const light = new WeakMap<EngineResult, Promise<UsagePlan>>();
-	const full = new WeakMap<EngineResult, Promise<UsagePlan>>();
+	const plans = new WeakMap<EngineResult, Promise<UsagePlan>>();
 
 	const context = async (uri: string) => {
 		const ws = host.workspace();
@@ -62,13 +64,12 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	};
 	type Context = NonNullable<Awaited<ReturnType<typeof context>>>;
 
-	const plan = (c: Context, withTree: boolean): Promise<UsagePlan> => {
-		const cache = withTree ? full : light;
-		const known = cache.get(c.result);
+	const plan = (c: Context): Promise<UsagePlan> => {
+		const known = plans.get(c.result);
 		if (known) return known;
-		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, withTree);
-		cache.set(c.result, made);
-		made.catch(() => cache.delete(c.result));
+		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser);
+		plans.set(c.result, made);
+		made.catch(() => plans.delete(c.result));
 		return made;
 	};
 
@@ -83,20 +84,17 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (!ours.length && !fixAllWanted) return out;
 			const c = await context(uri);
 			if (!c) return out;
-			const p = await plan(c, false);
-			if (!p.census.dead) return out;
 			if (wants(CodeActionKind.QuickFix)) {
 				for (const d of ours) {
-					const r = p.reports.find((x) => x.file === c.file && x.range.start.line === d.range.start.line && x.message === d.message);
-					const group = r && p.groups.get(r.group);
-					if (!group) continue;
-					out.push({ title: group.title, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data: { gpcscope: 'usage-group', uri, group: group.id } satisfies ActionData });
+					const fix = d.data as DiagnosticData | undefined;
+					if (typeof fix?.group !== 'string' || typeof fix.title !== 'string') continue;
+					out.push({ title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data: { gpcscope: 'usage-group', uri, group: fix.group } satisfies ActionData });
 				}
 				if (ours.length) {
 					out.push({ title: `${TREE_TITLE} (gpcscope)`, kind: CodeActionKind.QuickFix, diagnostics: ours, data: { gpcscope: 'usage-tree', uri } satisfies ActionData });
 				}
 			}
-			if (fixAllWanted && p.reports.some((r) => r.file === c.file)) {
+			if (fixAllWanted && c.result.findings.some((f) => f.rule === RULE && f.file === c.file)) {
 				out.push({ title: 'Remove the dead pfncache usage flags in this file (gpcscope)', kind: FIX_ALL_KIND, data: { gpcscope: 'usage-file', uri } satisfies ActionData });
 			}
 			// Clients that cannot resolve get the edit now.
@@ -111,7 +109,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (!data || typeof data !== 'object' || !String(data.gpcscope).startsWith('usage-')) return action;
 			const c = await context(data.uri);
 			if (!c) return action;
-			const p = await plan(c, true);
+			const p = await plan(c);
 			let rendering;
 			if (data.gpcscope === 'usage-group') rendering = renderPlan(p, (g) => g === data.group);
 			else if (data.gpcscope === 'usage-file') {
@@ -144,7 +142,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			const at = ws.resultFor(URI.file(`${folder}/MAINTAINERS`).toString());
 			const root = at.root ?? folder;
 			const engine = await host.engine;
-			const p = await makePlan(ws, root, at.result, at.uriOf, engine.parser, true);
+			const p = await makePlan(ws, root, at.result, at.uriOf, engine.parser);
 			const outcome = outcomeOf(p);
 			if (outcome.kind === 'nothing') {
 				void connection.window.showInformationMessage(`gpcscope: ${outcome.message}.`);
@@ -166,7 +164,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
  * The whole plan for the folder at `root`, with open documents' text winning over the disk.
  * Their text is taken, not their tree: the whole-tree search yields to edits, which delete trees.
  */
-async function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser, withTree: boolean): Promise<UsagePlan> {
+async function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser): Promise<UsagePlan> {
 	const override = (file: string) => {
 		const doc = ws.documentFor(uriOf(file));
 		const text = doc?.text;
@@ -175,11 +173,7 @@ async function makePlan(ws: Workspace, root: string, result: EngineResult | unde
 	const tree = diskTree(root, { override, files: result ? result.facts.map((f) => f.file) : (await gpcFilesOf(root)).files });
 	const files = new ParsedFiles(parser);
 	try {
-		return await planUsageRemovalSearching(files, tree.sources, {
-			era: result?.era.era ?? '6.2-6.8',
-			search: withTree ? (names) => tree.search(names) : undefined,
-			reportsOnly: !withTree,
-		});
+		return await planUsageRemovalSearching(files, tree.sources, { era: result?.era.era ?? '6.2-6.8', search: (names) => tree.search(names) });
 	} finally {
 		files.dispose();
 	}

@@ -1,52 +1,45 @@
-// The server's view of the workspace: folders indexed on disk (workers, the
-// persistent cache), open documents (whose text and tree win over the disk),
-// and the analysis that turns them into published diagnostics. Analyses are
-// debounced per folder; an edit confined to a function that cannot affect any
-// finding only moves the previous result; a re-index cancels the one it
-// replaces; only files whose diagnostics changed (and the edited ones) are
-// republished.
+// The server's view of the workspace: folders indexed on disk (through the tree
+// pipeline: workers, the persistent cache), open documents (whose text and tree
+// win over the disk), and one scheduler through which every analysis runs.
+// Results go to a sink (features/diagnostics.ts publishes them); requests read
+// the last finished result of a folder while its next analysis runs.
 import { relative, resolve, sep } from 'node:path';
-import type { Diagnostic } from 'vscode-languageserver';
+import type { CancellationToken } from 'vscode-languageserver';
+import { CancellationTokenSource } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
-import { Engine, type EngineHooks, type EngineResult } from '../analysis/engine';
-import type { SourceFile } from '../analysis/source';
-import { extractFacts, type FileFacts } from '../analysis/facts';
+import type { Engine, EngineResult } from '../analysis/engine';
 import { engineOptions, type Settings } from '../config';
-import { toDiagnostic } from '../features/diagnostics';
 import { defaultCacheDir } from '../index/cache';
-import { gpcUsers, localEdit, shiftResult } from '../index/incremental';
-import { IndexCancelled, indexTree, type IndexResult } from '../index/indexer';
-import { contentHash } from '../index/tasks';
-import { SourceTrees } from '../index/trees';
+import { IndexCancelled } from '../index/indexer';
+import { openTrees } from '../index/open';
 import { resolveRoot } from '../index/walk';
 import { DocumentTrees, type TextChange } from '../parse/documents';
 import type { Tree } from '../parse/parser';
 import type { ServerStatus } from '../protocol';
-import { GPC_IDENTIFIER } from '../vocabulary';
+import { Folder, LOOSE, type AnalysisJob, type OpenDocument } from './folder';
+import { AnalysisScheduler } from './scheduler';
 
-interface Folder {
+/** A folder's latest result, as the features read it. */
+export interface FolderResult {
+	result: EngineResult;
+	/** The document URI of a root-relative file. */
+	uriOf(file: string): string;
+	/** Whether the document belongs to this folder. */
+	holds(uri: string): boolean;
+	/** Identifies the folder. */
 	root: string;
-	/** The folder on disk: gpc files and their neighbours, with their facts. */
-	index?: IndexResult;
-	/** Set while an index runs; analyses wait for it. */
-	indexing?: Promise<void>;
-	/** Bumped by every index run: an older run sees it and stops. */
-	generation: number;
-	scanned: number;
-	result?: EngineResult;
-	/** Diagnostics last published per URI (as JSON, to republish only what changed). */
-	published: Map<string, string>;
-	timer?: NodeJS.Timeout;
-	/** Disk gpc files' texts and trees, for pass 2 (open documents use their own). */
-	trees: SourceTrees;
-	/** What the last analysis saw of each open document, by URI. */
-	seen: Map<string, { text: string; facts?: FileFacts }>;
-	/** Something besides open documents' text changed since the last analysis (settings, index, open, close). */
-	stale: boolean;
-	/** Files closed in the editor since the index: the disk may differ from what the index saw. */
-	reread: Set<string>;
-	/** Bumped by every change that schedules an analysis: a background analysis seeing it stops. */
-	changes: number;
+}
+
+/** Where results go: features/diagnostics.ts turns them into published diagnostics. */
+export interface ResultSink {
+	/** A document was opened or edited: after the next analysis, its diagnostics are sent even when unchanged. */
+	touched(uri: string): void;
+	/** A document was closed. */
+	closed(uri: string): void;
+	/** Nothing to report for this document (a loose document closed, or one over the size limit). */
+	clear(uri: string): void;
+	/** A folder's latest result: after an analysis, or moved by an edit. */
+	analysed(folder: FolderResult): void;
 }
 
 /** LSP work-done progress, as the server creates it. */
@@ -56,7 +49,7 @@ export interface WorkspaceProgress {
 }
 
 export interface WorkspaceHost {
-	publish(uri: string, diagnostics: Diagnostic[]): void;
+	results: ResultSink;
 	status(status: ServerStatus): void;
 	log(message: string): void;
 	/** Work-done progress for indexing; without it, progress goes through status() only. */
@@ -70,27 +63,17 @@ export interface WorkspaceOptions {
 	jobs?: number;
 }
 
-const LOOSE = '<loose>';
 /** A background analysis runs this long at most before requests get a turn. */
 const ANALYSIS_SLICE_MS = 20;
-
-interface AnalysisJob {
-	docs: { uri: string; file: string; text: string; tree: Tree }[];
-	versionsAtStart: Map<string, number>;
-	sources: SourceFile[];
-	docFacts: Map<string, FileFacts>;
-	hooks: EngineHooks;
-}
 
 export class Workspace {
 	private readonly folders = new Map<string, Folder>();
 	private readonly documents: DocumentTrees;
 	private readonly versions = new Map<string, number>();
-	/** Documents changed since their diagnostics were last published: they are republished even if unchanged. */
-	private readonly edited = new Set<string>();
 	/** Open documents over the size limit (logged once). */
 	private readonly oversized = new Set<string>();
 	private readonly cacheDir: string | undefined;
+	private readonly scheduler = new AnalysisScheduler((root, token) => this.analyse(root, token));
 
 	constructor(
 		private readonly engine: Engine,
@@ -100,7 +83,7 @@ export class Workspace {
 	) {
 		this.documents = new DocumentTrees(engine.parser, () => this.settings.indexMaxFileSizeKB * 1024);
 		this.cacheDir = options.cacheDir === null ? undefined : options.cacheDir ?? defaultCacheDir();
-		this.folders.set(LOOSE, this.newFolder(LOOSE));
+		this.folders.set(LOOSE, new Folder(LOOSE, engine.parser));
 	}
 
 	/** Indexes a folder's C sources (cancelling an index of it still running), then analyses it. */
@@ -113,20 +96,22 @@ export class Workspace {
 			return;
 		}
 		let folder = this.folders.get(root);
-		if (!folder) this.folders.set(root, (folder = this.newFolder(root)));
-		const generation = ++folder.generation;
-		const run = this.runIndex(folder, generation);
-		folder.indexing = run;
-		await run;
-		if (folder.generation !== generation) return;
+		if (!folder) this.folders.set(root, (folder = new Folder(root, this.engine.parser)));
+		folder.indexing?.cancel();
+		// An analysis of the index this one replaces is not worth finishing.
+		this.scheduler.cancel(folder.root);
+		const indexing = new CancellationTokenSource();
+		folder.indexing = indexing;
+		await this.runIndex(folder, indexing.token);
+		if (folder.indexing !== indexing) return;
 		folder.indexing = undefined;
 		folder.stale = true;
-		await this.analyzeInBackground(folder, generation);
+		await this.scheduler.request(folder.root, 0);
 	}
 
 	async reindex(): Promise<void> {
 		await Promise.all([...this.folders.keys()].filter((root) => root !== LOOSE).map((root) => this.index(root)));
-		this.analyzeNow(this.folders.get(LOOSE)!);
+		await this.scheduler.request(LOOSE, 0);
 	}
 
 	configure(settings: Settings): void {
@@ -140,10 +125,10 @@ export class Workspace {
 			}
 		}
 		for (const folder of this.folders.values()) {
-			if (indexChanged && folder.root !== LOOSE) void this.index(folder.root);
+			if (indexChanged && !folder.loose) void this.index(folder.root);
 			else {
 				folder.stale = true;
-				this.schedule(folder, 0);
+				void this.scheduler.request(folder.root, 0);
 			}
 		}
 	}
@@ -152,37 +137,37 @@ export class Workspace {
 		this.documents.open(uri, text);
 		this.noteOversized(uri);
 		this.versions.set(uri, version);
-		this.edited.add(uri);
+		this.host.results.touched(uri);
 		const folder = this.folderOf(uri);
 		// The editor's tree wins over the disk's.
-		if (folder.root !== LOOSE) folder.trees.drop(URI.parse(uri).fsPath);
+		if (!folder.loose) folder.trees.drop(URI.parse(uri).fsPath);
 		folder.stale = true;
-		this.schedule(folder, 0);
+		void this.scheduler.request(folder.root, 0);
 	}
 
 	change(uri: string, version: number, changes: readonly TextChange[]): void {
 		this.documents.change(uri, changes);
 		this.noteOversized(uri);
 		this.versions.set(uri, version);
-		this.edited.add(uri);
-		this.schedule(this.folderOf(uri), this.settings.debounceMs);
+		this.host.results.touched(uri);
+		void this.scheduler.request(this.folderOf(uri).root, this.settings.debounceMs);
 	}
 
 	close(uri: string): void {
 		this.documents.close(uri);
 		this.oversized.delete(uri);
 		this.versions.delete(uri);
-		this.edited.delete(uri);
+		this.host.results.closed(uri);
 		const folder = this.folderOf(uri);
 		folder.seen.delete(uri);
-		if (folder.root === LOOSE) this.host.publish(uri, []);
+		if (folder.loose) this.host.results.clear(uri);
 		else {
 			// It may have been saved: its disk text and facts are read again.
 			folder.trees.drop(URI.parse(uri).fsPath);
 			folder.reread.add(this.relativeFile(folder, uri));
 		}
 		folder.stale = true;
-		this.schedule(folder, 0);
+		void this.scheduler.request(folder.root, 0);
 	}
 
 	/**
@@ -194,7 +179,7 @@ export class Workspace {
 		const reindex = new Set<Folder>();
 		for (const { uri, kind } of changes) {
 			const folder = this.folderOf(uri);
-			if (folder.root === LOOSE || this.versions.has(uri)) continue;
+			if (folder.loose || this.versions.has(uri)) continue;
 			const file = this.relativeFile(folder, uri);
 			const known = folder.index?.sources.some((s) => s.file === file);
 			if (kind === 'changed' && !known) continue;
@@ -205,9 +190,55 @@ export class Workspace {
 			folder.trees.drop(URI.parse(uri).fsPath);
 			folder.reread.add(file);
 			folder.stale = true;
-			this.schedule(folder, 0);
+			void this.scheduler.request(folder.root, 0);
 		}
 		for (const folder of reindex) void this.index(folder.root);
+	}
+
+	/** An open document's text and up-to-date tree (hover, code actions). */
+	documentFor(uri: string): { text: string; tree: Tree } | undefined {
+		return this.documents.get(uri);
+	}
+
+	/** The last finished analysis of the folder holding `uri`. */
+	resultFor(uri: string): { result?: EngineResult; file: string; root?: string; uriOf: (file: string) => string } {
+		const folder = this.folderOf(uri);
+		return {
+			result: folder.result,
+			file: this.relativeFile(folder, uri),
+			root: folder.loose ? undefined : folder.root,
+			uriOf: (file) => this.uriOf(folder, file),
+		};
+	}
+
+	/** Every analysed folder's latest result, with its URI mapping (instances view). */
+	results(): { result: EngineResult; uriOf: (file: string) => string }[] {
+		return [...this.folders.values()].filter((f) => f.result).map((f) => ({ result: f.result!, uriOf: (file: string) => this.uriOf(f, file) }));
+	}
+
+	status(): ServerStatus {
+		const folders = [...this.folders.values()];
+		const results = folders.filter((f) => f.result);
+		const first = results.find((f) => !f.loose) ?? results[0];
+		// No gpc file indexed: the era is only the engine's default, not something to show.
+		const era = first?.index?.sources.length ? first.result?.era : undefined;
+		return {
+			state: folders.some((f) => f.indexing) ? 'indexing' : 'ready',
+			apiEra: era?.era,
+			eraEvidence: era?.evidence,
+			filesScanned: folders.reduce((n, f) => n + (f.index?.stats.scanned ?? 0), 0),
+			filesIndexed: folders.reduce((n, f) => n + (f.index?.sources.length ?? 0), 0),
+			findings: results.reduce((n, f) => n + (f.result?.findings.length ?? 0), 0),
+		};
+	}
+
+	dispose(): void {
+		this.scheduler.dispose();
+		for (const f of this.folders.values()) {
+			f.indexing?.cancel();
+			f.trees.dispose();
+		}
+		this.documents.dispose();
 	}
 
 	/**
@@ -223,90 +254,37 @@ export class Workspace {
 		if (this.oversized.has(uri)) return;
 		this.oversized.add(uri);
 		this.host.log(`not analysing ${uri}: ${bytes} bytes, over gpcscope.index.maxFileSizeKB (${this.settings.indexMaxFileSizeKB} KB); generated?`);
-		this.host.publish(uri, []);
+		this.host.results.clear(uri);
 	}
 
-	/** An open document's text and up-to-date tree (hover, code actions). */
-	documentFor(uri: string): { text: string; tree: Tree } | undefined {
-		return this.documents.get(uri);
-	}
-
-	/** The latest analysis of the folder holding `uri`. */
-	resultFor(uri: string): { result?: EngineResult; file: string; root?: string; uriOf: (file: string) => string } {
-		const folder = this.folderOf(uri);
-		return {
-			result: folder.result,
-			file: this.relativeFile(folder, uri),
-			root: folder.root === LOOSE ? undefined : folder.root,
-			uriOf: (file) => this.uriOf(folder, file),
-		};
-	}
-
-	/** Every analysed folder's latest result, with its URI mapping (instances view). */
-	results(): { result: EngineResult; uriOf: (file: string) => string }[] {
-		return [...this.folders.values()].filter((f) => f.result).map((f) => ({ result: f.result!, uriOf: (file: string) => this.uriOf(f, file) }));
-	}
-
-	status(): ServerStatus {
-		const folders = [...this.folders.values()];
-		const results = folders.filter((f) => f.result);
-		const first = results.find((f) => f.root !== LOOSE) ?? results[0];
-		// No gpc file indexed: the era is only the engine's default, not something to show.
-		const era = first?.index?.sources.length ? first.result?.era : undefined;
-		return {
-			state: folders.some((f) => f.indexing) ? 'indexing' : 'ready',
-			apiEra: era?.era,
-			eraEvidence: era?.evidence,
-			filesScanned: folders.reduce((n, f) => n + f.scanned, 0),
-			filesIndexed: folders.reduce((n, f) => n + (f.index?.sources.length ?? 0), 0),
-			findings: results.reduce((n, f) => n + (f.result?.findings.length ?? 0), 0),
-		};
-	}
-
-	dispose(): void {
-		for (const f of this.folders.values()) {
-			clearTimeout(f.timer);
-			f.generation++;
-			f.trees.dispose();
-		}
-		this.documents.dispose();
-	}
-
-	private newFolder(root: string): Folder {
-		return { root, generation: 0, scanned: 0, published: new Map(), trees: new SourceTrees(this.engine.parser), seen: new Map(), stale: true, reread: new Set(), changes: 0 };
-	}
-
-	private async runIndex(folder: Folder, generation: number): Promise<void> {
+	private async runIndex(folder: Folder, token: CancellationToken): Promise<void> {
 		const progress = this.host.progress?.('gpcscope: indexing');
 		this.host.status({ ...this.status(), state: 'indexing' });
 		let lastStatus = 0;
 		try {
-			const index = await indexTree(folder.root, {
+			const opened = await openTrees(this.engine.parser, [folder.root], {
 				include: this.settings.indexInclude,
 				exclude: this.settings.indexExclude,
 				maxFileBytes: this.settings.indexMaxFileSizeKB * 1024,
 				jobs: this.options.jobs,
 				cacheDir: this.cacheDir,
 				log: (m) => this.host.log(m),
-				cancelled: () => folder.generation !== generation,
-				// gpc files keep their tree for pass 2; one that changed on disk is parsed afresh.
-				onGpcFile: (file, abs, read, facts) => {
-					if (read) folder.trees.drop(abs);
-					if (facts || this.isOpen(abs)) return undefined;
-					const tree = folder.trees.tree(abs);
-					return tree && extractFacts(file, tree);
-				},
+				cancelled: () => token.isCancellationRequested,
+				// gpc files keep their tree for pass 2; an open document's text and tree win.
+				trees: folder.trees,
+				skipTree: (abs) => this.isOpen(abs),
 				onProgress: (phase, done, total) => {
-					if (folder.generation !== generation) return;
+					if (token.isCancellationRequested) return;
 					progress?.report(done, total, `${phase === 'scan' ? 'scanning' : 'parsing'} ${done}/${total} files`);
 					const now = performance.now();
 					if (now - lastStatus > 250) {
 						lastStatus = now;
-						this.host.status({ ...this.status(), state: 'indexing', filesScanned: phase === 'scan' ? done : folder.scanned });
+						this.host.status({ ...this.status(), state: 'indexing', filesScanned: phase === 'scan' ? done : folder.index?.stats.scanned ?? 0 });
 					}
 				},
 			});
-			if (folder.generation !== generation) return;
+			if (token.isCancellationRequested) return;
+			const index = opened.indexes[0].index;
 			for (const s of index.skipped) this.host.log(`skipped ${s.file}: ${s.reason}`);
 			const st = index.stats;
 			this.host.log(
@@ -314,9 +292,8 @@ export class Workspace {
 					`(${st.parsed} parsed, ${st.factsFromCache} from the cache: ${st.cache}), ${st.jobs} thread${st.jobs > 1 ? 's' : ''}, ${st.ms} ms`,
 			);
 			folder.index = index;
-			folder.scanned = st.scanned;
 			folder.reread.clear();
-			index.persist();
+			opened.persist();
 			index.cache?.release();
 		} catch (e) {
 			if (e instanceof IndexCancelled) return;
@@ -331,14 +308,8 @@ export class Workspace {
 		return this.versions.has(URI.file(abs).toString());
 	}
 
-	private schedule(folder: Folder, delay: number): void {
-		folder.changes++;
-		clearTimeout(folder.timer);
-		folder.timer = setTimeout(() => this.analyzeNow(folder), delay);
-	}
-
 	/** The folder's open documents. */
-	private openDocuments(folder: Folder): { uri: string; file: string; text: string; tree: Tree }[] {
+	private openDocuments(folder: Folder): OpenDocument[] {
 		const out = [];
 		for (const uri of this.versions.keys()) {
 			if (this.folderOf(uri) !== folder) continue;
@@ -348,164 +319,53 @@ export class Workspace {
 		return out;
 	}
 
-	private analyzeNow(folder: Folder): void {
-		clearTimeout(folder.timer);
-		folder.changes++;
-		const job = this.prepareAnalysis(folder);
-		if (!job) return;
-		let result: EngineResult;
-		try {
-			result = this.engine.analyze(job.sources, engineOptions(this.settings), job.hooks);
-		} catch (e) {
-			this.analysisFailed(folder, e as Error);
+	/**
+	 * One analysis of a folder, as the scheduler runs it: in slices, so that requests are
+	 * answered meanwhile; a newer request for the folder cancels it through `token`.
+	 */
+	private async analyse(root: string, token: CancellationToken): Promise<void> {
+		const folder = this.folders.get(root);
+		if (!folder) return;
+		const job = folder.prepare(this.openDocuments(folder), this.versions, (uri) => this.documents.get(uri)?.tree);
+		if (job === 'indexing') return;
+		if (job === 'moved') {
+			this.host.results.analysed(this.folderResult(folder));
 			return;
 		}
-		this.finishAnalysis(folder, job, result);
-	}
-
-	/**
-	 * The analysis after an index (of thousands of files, it may take seconds): in slices, so
-	 * that requests are answered meanwhile. Any change to the folder, or a newer index, stops
-	 * it; that change has scheduled the analysis that replaces it.
-	 */
-	private async analyzeInBackground(folder: Folder, generation: number): Promise<void> {
-		clearTimeout(folder.timer);
-		const changes = ++folder.changes;
-		const job = this.prepareAnalysis(folder);
-		if (!job) return;
 		let result: EngineResult | undefined;
 		try {
 			result = await this.engine.analyzeYielding(job.sources, engineOptions(this.settings), job.hooks, {
 				sliceMs: ANALYSIS_SLICE_MS,
-				cancelled: () => folder.changes !== changes || folder.generation !== generation,
+				cancelled: () => token.isCancellationRequested,
 			});
 		} catch (e) {
-			this.analysisFailed(folder, e as Error);
+			this.host.log(`analysis of ${folder.root} failed: ${(e as Error).stack ?? e}`);
+			this.host.status({ ...this.status(), state: 'error', message: (e as Error).message });
 			return;
 		}
-		if (result) this.finishAnalysis(folder, job, result);
+		if (result) this.finish(folder, job, result);
 	}
 
-	private analysisFailed(folder: Folder, e: Error): void {
-		this.host.log(`analysis of ${folder.root} failed: ${e.stack ?? e}`);
-		this.host.status({ ...this.status(), state: 'error', message: e.message });
-	}
-
-	/** The sources of the folder's analysis, or undefined when none is needed (indexing, or an edit that only moves the result). */
-	private prepareAnalysis(folder: Folder): AnalysisJob | undefined {
-		// The index's completion analyses the folder.
-		if (folder.indexing) return undefined;
-		const docs = this.openDocuments(folder);
-		if (!folder.stale && folder.result && this.moveOnly(folder, docs)) return undefined;
-
-		const versionsAtStart = new Map(this.versions);
-		const sources = new Map<string, SourceFile>();
-		for (const s of folder.index?.sources ?? []) {
-			const abs = `${folder.root}/${s.file}`;
-			const facts = folder.reread.has(s.file) ? undefined : s.facts;
-			if (s.summariesOnly) sources.set(s.file, { ...s, facts });
-			else sources.set(s.file, { file: s.file, read: () => folder.trees.text(abs), tree: () => folder.trees.tree(abs), facts });
-		}
-		const docOf = new Map<string, { uri: string; text: string }>();
-		for (const doc of docs) {
-			const known = sources.get(doc.file);
-			const mentions = GPC_IDENTIFIER.test(doc.text);
-			if (!mentions && !known) continue;
-			// Facts computed for exactly this text (by an earlier analysis, or by the index when
-			// the editor holds what the disk does) are reused.
-			const seen = folder.seen.get(doc.uri);
-			let facts = seen?.text === doc.text ? seen.facts : undefined;
-			const indexed = folder.index?.hashes.get(doc.file);
-			if (!facts && known?.facts && indexed && !folder.reread.has(doc.file) && contentHash(Buffer.from(doc.text, 'utf8')) === indexed) facts = known.facts;
-			// The document's tree at the time it is asked for (a background analysis outlives edits).
-			sources.set(doc.file, { file: doc.file, read: () => doc.text, tree: () => this.documents.get(doc.uri)?.tree, facts, summariesOnly: !mentions && known?.summariesOnly });
-			docOf.set(doc.file, { uri: doc.uri, text: doc.text });
-		}
-		const docFacts = new Map<string, FileFacts>();
-		const hooks = {
-			onFacts: (file: string, facts: FileFacts) => {
-				if (docOf.has(file)) docFacts.set(file, facts);
-			},
-		};
-		return { docs, versionsAtStart, sources: [...sources.values()], docFacts, hooks };
-	}
-
-	private finishAnalysis(folder: Folder, job: AnalysisJob, result: EngineResult): void {
-		const { docs, versionsAtStart, docFacts } = job;
+	private finish(folder: Folder, job: AnalysisJob, result: EngineResult): void {
 		for (const s of result.skipped) this.host.log(`analysis skipped ${s.file}: ${s.reason}`);
 		// Text changed while we analysed: a newer analysis is scheduled; drop this one.
 		for (const [uri, v] of this.versions) {
-			if (this.folderOf(uri) === folder && versionsAtStart.get(uri) !== v) return;
+			if (this.folderOf(uri) === folder && job.versionsAtStart.get(uri) !== v) return;
 		}
-		folder.seen.clear();
-		for (const doc of docs) {
-			const facts = docFacts.get(doc.file) ?? job.sources.find((s) => s.file === doc.file)?.facts ?? result.facts.find((f) => f.file === doc.file);
-			folder.seen.set(doc.uri, { text: doc.text, facts });
-		}
-		folder.stale = false;
-		folder.result = result;
-		this.publish(folder, result);
+		folder.finish(job, result);
+		this.host.results.analysed(this.folderResult(folder));
 		this.host.status(this.status());
 	}
 
-	/**
-	 * Edits that cannot change a finding: a document the analysis does not use that still
-	 * does not mention the gpc API, or an edit inside a function that neither touches the
-	 * API nor calls what does, with the same callees. The result only moves.
-	 */
-	private moveOnly(folder: Folder, docs: { uri: string; file: string; text: string; tree: Tree }[]): boolean {
-		const changed = docs.filter((d) => folder.seen.get(d.uri)?.text !== d.text);
-		if (changed.length > 1) return false;
-		let result = folder.result!;
-		if (changed.length === 1) {
-			const doc = changed[0];
-			const seen = folder.seen.get(doc.uri);
-			if (!seen) return false;
-			const used = result.facts.some((f) => f.file === doc.file);
-			if (!used) {
-				if (GPC_IDENTIFIER.test(doc.text)) return false;
-				folder.seen.set(doc.uri, { text: doc.text });
-			} else {
-				if (!seen.facts) return false;
-				const edit = localEdit(doc.file, seen.text, seen.facts, doc.text, doc.tree, gpcUsers(result.facts));
-				if (!edit) return false;
-				result = shiftResult(result, doc.file, edit);
-				folder.seen.set(doc.uri, { text: doc.text, facts: edit.facts });
-			}
-		}
-		folder.result = result;
-		this.publish(folder, result);
-		return true;
-	}
-
-	private publish(folder: Folder, result: EngineResult): void {
-		const byUri = new Map<string, Diagnostic[]>();
-		const uriOf = (file: string) => this.uriOf(folder, file);
-		for (const f of result.findings) {
-			const uri = uriOf(f.file);
-			if (!byUri.has(uri)) byUri.set(uri, []);
-			byUri.get(uri)!.push(toDiagnostic(f, uriOf));
-		}
-		const next = new Map<string, string>();
-		for (const [uri, diagnostics] of byUri) {
-			const key = JSON.stringify(diagnostics);
-			next.set(uri, key);
-			if (folder.published.get(uri) !== key || this.edited.has(uri)) this.host.publish(uri, diagnostics);
-		}
-		for (const uri of folder.published.keys()) if (!byUri.has(uri)) this.host.publish(uri, []);
-		// An edited document hears back even when nothing changed: its diagnostics are current.
-		for (const uri of this.edited) {
-			if (this.folderOf(uri) === folder && !byUri.has(uri) && !folder.published.has(uri)) this.host.publish(uri, []);
-		}
-		for (const uri of [...this.edited]) if (this.folderOf(uri) === folder) this.edited.delete(uri);
-		folder.published = next;
+	private folderResult(folder: Folder): FolderResult {
+		return { result: folder.result!, root: folder.root, uriOf: (file) => this.uriOf(folder, file), holds: (uri) => this.folderOf(uri) === folder };
 	}
 
 	private folderOf(uri: string): Folder {
 		const path = URI.parse(uri).fsPath;
 		let best: Folder | undefined;
 		for (const f of this.folders.values()) {
-			if (f.root === LOOSE) continue;
+			if (f.loose) continue;
 			if ((path === f.root || path.startsWith(f.root + sep)) && (!best || f.root.length > best.root.length)) best = f;
 		}
 		return best ?? this.folders.get(LOOSE)!;
@@ -513,10 +373,10 @@ export class Workspace {
 
 	private relativeFile(folder: Folder, uri: string): string {
 		const path = URI.parse(uri).fsPath;
-		return folder.root === LOOSE ? path : relative(folder.root, path).split(sep).join('/');
+		return folder.loose ? path : relative(folder.root, path).split(sep).join('/');
 	}
 
 	private uriOf(folder: Folder, file: string): string {
-		return URI.file(folder.root === LOOSE ? file : resolve(folder.root, file)).toString();
+		return URI.file(folder.loose ? file : resolve(folder.root, file)).toString();
 	}
 }

@@ -31,7 +31,8 @@ export const gpcDeadUsageFlag: SourceRule = {
 						const offset = offsetAt(f.text, r.range.start);
 						// The file's ERROR regions are remembered with its text, so a file planned earlier is not parsed for them.
 						if (isSuppressed('gpc-dead-usage-flag', r.range.start.line, (row) => lines[row]) || errorAt({ errors: memo.part('errors', f, '', () => f.errors) }, offset, offset + 1)) continue;
-						ctx.report(r.file, r.range, r.message);
+						const group = plan.groups.get(r.group);
+						ctx.report(r.file, r.range, r.message, group && { group: group.id, title: group.title });
 					}
 					return { usageCensus: plan.census };
 				} finally {

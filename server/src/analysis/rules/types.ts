@@ -4,7 +4,7 @@ import type { NodeSpan } from '../../parse/positions';
 import type { ApiEra } from '../api';
 import type { Observation } from '../observations';
 import type { FileFacts } from '../facts';
-import type { Range } from '../findings';
+import type { FindingFix, Range } from '../findings';
 import type { SourceFile } from '../source';
 import type { UsageCensus } from '../../usage/census';
 import type { Parser } from 'web-tree-sitter';
@@ -45,7 +45,7 @@ export interface SourceRuleContext {
 	facts: readonly FileFacts[];
 	era: ApiEra;
 	/** A finding; the engine gives it the rule's severity. */
-	report(file: string, range: Range, message: string): void;
+	report(file: string, range: Range, message: string, fix?: FindingFix): void;
 }
 
 /** What rules leave for the editor features besides findings. */
