@@ -29,14 +29,16 @@ export class AnalysisScheduler {
 		let settle!: () => void;
 		const settled = new Promise<void>((resolve) => (settle = resolve));
 		const request: Request = { source: new CancellationTokenSource(), settled, settle };
-		this.requests.set(folder, request);
-		if (!this.disposed) {
-			request.timer = setTimeout(() => {
-				request.timer = undefined;
-				if (!this.ready.includes(folder)) this.ready.push(folder);
-				void this.pump();
-			}, delayMs);
+		if (this.disposed) {
+			settle();
+			return settled;
 		}
+		this.requests.set(folder, request);
+		request.timer = setTimeout(() => {
+			request.timer = undefined;
+			if (!this.ready.includes(folder)) this.ready.push(folder);
+			void this.pump();
+		}, delayMs);
 		return settled;
 	}
 
