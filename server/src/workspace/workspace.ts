@@ -109,11 +109,6 @@ export class Workspace {
 		await this.scheduler.request(folder.root, 0);
 	}
 
-	async reindex(): Promise<void> {
-		await Promise.all([...this.folders.keys()].filter((root) => root !== LOOSE).map((root) => this.index(root)));
-		await this.scheduler.request(LOOSE, 0);
-	}
-
 	configure(settings: Settings): void {
 		const before = this.settings;
 		this.settings = settings;
