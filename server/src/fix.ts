@@ -92,6 +92,7 @@ export async function planTree(path: string, apiEra?: ApiEra): Promise<TreePlan>
 	} finally {
 		files.dispose();
 		parser.delete();
+		await tree.dispose();
 	}
 }
 

@@ -31,7 +31,14 @@ describe('the rewrite\'s whole-tree search', () => {
 	it.each([1, 2])('finds the files that name the function (%i thread(s))', async (jobs) => {
 		const root = fixtureTree();
 		const expected = ['arch/x86/kvm/xen.c', 'ignored/caller.c', 'include/linux/helper.h'];
-		expect((await diskTree(root, { files: [], jobs }).search(['kvm_gpc_helper'])).map((s) => s.file)).toEqual(expected);
+		const tree = diskTree(root, { files: [], jobs });
+		try {
+			expect((await tree.search(['kvm_gpc_helper'])).map((s) => s.file)).toEqual(expected);
+			// A second query of the same plan reuses the walk and the workers.
+			expect((await tree.search(['kvm_gpc_helper_other'])).map((s) => s.file)).toEqual(['drivers/other.c']);
+		} finally {
+			await tree.dispose();
+		}
 	});
 
 	it('searches an open document in its text, not on disk', async () => {

@@ -176,6 +176,7 @@ async function makePlan(ws: Workspace, root: string, result: EngineResult | unde
 		return await planUsageRemovalSearching(files, tree.sources, { era: result?.era.era ?? '6.2-6.8', search: (names) => tree.search(names) });
 	} finally {
 		files.dispose();
+		await tree.dispose();
 	}
 }
 

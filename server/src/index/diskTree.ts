@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileSource } from '../usage/files';
 import { indexTree } from './indexer';
-import { searchTree } from './search';
+import { TreeSearch } from './search';
 
 export interface DiskTree {
 	root: string;
@@ -13,6 +13,8 @@ export interface DiskTree {
 	/** Files of the whole tree that name one of `names` (open documents by their text). */
 	search(names: string[]): Promise<FileSource[]>;
 	encodingOf(file: string): BufferEncoding;
+	/** Stops the search's workers. */
+	dispose(): Promise<void>;
 }
 
 export interface DiskTreeOptions {
@@ -34,6 +36,7 @@ export function diskTree(root: string, options: DiskTreeOptions): DiskTree {
 	const overrides = { get: (file: string) => options.override?.(file) };
 	const encodings = new Map<string, BufferEncoding>();
 	const texts = new Map<string, string>();
+	const searcher = new TreeSearch(root, options.jobs);
 	const source = (file: string): FileSource => {
 		const open = overrides.get(file);
 		if (open) return { file, read: open.read, tree: open.tree };
@@ -61,13 +64,11 @@ export function diskTree(root: string, options: DiskTreeOptions): DiskTree {
 			if (!names.length) return [];
 			const re = new RegExp(`\\b(?:${names.join('|')})\\b`);
 			const opened = new Set<string>();
-			const onDisk = await searchTree(root, names, {
-				jobs: options.jobs,
-				skip: (file) => !!overrides.get(file) && !!opened.add(file),
-			});
+			const onDisk = await searcher.search(names, (file) => !!overrides.get(file) && !!opened.add(file));
 			const inEditor = [...opened].filter((file) => re.test(overrides.get(file)!.read()));
 			return [...onDisk, ...inEditor].sort().map(source);
 		},
 		encodingOf: (file) => encodings.get(file) ?? 'utf8',
+		dispose: () => searcher.dispose(),
 	};
 }
