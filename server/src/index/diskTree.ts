@@ -28,7 +28,7 @@ export interface DiskTreeOptions {
 
 /** The gpc files of the tree at `path` and its real root, as the index selects them. */
 export async function gpcFilesOf(path: string): Promise<{ root: string; files: string[] }> {
-	const index = await indexTree(path);
+	const index = await indexTree(path, { filesOnly: true });
 	return { root: index.root, files: index.sources.filter((s) => !s.summariesOnly).map((s) => s.file) };
 }
 
