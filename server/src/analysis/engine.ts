@@ -3,7 +3,9 @@
 //   pass 2  per-function dataflow with the rules, in rounds: each round learns
 //           what callers pass their callees (atomic context, gpc locks held)
 //           and the next round re-analyses with it;
-//   then    the cross-file rules over the merged lifecycle facts.
+//   then    the cross-file rules over the merged lifecycle facts (lifecycle.ts)
+//           and the rules over the analysed files as a whole (gpc-dead-usage-flag).
+// Pass 2 of one file is filePass.ts; what each function learns of the tree, knowledge.ts.
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, type ApiEra } from './api';
