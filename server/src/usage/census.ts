@@ -7,9 +7,10 @@ import type { Range } from '../analysis/findings';
 import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
 import { nodesMatching, wordsPattern, type UsageFile } from './files';
-import {
-	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
-} from './syntax';
+import { callsOf, isUsageParam, isVcpuParam } from './syntax';
+import { ancestor, calleeIdentifier, descendants, listItems } from '../parse/nodes';
+import { declaredFunction, parametersOf } from '../parse/declarations';
+import { USAGE_ENUM } from '../vocabulary';
 
 export const GUEST = 'KVM_GUEST_USES_PFN';
 export const HOST = 'KVM_HOST_USES_PFN';
