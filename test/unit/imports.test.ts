@@ -15,7 +15,7 @@ const LAYERS: [name: string, pattern: RegExp][] = [
 	['analysis', /^(analysis|usage)\//],
 	['index', /^(index|report)\/|^config\.ts$/],
 	['workspace', /^workspace\//],
-	['front ends', /^(features|review|simulator)\/|^(kbuild|fix)\.ts$/],
+	['front ends', /^(features|review|simulator)\/|^(kbuild|fix|findingFix)\.ts$/],
 	['entry points', /^(server|serverMain|cli)\.ts$/],
 ];
 
