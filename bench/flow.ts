@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, type EngineResult } from '../server/src/analysis/engine';
 import { dirtyExemptions } from '../server/src/analysis/exemptions';
-import { analyzeFunction, functionName, variableTypes } from '../server/src/analysis/flow';
+import { analyzeFunction } from '../server/src/analysis/flow';
+import { functionName, variableTypes } from '../server/src/parse/declarations';
 import { FUNCTION_RULES } from '../server/src/analysis/rules';
 import { checkTrees } from '../server/src/index/check';
 import { NodeCache } from '../server/src/parse/cachedNodes';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
 		const checkers = FUNCTION_RULES.map((rule) => rule.create({
 			file, era: era.era, functionName: name, acquiresLock: false, hasMarkDirtyHelper,
 			dirtyExemption: (field) => exemptions.get(field)?.reason,
-			report: (node, message, related = []) => reports.push(JSON.stringify(plain({ rule: rule.meta.id, node, message, related }))),
+			report: (node, message, related = []) => reports.push(JSON.stringify(plain({ rule: rule.id, node, message, related }))),
 		}));
 		return { observe: (o: Observation) => checkers.forEach((c) => c.observe(o)), finish: () => checkers.forEach((c) => c.finish?.()) };
 	};

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { URI } from 'vscode-uri';
 import { initialize, inProcessClient } from '../test/lsp-client';
 import { createCParser } from '../server/src/parse/parser';
-import { functionName } from '../server/src/analysis/flow';
+import { functionName } from '../server/src/parse/declarations';
 
 const [tree, editsArg, cacheArg, seedArg] = process.argv.slice(2);
 const EDITS = Number(editsArg ?? 200);

@@ -3,7 +3,7 @@
 //   node --import tsx bench/parsers.ts <tree> <native-node_modules>
 import { join } from 'node:path';
 import { extractFacts } from '../server/src/analysis/facts';
-import { scanTree } from '../server/src/index/scan';
+import { indexTree } from '../server/src/index/indexer';
 import { createCParser } from '../server/src/parse/parser';
 
 const [tree, nativeModules] = process.argv.slice(2);
@@ -35,7 +35,7 @@ function measure(parser: AnyParser, texts: { file: string; text: string }[], opt
 }
 
 async function main(): Promise<void> {
-	const texts = scanTree(tree).sources.map((s) => ({ file: s.file, text: s.read() }));
+	const texts = (await indexTree(tree, { jobs: 1 })).sources.map((s) => ({ file: s.file, text: s.read() }));
 	const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t.text), 0);
 	const wasm = await createCParser();
 	let native: AnyParser | undefined;

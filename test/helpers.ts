@@ -1,7 +1,8 @@
-// Shared by the test tiers: run the engine on a path exactly as the CLI does.
+// Shared by the test tiers: open a tree and run the engine on it as the CLI does.
 import { join } from 'node:path';
 import { Engine, type EngineOptions, type EngineResult } from '../server/src/analysis/engine';
-import { scanTree } from '../server/src/index/scan';
+import { indexTree, type IndexOptions, type IndexResult } from '../server/src/index/indexer';
+import { openTrees } from '../server/src/index/open';
 
 export const REPO = join(__dirname, '..');
 export const DEMO = join(REPO, 'examples', 'demo-kernel');
@@ -11,8 +12,18 @@ let shared: Promise<Engine> | undefined;
 export const engine = (): Promise<Engine> => (shared ??= Engine.create());
 
 export async function analyzePath(path: string, options: EngineOptions = {}, allFiles = false): Promise<EngineResult> {
-	const scan = scanTree(path, { allFiles });
-	return (await engine()).analyze(scan.sources, options);
+	const e = await engine();
+	const opened = await openTrees(e.parser, [path], { allFiles, jobs: 1 });
+	try {
+		return e.analyze(opened.sources, options);
+	} finally {
+		opened.trees.dispose();
+	}
+}
+
+/** The tree's index as the pipeline makes it, in this thread and without a cache (its sources are what the engine analyses). */
+export function indexed(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+	return indexTree(path, { jobs: 1, ...options });
 }
 
 /** `/* expect: rule-a, rule-b *\/` markers: "file:line:rule" (line 1-based). */

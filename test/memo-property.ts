@@ -2,7 +2,8 @@
 // analysed earlier versions of the files (and so reuses its memoised pass 2)
 // returns, after each edit, exactly what a fresh engine returns.
 import { expect } from 'vitest';
-import { Engine, type EngineOptions, type EngineResult, type SourceFile } from '../server/src/analysis/engine';
+import { Engine, type EngineOptions, type EngineResult } from '../server/src/analysis/engine';
+import type { SourceFile } from '../server/src/analysis/source';
 
 /** Lines an edit inserts: neutral ones, and ones that change findings and summaries. */
 const INSERTS = [

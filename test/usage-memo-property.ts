@@ -7,7 +7,8 @@ import type { Parser } from 'web-tree-sitter';
 import type { ApiEra } from '../server/src/analysis/api';
 import type { FileFacts } from '../server/src/analysis/facts';
 import { ParsedFiles, type FileSource } from '../server/src/usage/files';
-import { deadUsageFindings } from '../server/src/usage/findings';
+import { gpcDeadUsageFlag } from '../server/src/analysis/rules/gpc-dead-usage-flag';
+import type { Finding } from '../server/src/analysis/findings';
 import { UsagePlanMemo } from '../server/src/usage/memo';
 import { planUsageRemoval, type PlanOptions } from '../server/src/usage/plan';
 
@@ -68,7 +69,14 @@ export function expectUsageMemoMatchesFresh(
 	const facts = [{ hasUsageEnum: true }] as FileFacts[];
 	const findingsMode: PlanOptions = { era: options.era, reportsOnly: true };
 	const rewriteMode: PlanOptions = { era: options.era, grep };
-	const memos = { findings: new UsagePlanMemo(), rewrite: new UsagePlanMemo(), engine: new UsagePlanMemo() };
+	const memos = { findings: new UsagePlanMemo(), rewrite: new UsagePlanMemo() };
+	// The rule as the engine runs it: one checker across the edits (its plan memo), against a fresh one each step.
+	const engineRule = gpcDeadUsageFlag.create(parser);
+	const findings = (checker: typeof engineRule) => {
+		const out: Omit<Finding, 'severity'>[] = [];
+		const notes = checker.check({ sources: sources(), facts, era: options.era, report: (file, range, message, fix) => out.push({ rule: 'gpc-dead-usage-flag', file, range, message, related: [], fix }) });
+		return { out, notes };
+	};
 	for (let step = 0; step <= options.steps; step++) {
 		if (step) {
 			const file = editable[Math.floor(options.rand() * editable.length)];
@@ -77,7 +85,6 @@ export function expectUsageMemoMatchesFresh(
 		const at = `${options.label} step ${step}`;
 		expect(comparable(parser, sources(), { ...findingsMode, memo: memos.findings }), at).toBe(comparable(parser, sources(), findingsMode));
 		expect(comparable(parser, sources(), { ...rewriteMode, memo: memos.rewrite }), at).toBe(comparable(parser, sources(), rewriteMode));
-		expect(deadUsageFindings(sources(), facts, options.era, parser, 'hint', memos.engine), at)
-			.toEqual(deadUsageFindings(sources(), facts, options.era, parser, 'hint'));
+		expect(findings(engineRule), at).toEqual(findings(gpcDeadUsageFlag.create(parser)));
 	}
 }

@@ -1,11 +1,9 @@
 // The palette commands: restart, re-index, log, rule pages. Those that need the
 // server start it when it is not running yet (a workspace without gpc code).
 import * as vscode from 'vscode';
-import { reindexRequest } from '../../server/src/protocol';
-import { RULES } from '../../server/src/analysis/rules';
+import { reindexRequest, REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND, RULE_CATALOGUE } from '../../server/src/protocol';
 import type { GpcscopeContext } from './context';
 import { openCounterexample, simulateAt } from './simulator-panel';
-import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../../server/src/usage/commands';
 
 export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 	return [
@@ -36,11 +34,11 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 		}),
 		vscode.commands.registerCommand('gpcscope.showRule', async (rule?: string) => {
 			const id = rule ?? (await vscode.window.showQuickPick(
-				[...RULES.values()].map((r) => ({ label: r.id, description: r.severity, detail: r.summary })),
+				RULE_CATALOGUE.map((r) => ({ label: r.id, description: r.severity, detail: r.summary })),
 				{ placeHolder: 'Which rule?' },
 			))?.label;
 			if (!id) return;
-			const page = vscode.Uri.joinPath(ctx.extension.extensionUri, 'docs', 'rules', `${id}.md`);
+			const page = vscode.Uri.joinPath(ctx.extension.extensionUri, RULE_CATALOGUE.find((r) => r.id === id)?.doc ?? `docs/rules/${id}.md`);
 			await vscode.commands.executeCommand('markdown.showPreview', page);
 		}),
 	];

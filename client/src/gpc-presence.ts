@@ -2,9 +2,7 @@
 // file-name lookups) so that the language server (~75 MB) starts only where it
 // has something to check.
 import * as vscode from 'vscode';
-
-/** The gpc API's identifiers of every era (the server's prefilter, less `khva`, which other code uses too). */
-const GPC_API = /\b(?:gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|KVM_(?:GUEST|HOST)_USES_PFN|pfn_cache_usage)\b/;
+import { GPC_API_OR_USAGE } from '../../server/src/protocol';
 /** Files only a kernel tree with KVM has. */
 const KVM_TREE_FILES = ['**/virt/kvm/pfncache.c', '**/include/linux/kvm_host.h'];
 
@@ -19,7 +17,7 @@ export function watchForGpcCode(found: (reason: string) => void): vscode.Disposa
 		found(reason);
 	};
 	const checkDocument = (d: vscode.TextDocument) => {
-		if (d.languageId === 'c' && d.uri.scheme === 'file' && GPC_API.test(d.getText())) report(`${vscode.workspace.asRelativePath(d.uri)} uses the gpc API`);
+		if (d.languageId === 'c' && d.uri.scheme === 'file' && GPC_API_OR_USAGE.test(d.getText())) report(`${vscode.workspace.asRelativePath(d.uri)} uses the gpc API`);
 	};
 	const lookUpTree = () => {
 		for (const glob of KVM_TREE_FILES) {

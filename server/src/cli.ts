@@ -8,8 +8,8 @@ import { checkRoot } from './index/root';
 import { API_ERAS, type ApiEra } from './analysis/api';
 import { Engine, type EngineResult } from './analysis/engine';
 import { UNPARSED_CODE, type UnparsedNotice } from './analysis/findings';
-import { RULES } from './analysis/rules';
-import { RULE_IDS, type RuleId } from './analysis/rules/types';
+import { IMPLEMENTED_RULES } from './analysis/rules';
+import { RULE_IDS, ruleInfo, type RuleId } from './catalogue';
 import { checkTrees, type TreeCheck } from './index/check';
 import { ProgressBar } from './index/progress';
 import { keepServerAlive, startServer } from './server';
@@ -20,7 +20,7 @@ import { formatJson } from './report/json';
 import { cachedLineText } from './report/fingerprint';
 import { formatSarif } from './report/sarif';
 import { formatText } from './report/text';
-import { fixCommand } from './usage/fix';
+import { fixCommand } from './fix';
 import { FINDING_FIX_RULES, findingFixCommand } from './findingFix';
 import { runKbuild } from './kbuild';
 import { applyBaseline, ReviewError, runReviewCommand, type ReviewCommandOptions } from './review';
@@ -237,14 +237,14 @@ export function buildProgram(): Command {
 		.description('print a rule\'s documentation')
 		.argument('<rule>', 'rule id', (v) => ruleId(v)[0])
 		.action((rule: RuleId) => {
-			process.stdout.write(readFileSync(join(packageRoot(), 'docs', 'rules', `${rule}.md`), 'utf8'));
+			process.stdout.write(readFileSync(join(packageRoot(), ruleInfo(rule).doc), 'utf8'));
 		});
 
 	program
 		.command('rules')
 		.description('list the rules with their default severity')
 		.action(() => {
-			for (const r of RULES.values()) process.stdout.write(`${r.id.padEnd(26)} ${r.severity.padEnd(8)} ${r.summary}\n`);
+			for (const r of [...IMPLEMENTED_RULES].map(ruleInfo)) process.stdout.write(`${r.id.padEnd(26)} ${r.severity.padEnd(8)} ${r.summary}\n`);
 		});
 
 	program

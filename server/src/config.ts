@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { API_ERAS, type ApiEra } from './analysis/api';
 import { DIRTY_EXEMPTIONS } from './analysis/exemptions';
-import { RULE_IDS, type RuleId, type Severity } from './analysis/rules/types';
+import { RULE_IDS, type RuleId, type Severity } from './catalogue';
 import type { EngineOptions } from './analysis/engine';
 
 export const SEVERITY_SETTINGS = ['off', 'hint', 'information', 'warning', 'error'] as const;
@@ -12,7 +12,7 @@ const severity = z.enum(SEVERITY_SETTINGS);
 /** Keys are the dotted names under `gpcscope.` as VS Code shows them. */
 export const SETTINGS = {
 	apiEra: z.enum(['auto', ...API_ERAS] as [string, ...string[]]).default('auto'),
-	rules: z.record(z.enum(RULE_IDS), severity).default({}),
+	rules: z.record(z.enum(RULE_IDS as [RuleId, ...RuleId[]]), severity).default({}),
 	preemptRt: z.boolean().default(false),
 	'markDirty.exemptInstances': z.array(z.string().regex(/^\w+$/)).default(DIRTY_EXEMPTIONS.map((e) => e.field)),
 	'diagnostics.debounceMs': z.number().int().min(0).max(5000).default(200),

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from './analysis/engine';
 import type { Finding, Range } from './analysis/findings';
-import type { RuleId } from './analysis/rules/types';
+import type { RuleId } from './catalogue';
 import { checkTrees } from './index/check';
 import { applyChanges, RewriteError } from './usage/apply';
 import { unifiedDiff, type FileChange } from './usage/diff';

@@ -1,6 +1,19 @@
 // Custom LSP messages between the extension and the server: declared once, typed,
-// the only server module the client imports.
+// the only server module the client imports. What else the client needs of the
+// server (the rule catalogue, the gpc identifiers) is data re-exported here.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+
+export { RULE_CATALOGUE, type RuleInfo } from './catalogue';
+export { GPC_API_OR_USAGE } from './vocabulary';
+
+/** The palette command the extension registers ("Remove pfncache usage flags from the tree"). */
+export const REMOVE_USAGE_FLAGS_COMMAND = 'gpcscope.removeUsageFlags';
+/**
+ * The id the server advertises in executeCommandProvider. It differs from the
+ * palette command because vscode-languageclient registers every advertised
+ * command itself, and one id cannot be registered twice.
+ */
+export const REMOVE_USAGE_FLAGS_SERVER_COMMAND = 'gpcscope.server.removeUsageFlags';
 
 export interface ServerStatus {
 	state: 'indexing' | 'ready' | 'error';

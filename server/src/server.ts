@@ -8,6 +8,7 @@ import { URI } from 'vscode-uri';
 import { Engine } from './analysis/engine';
 import { parseSettings } from './config';
 import { fitDiagnostics, fitHover } from './features/clientFit';
+import { DiagnosticsPublisher } from './features/diagnostics';
 import { findingFixActions } from './features/findingFixes';
 import { hover } from './features/hover';
 import { instances } from './features/instances';
@@ -19,7 +20,7 @@ import { instancesRequest, reindexRequest, simulateRequest, simulateScenarioRequ
 import { APPLY_USAGE_FIX_COMMAND, CODE_ACTION_KINDS, REMOVE_USAGE_FLAGS_SERVER_COMMAND, usageCodeActions } from './features/codeActions';
 import { VERSION } from './version';
 import { checkRoot, findKernelRoot, type RootCheck } from './index/root';
-import { Workspace } from './workspace';
+import { Workspace } from './workspace/workspace';
 
 /** A request cancelled while still queued is answered RequestCancelled, not run (simulate is not cheap). */
 export const connectionStrategy: ConnectionStrategy = {
@@ -100,7 +101,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 		workspace = new Workspace(
 			engine,
 			{
-				publish: (uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics: fitDiagnostics(uri, diagnostics, clientCapabilities, folders) })),
+				results: new DiagnosticsPublisher((uri, diagnostics) => ignoreIfClientGone(connection.sendDiagnostics({ uri, diagnostics: fitDiagnostics(uri, diagnostics, clientCapabilities, folders) }))),
 				status: (s) => ignoreIfClientGone(connection.sendNotification(statusNotification, s)),
 				log: (m) => connection.console.log(m),
 				progress: (title) => workDoneProgress(connection, title),

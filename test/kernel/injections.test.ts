@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../server/src/analysis/findings';
-import { scanTree } from '../../server/src/index/scan';
-import { engine } from '../helpers';
+import type { IndexResult } from '../../server/src/index/indexer';
+import { engine, indexed } from '../helpers';
 import { kernelTree, type KernelVersion } from './trees';
 
 interface Injection {
@@ -25,10 +25,10 @@ interface Injection {
 const INJECTIONS: Injection[] = JSON.parse(readFileSync(join(__dirname, 'injections.json'), 'utf8'));
 const key = (f: Finding) => `${f.file}:${f.rule}:${f.message}`;
 
-const scans = new Map<KernelVersion, ReturnType<typeof scanTree>>();
+const scans = new Map<KernelVersion, IndexResult>();
 
 async function analyse(version: KernelVersion, override?: { file: string; text: string }) {
-	if (!scans.has(version)) scans.set(version, scanTree(kernelTree(version)));
+	if (!scans.has(version)) scans.set(version, await indexed(kernelTree(version)));
 	const sources = scans.get(version)!.sources.map((s) => (override && s.file === override.file ? { file: s.file, read: () => override.text } : s));
 	return (await engine()).analyze(sources);
 }

@@ -5,12 +5,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractFacts, type FileFacts } from '../../server/src/analysis/facts';
-import { functionName } from '../../server/src/analysis/flow';
+import { functionName } from '../../server/src/parse/declarations';
 import { OpsTables } from '../../server/src/analysis/ops';
 import { errorRegions } from '../../server/src/parse/parser';
 import { functionDefinitions } from '../../server/src/parse/definitions';
-import { scanTree } from '../../server/src/index/scan';
-import { analyzePath, engine } from '../helpers';
+import { analyzePath, engine, indexed } from '../helpers';
 import { kernelTree, type KernelVersion } from './trees';
 
 async function factsOf(tree: string, files: string[]): Promise<FileFacts[]> {
@@ -81,7 +80,7 @@ describe.each(['6.12', '6.1'] as const)('linux-%s', (version: KernelVersion) => 
 		const text = readFileSync(join(tree, file), 'latin1');
 		const original = '\trc = ((struct vcpu_info *)gpc->khva)->evtchn_upcall_pending;\n';
 		expect(text.split(original)).toHaveLength(2);
-		const sources = scanTree(tree).sources;
+		const sources = (await indexed(tree)).sources;
 		const withCall = async (call: string) => {
 			const injected = text.replace(original, `\t${call};\n`);
 			const r = (await engine()).analyze(sources.map((s) => (s.file === file ? { file, read: () => injected } : s)));

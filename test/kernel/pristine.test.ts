@@ -5,9 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../helpers';
+import { indexed, REPO } from '../helpers';
 import { kernelTree, type KernelVersion } from './trees';
-import { scanTree } from '../../server/src/index/scan';
 
 /**
  * 6.1 still carries the usage-flag machinery that upstream removed for 6.9: there,
@@ -47,9 +46,9 @@ const REVIEWED_PREEMPT_RT: Record<KernelVersion, string[]> = {
 const CALL = /\b(kvm_gpc_[a-z_]+|kvm_gfn_to_pfn_cache_[a-z_]+)\s*\(/g;
 
 /** gpc API calls a plain text scan finds: indented (inside a function body), not in comments. */
-function textScanCallSites(tree: string): number {
+async function textScanCallSites(tree: string): Promise<number> {
 	let count = 0;
-	for (const source of scanTree(tree).sources) {
+	for (const source of (await indexed(tree)).sources) {
 		let inComment = false;
 		for (const line of readFileSync(join(tree, source.file), 'latin1').split('\n')) {
 			const trimmed = line.trim();
@@ -69,7 +68,7 @@ function textScanCallSites(tree: string): number {
 }
 
 describe.each(['6.12', '6.1'] as const)('linux-%s', (version) => {
-	it('is silent, and every gpc call site is analysed inside a parsed function', () => {
+	it('is silent, and every gpc call site is analysed inside a parsed function', async () => {
 		const tree = kernelTree(version);
 		const started = Date.now();
 		const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), 'check', tree, '--format', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -78,7 +77,7 @@ describe.each(['6.12', '6.1'] as const)('linux-%s', (version) => {
 		expect([0, 1]).toContain(r.status);
 		const report = JSON.parse(r.stdout);
 		const found = report.diagnostics.map((d: { file: string; line: number; rule: string }) => `${d.file}:${d.line}:${d.rule}`);
-		const textScan = textScanCallSites(tree);
+		const textScan = await textScanCallSites(tree);
 		console.log(
 			`linux-${version}: era ${report.apiEra}, ${report.stats.filesScanned} files scanned, ${report.stats.filesParsed} parsed, ` +
 				`${report.stats.functionsAnalysed} functions, ${report.stats.unparsedRegions} unparsed regions, ` +

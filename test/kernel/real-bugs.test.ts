@@ -8,15 +8,15 @@ import type { EngineOptions } from '../../server/src/analysis/engine';
 import type { Finding } from '../../server/src/analysis/findings';
 import { hover } from '../../server/src/features/hover';
 import { applyEdits } from '../../server/src/findingFix';
-import { scanTree } from '../../server/src/index/scan';
-import { engine } from '../helpers';
+import type { IndexResult } from '../../server/src/index/indexer';
+import { engine, indexed } from '../helpers';
 import { kernelTree, type KernelVersion } from './trees';
 
-const scans = new Map<KernelVersion, ReturnType<typeof scanTree>>();
+const scans = new Map<KernelVersion, IndexResult>();
 const key = (f: Finding) => `${f.file}:${f.rule}:${f.message}`;
 
 async function analyse(version: KernelVersion, override?: { file: string; text: string }, options: EngineOptions = {}) {
-	if (!scans.has(version)) scans.set(version, scanTree(kernelTree(version)));
+	if (!scans.has(version)) scans.set(version, await indexed(kernelTree(version)));
 	const sources = scans.get(version)!.sources.map((s) => (override && s.file === override.file ? { file: s.file, read: () => override.text } : s));
 	return (await engine()).analyze(sources, options);
 }

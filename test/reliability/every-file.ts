@@ -5,7 +5,9 @@
 // ranges outside the document.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deeperThan, Engine, MAX_FUNCTION_DEPTH } from '../../server/src/analysis/engine';
+import { Engine } from '../../server/src/analysis/engine';
+import { MAX_FUNCTION_DEPTH } from '../../server/src/analysis/filePass';
+import { deeperThan } from '../../server/src/parse/nodes';
 import { analyzeFunction } from '../../server/src/analysis/flow';
 import { decodeLikeScanner, rangeProblems } from './harness';
 

@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ApiEra } from '../../server/src/analysis/api';
-import type { Engine, EngineOptions, EngineResult, SourceFile } from '../../server/src/analysis/engine';
+import type { Engine, EngineOptions, EngineResult } from '../../server/src/analysis/engine';
+import type { SourceFile } from '../../server/src/analysis/source';
 import type { Finding, Range } from '../../server/src/analysis/findings';
 import { DocumentTrees, type TextChange } from '../../server/src/parse/documents';
+import { pointAt } from '../../server/src/parse/positions';
 import { kernelCacheDir } from '../kernel/trees';
 
 export const REPO = join(__dirname, '..', '..');
@@ -270,13 +272,8 @@ export function applyEdit(text: string, e: OffsetEdit): string {
 
 /** An LSP position in the '\n' line model the server uses (UTF-16 code units, as LSP). */
 export function positionOf(text: string, offset: number): { line: number; character: number } {
-	let line = 0;
-	let lineStart = 0;
-	for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-		line++;
-		lineStart = i + 1;
-	}
-	return { line, character: offset - lineStart };
+	const { row, column } = pointAt(text, offset);
+	return { line: row, character: column };
 }
 
 /** The LSP content change for an edit of `text`. */

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
-import { DocumentTrees, offsetAt } from '../../server/src/parse/documents';
+import { DocumentTrees } from '../../server/src/parse/documents';
+import { offsetAt } from '../../server/src/parse/positions';
 import { createCParser } from '../../server/src/parse/parser';
 import { DEMO } from '../helpers';
 

@@ -2,8 +2,7 @@
 // turns, with the same result as the synchronous analysis, and cancellable.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../server/src/analysis/engine';
-import { scanTree } from '../../server/src/index/scan';
-import { DEMO } from '../helpers';
+import { DEMO, indexed } from '../helpers';
 import { comparable } from '../memo-property';
 
 describe('Engine.analyzeYielding', () => {
@@ -11,7 +10,7 @@ describe('Engine.analyzeYielding', () => {
 		const engine = await Engine.create();
 		const fresh = await Engine.create();
 		try {
-			const sources = scanTree(DEMO).sources;
+			const sources = (await indexed(DEMO)).sources;
 			const expected = comparable(fresh.analyze(sources));
 
 			let done = false;

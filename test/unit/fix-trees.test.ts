@@ -7,7 +7,7 @@ import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, read
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planTree } from '../../server/src/usage/fix';
+import { planTree } from '../../server/src/fix';
 import { renderPlan } from '../../server/src/usage/diff';
 import { analyzePath, FIXTURES, REPO } from '../helpers';
 

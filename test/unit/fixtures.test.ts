@@ -3,16 +3,16 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IMPLEMENTED_RULES, RULES } from '../../server/src/analysis/rules';
-import { scanTree } from '../../server/src/index/scan';
-import { analyzePath, DEMO, expectationMarkers, FIXTURES } from '../helpers';
+import { IMPLEMENTED_RULES } from '../../server/src/analysis/rules';
+import { RULES } from '../../server/src/catalogue';
+import { analyzePath, DEMO, expectationMarkers, FIXTURES, indexed } from '../helpers';
 
 const MIN_PER_KIND = 6;
 const ruleDirs = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((d) => statSync(join(FIXTURES, d)).isDirectory()).sort() : [];
 
-function markersOf(path: string): string[] {
-	const scan = scanTree(path, { allFiles: true });
-	return scan.sources.flatMap((s) => expectationMarkers(s.file, readFileSync(join(scan.root, s.file), 'utf8')));
+async function markersOf(path: string): Promise<string[]> {
+	const index = await indexed(path, { allFiles: true });
+	return index.sources.flatMap((s) => expectationMarkers(s.file, readFileSync(join(index.root, s.file), 'utf8')));
 }
 
 describe('fixtures', () => {
@@ -32,7 +32,7 @@ describe('fixtures', () => {
 				for (const name of cases) {
 					it(`${kind}/${name}`, async () => {
 						const path = join(dir, name);
-						const expected = markersOf(path).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
+						const expected = (await markersOf(path)).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
 						if (kind === 'bad') expect(expected.some((m) => m.endsWith(`:${rule}`)), 'a bad fixture marks its own rule').toBe(true);
 						else expect(expected, 'a good fixture has no markers').toEqual([]);
 						// A rule behind an engine option (gpc-lock-in-hardirq: --preempt-rt) is checked with it on, and is silent without it.
@@ -54,7 +54,7 @@ describe('fixtures', () => {
 
 describe('examples/demo-kernel', () => {
 	it('reports exactly its expect: markers, and every implemented rule at least once', async () => {
-		const expected = markersOf(DEMO).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
+		const expected = (await markersOf(DEMO)).filter((m) => IMPLEMENTED_RULES.has(m.split(':')[2] as never)).sort();
 		const result = await analyzePath(DEMO, { preemptRt: true });
 		const actual = result.findings.filter((f) => IMPLEMENTED_RULES.has(f.rule)).map((f) => `${f.file}:${f.range.start.line + 1}:${f.rule}`).sort();
 		expect(actual).toEqual(expected);

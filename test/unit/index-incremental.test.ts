@@ -12,9 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineResult } from '../../server/src/analysis/engine';
 import { parseSettings } from '../../server/src/config';
 import { gpcUsers, localEdit, shiftResult } from '../../server/src/index/incremental';
-import { scanTree } from '../../server/src/index/scan';
-import { Workspace } from '../../server/src/workspace';
-import { DEMO, engine } from '../helpers';
+import { Workspace } from '../../server/src/workspace/workspace';
+import { DEMO, engine, indexed } from '../helpers';
 import { initialize, inProcessClient, type TestClient } from '../lsp-client';
 
 const FILE = 'arch/x86/kvm/x86.c';
@@ -67,7 +66,7 @@ describe('local edits', () => {
 	it('when the shortcut applies, the moved result equals a fresh analysis', async () => {
 		const e = await engine();
 		const root = demoCopy();
-		const sources = scanTree(root).sources;
+		const sources = (await indexed(root)).sources;
 		const base = e.analyze(sources);
 		const oldText = readFileSync(join(root, FILE), 'utf8');
 		const lines = oldText.split('\n');
@@ -108,7 +107,7 @@ describe('workspace indexing', () => {
 		const events: string[] = [];
 		const states: string[] = [];
 		const ws = new Workspace(await engine(), {
-			publish: () => undefined,
+			results: { touched: () => undefined, closed: () => undefined, clear: () => undefined, analysed: () => undefined },
 			status: (s) => states.push(s.state),
 			log: () => undefined,
 			progress: (title) => {
@@ -126,7 +125,7 @@ describe('workspace indexing', () => {
 		expect(done).toBe(total);
 		expect(states[0]).toBe('indexing');
 		expect(states.at(-1), states.join(' ')).toBe('ready');
-		expect(ws.status()).toMatchObject({ state: 'ready', filesIndexed: scanTree(root).sources.length });
+		expect(ws.status()).toMatchObject({ state: 'ready', filesIndexed: (await indexed(root)).sources.length });
 		expect(ws.results()).toHaveLength(1);
 		ws.dispose();
 	});

@@ -10,10 +10,10 @@ import { extractFacts } from '../../server/src/analysis/facts';
 import { IndexCache } from '../../server/src/index/cache';
 import { IndexCancelled, indexTree } from '../../server/src/index/indexer';
 import { workerScript } from '../../server/src/index/pool';
-import { GPC_IDENTIFIER, mentionsGpc } from '../../server/src/index/prefilter';
-import { scanTree } from '../../server/src/index/scan';
+import { mentionsGpc } from '../../server/src/index/prefilter';
+import { GPC_IDENTIFIER } from '../../server/src/vocabulary';
 import { createCParser, withTree } from '../../server/src/parse/parser';
-import { DEMO, FIXTURES } from '../helpers';
+import { DEMO, FIXTURES, indexed } from '../helpers';
 
 const GPC_FILE = [
 	'#include <linux/kvm_host.h>',
@@ -53,54 +53,54 @@ describe('prefilter', () => {
 });
 
 describe('walk and scan', () => {
-	it('honours .gitignore only inside a git work tree, as git does', () => {
+	it('honours .gitignore only inside a git work tree, as git does', async () => {
 		const files = { '.gitignore': '/*\n!/keep/\n', 'keep/a.c': GPC_FILE, 'other/b.c': GPC_FILE };
 		const plain = tree(files);
-		expect(scanTree(plain).sources.map((s) => s.file)).toEqual(['keep/a.c', 'other/b.c']);
+		expect((await indexed(plain)).sources.map((s) => s.file)).toEqual(['keep/a.c', 'other/b.c']);
 		const repo = tree({ ...files, '.git/HEAD': 'ref: refs/heads/main\n', 'keep/sub/.gitignore': 'gen.c\n!*.h\n', 'keep/sub/gen.c': GPC_FILE, 'keep/sub/x.h': GPC_FILE });
-		expect(scanTree(repo).sources.map((s) => s.file)).toEqual(['keep/a.c', 'keep/sub/x.h']);
-		expect(scanTree(repo, { gitignore: false }).sources.map((s) => s.file)).toContain('other/b.c');
+		expect((await indexed(repo)).sources.map((s) => s.file)).toEqual(['keep/a.c', 'keep/sub/x.h']);
+		expect((await indexed(repo, { gitignore: false })).sources.map((s) => s.file)).toContain('other/b.c');
 	});
 
-	it('applies include and exclude patterns (gitignore syntax)', () => {
+	it('applies include and exclude patterns (gitignore syntax)', async () => {
 		const root = tree({ 'arch/x86/kvm/xen.c': GPC_FILE, 'drivers/gpu/g.c': GPC_FILE, 'virt/kvm/pfncache.c': GPC_FILE, 'tools/t.c': GPC_FILE });
-		expect(scanTree(root, { exclude: ['drivers/', 'tools'] }).sources.map((s) => s.file)).toEqual(['arch/x86/kvm/xen.c', 'virt/kvm/pfncache.c']);
-		expect(scanTree(root, { include: ['arch/x86/kvm/'] }).sources.map((s) => s.file)).toEqual(['arch/x86/kvm/xen.c']);
+		expect((await indexed(root, { exclude: ['drivers/', 'tools'] })).sources.map((s) => s.file)).toEqual(['arch/x86/kvm/xen.c', 'virt/kvm/pfncache.c']);
+		expect((await indexed(root, { include: ['arch/x86/kvm/'] })).sources.map((s) => s.file)).toEqual(['arch/x86/kvm/xen.c']);
 	});
 
-	it('never follows a symlink, inside the root or out of it', () => {
+	it('never follows a symlink, inside the root or out of it', async () => {
 		const outside = tree({ 'secret/s.c': GPC_FILE });
 		const root = tree({ 'a/a.c': GPC_FILE });
 		symlinkSync(join(outside, 'secret'), join(root, 'out'));
 		symlinkSync(join(root, 'a', 'a.c'), join(root, 'a', 'again.c'));
 		symlinkSync(root, join(root, 'loop'));
-		const scan = scanTree(root);
+		const scan = await indexed(root);
 		expect(scan.sources.map((s) => s.file)).toEqual(['a/a.c']);
-		expect(scan.scanned).toBe(1);
+		expect(scan.stats.scanned).toBe(1);
 	});
 
-	it('skips files over the size limit without reading them, and binaries, each with a reason', () => {
+	it('skips files over the size limit without reading them, and binaries, each with a reason', async () => {
 		const root = tree({ 'big.h': `/* khva */\n${'x'.repeat(5000)}`, 'bin.c': `int khva;\0\0\0`, 'ok.c': GPC_FILE });
-		const scan = scanTree(root, { maxFileBytes: 4096 });
+		const scan = await indexed(root, { maxFileBytes: 4096 });
 		expect(scan.sources.map((s) => s.file)).toEqual(['ok.c']);
 		expect(scan.skipped.map((s) => s.file).sort()).toEqual(['big.h', 'bin.c']);
 		expect(scan.skipped.find((s) => s.file === 'big.h')!.reason).toMatch(/larger than 4096 bytes \(5011\)/);
 		expect(scan.skipped.find((s) => s.file === 'bin.c')!.reason).toMatch(/binary/);
 	});
 
-	it('reads the neighbours of gpc .c files for their call graph only', () => {
+	it('reads the neighbours of gpc .c files for their call graph only', async () => {
 		const root = tree({ 'kvm/xen.c': GPC_FILE, 'kvm/lapic.c': PLAIN_FILE, 'kvm/lapic.h': PLAIN_FILE, 'mm/other.c': PLAIN_FILE, 'inc/x.h': GPC_FILE, 'inc/y.h': PLAIN_FILE });
-		expect(files(scanTree(root).sources)).toEqual(['inc/x.h', 'kvm/xen.c', 'kvm/lapic.c (neighbour)', 'kvm/lapic.h (neighbour)']);
+		expect(files((await indexed(root)).sources)).toEqual(['inc/x.h', 'kvm/xen.c', 'kvm/lapic.c (neighbour)', 'kvm/lapic.h (neighbour)']);
 	});
 });
 
 describe('indexTree', () => {
 	const trees = [DEMO, ...readdirSync(FIXTURES).map((d) => join(FIXTURES, d, 'bad')).filter((d) => existsSync(d))];
 
-	it.each([1, 2])('selects what scanTree selects, in the same order (%i thread(s))', async (jobs) => {
+	it('selects the same sources in the same order with and without workers', async () => {
 		for (const root of trees) {
-			const index = await indexTree(root, { jobs });
-			expect(files(index.sources), root).toEqual(files(scanTree(root).sources));
+			const index = await indexTree(root, { jobs: 2 });
+			expect(files(index.sources), root).toEqual(files((await indexed(root)).sources));
 		}
 	});
 

@@ -4,8 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { Engine } from '../../server/src/analysis/engine';
-import { scanTree } from '../../server/src/index/scan';
-import { DEMO, FIXTURES } from '../helpers';
+import { DEMO, FIXTURES, indexed } from '../helpers';
 import { expectMemoMatchesFresh } from '../memo-property';
 
 function fixtureFiles(): string[] {
@@ -28,7 +27,7 @@ describe('function memo', () => {
 	it('equals a fresh engine after each random edit of the demo tree', async () => {
 		const memoised = await Engine.create();
 		try {
-			const sources = scanTree(DEMO).sources;
+			const sources = (await indexed(DEMO)).sources;
 			const editable = sources.filter((s) => !s.summariesOnly && /kvm_gpc_/.test(s.read())).map((s) => s.file);
 			await expectMemoMatchesFresh(memoised, sources, editable, { steps: 25, seed: 11 });
 		} finally {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../server/src/analysis/findings';
-import type { RuleId } from '../../server/src/analysis/rules/types';
+import type { RuleId } from '../../server/src/catalogue';
 import { fingerprintFindings, lineFingerprint } from '../../server/src/report/fingerprint';
 import { baselineOf, filterNew, parseBaseline } from '../../server/src/review/baseline';
 import { diffHunks, matchFindings } from '../../server/src/review/match';

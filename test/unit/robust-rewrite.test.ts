@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyChanges } from '../../server/src/usage/apply';
-import { fixCommand, planTree } from '../../server/src/usage/fix';
+import { fixCommand, planTree } from '../../server/src/fix';
 import { FIXTURES, REPO } from '../helpers';
 
 // Failure injection into the rewrite's file system calls (everything else is the real node:fs).

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { engineOptions, parseSettings, SETTINGS } from '../../server/src/config';
-import { RULE_IDS } from '../../server/src/analysis/rules/types';
+import { RULE_IDS } from '../../server/src/catalogue';
 import { REPO } from '../helpers';
 
 const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
 import { createCParser } from '../../server/src/parse/parser';
-import { USAGE_TEXT } from '../../server/src/usage/syntax';
+import { USAGE_TEXT } from '../../server/src/vocabulary';
 import { FIXTURES } from '../helpers';
 import { random } from '../memo-property';
 import { expectUsageMemoMatchesFresh } from '../usage-memo-property';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode } from '../../server/src/parse/parser';
-import { censusOf, usageCensusExplanation } from '../../server/src/usage';
+import { usageCensusExplanation } from '../../server/src/usage/explain';
 import { evaluate, type EvalEnv } from '../../server/src/usage/evaluate';
 import { relayoutList, render } from '../../server/src/usage/layout';
 import { analyzePath, FIXTURES } from '../helpers';
@@ -18,7 +18,7 @@ beforeAll(async () => {
 describe('census', () => {
 	it('counts every usage argument and names the count in each message', async () => {
 		const result = await analyzePath(join(TREES, 'bad', 'no-guest-user-6.2'));
-		const census = censusOf(result)!;
+		const census = result.notes.usageCensus!;
 		expect(census.dead).toBe(true);
 		expect(census.sites.map((s) => `${s.file}:${s.line + 1}`)).toEqual([
 			'arch/x86/kvm/x86.c:7', 'arch/x86/kvm/xen.c:11', 'arch/x86/kvm/xen.c:17',
@@ -30,9 +30,9 @@ describe('census', () => {
 	});
 
 	it('counts the callers of a helper that passes its usage parameter on, not the helper', async () => {
-		const census = censusOf(await analyzePath(join(TREES, 'bad', 'wrapper-forwards-usage-6.2')))!;
+		const census = (await analyzePath(join(TREES, 'bad', 'wrapper-forwards-usage-6.2'))).notes.usageCensus!;
 		expect(census.sites.map((s) => s.callee)).toEqual(['xen_gpc_init', 'xen_gpc_init', 'xen_gpc_init']);
-		const guest = censusOf(await analyzePath(join(TREES, 'good', 'wrapper-forwards-guest-6.1')))!;
+		const guest = (await analyzePath(join(TREES, 'good', 'wrapper-forwards-guest-6.1'))).notes.usageCensus!;
 		expect(guest.dead).toBe(false);
 		expect(guest.guest.map((s) => `${s.file}:${s.line + 1}`)).toEqual(['arch/x86/kvm/vmx/nested.c:17']);
 	});
@@ -40,20 +40,20 @@ describe('census', () => {
 	it('one guest caller (KVM_GUEST_AND_HOST_USE_PFN counts) silences the rule, and the hover says who', async () => {
 		const result = await analyzePath(join(TREES, 'good', 'guest-and-host-user-6.2'));
 		expect(result.findings.filter((f) => f.rule === 'gpc-dead-usage-flag')).toEqual([]);
-		const text = usageCensusExplanation(censusOf(result)!);
+		const text = usageCensusExplanation(result.notes.usageCensus!);
 		expect(text).toMatch(/usage flags are live/);
 		expect(text).toMatch(/arch\/x86\/kvm\/vmx\/nested\.c:\d+.*KVM_GUEST_AND_HOST_USE_PFN/);
 	});
 
 	it('a value it cannot evaluate silences the rule too', async () => {
 		const result = await analyzePath(join(TREES, 'good', 'unknown-usage-value-6.2'));
-		const census = censusOf(result)!;
+		const census = result.notes.usageCensus!;
 		expect(census.unknown.map((s) => s.value)).toEqual(['vcpu->kvm->arch.xen.vcpu_info_usage']);
 		expect(usageCensusExplanation(census)).toMatch(/cannot evaluate the usage value/);
 	});
 
 	it('says there is nothing to remove in a 6.9+ tree', async () => {
-		const census = censusOf(await analyzePath(join(TREES, 'good', 'no-usage-api-6.12')))!;
+		const census = (await analyzePath(join(TREES, 'good', 'no-usage-api-6.12'))).notes.usageCensus!;
 		expect(census.usageEnum).toBeUndefined();
 		expect(usageCensusExplanation(census)).toMatch(/no `enum pfn_cache_usage`/);
 	});

@@ -9,7 +9,8 @@ import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode } from '../../server/src/parse/parser';
 import { nodesMatching, ParsedFiles, wordsPattern } from '../../server/src/usage/files';
 import { gpcStructFields } from '../../server/src/usage/struct';
-import { calleeIdentifier, callsOf, identifiersNamed } from '../../server/src/usage/syntax';
+import { calleeIdentifier } from '../../server/src/parse/nodes';
+import { callsOf, identifiersNamed } from '../../server/src/usage/syntax';
 import { FIXTURES } from '../helpers';
 import { random } from '../memo-property';
 

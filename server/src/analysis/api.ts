@@ -69,9 +69,6 @@ export const ALL_GPC_FUNCTION_NAMES: ReadonlySet<string> = new Set(
 	Object.values(GPC_SIGNATURES).flatMap((table) => Object.keys(table)),
 );
 
-/** Any gpc API name, including helpers no era table lists (kvm_gpc_is_gpa_active, ...). */
-export const GPC_API_NAME = /^(kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+)$/;
-
 export function gpcFunctionsFor(era: ApiEra): Map<string, GpcFunction> {
 	const table = new Map<string, GpcFunction>();
 	for (const [name, [role, s]] of Object.entries(GPC_SIGNATURES[era])) {

@@ -10,10 +10,10 @@
 // lock held, hard-IRQ context, or otherwise atomic), the chain of calls from the
 // entry point with each call site, and the constants bound at each step: the
 // rules read the kind, the simulator can replay the chain.
-import { GPC_API_NAME } from './api';
+import { GPC_API_NAME } from '../vocabulary';
+import { bind, decodeCall } from './calls';
 import { hardIrqEntries, type HardIrqEntry } from './entries';
 import type { FileFacts, FunctionFacts } from './facts';
-import { CONSTANT } from './flow';
 
 /**
  * - `sched-out`: the sched-out preempt notifier, inside the context switch with the
@@ -79,24 +79,6 @@ function seedOf(fn: FunctionFacts, hard: Map<string, HardIrqEntry>, schedOutInde
 	return undefined;
 }
 
-const COMPARISON = /^\(?\s*(\w+)\s*(==|!=)\s*(\w+)\s*\)?$/;
-
-/** What a caller passes for a parameter, given what the caller itself knows (of its own parameters). */
-function bind(arg: string, known: Record<string, string>): string | undefined {
-	if (CONSTANT.test(arg)) return arg;
-	if (Object.hasOwn(known, arg)) return known[arg];
-	const eq = COMPARISON.exec(arg);
-	if (eq && Object.hasOwn(known, eq[1]) && CONSTANT.test(eq[3])) return String((known[eq[1]] === eq[3]) === (eq[2] === '=='));
-	return undefined;
-}
-
-/** Whether bind() can ever give `arg` a value in a function with these parameters (pass 1 keeps no other argument). */
-export function bindable(arg: string, params: readonly string[]): boolean {
-	if (CONSTANT.test(arg) || params.includes(arg)) return true;
-	const eq = COMPARISON.exec(arg);
-	return !!eq && params.includes(eq[1]) && CONSTANT.test(eq[3]);
-}
-
 /** "a() → b() → c()", and the bindings of the last step. */
 export function chainText(chain: readonly ContextLink[]): string {
 	const last = chain[chain.length - 1];
@@ -154,12 +136,6 @@ export function callingContexts(facts: readonly FileFacts[], wanted: (name: stri
 		});
 	}
 	return out;
-}
-
-/** A call of FunctionFacts.calls: its callee and the arguments pass 1 kept ('' for the others). */
-export function decodeCall(call: string): { callee: string; args: string[] } {
-	const open = call.indexOf('(');
-	return open < 0 ? { callee: call, args: [] } : { callee: call.slice(0, open), args: call.slice(open + 1, -1).split(',') };
 }
 
 /** How a context reads in a message or hover: "sched-out context (rq lock held)". */

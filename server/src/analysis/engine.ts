@@ -3,43 +3,37 @@
 //   pass 2  per-function dataflow with the rules, in rounds: each round learns
 //           what callers pass their callees (atomic context, gpc locks held)
 //           and the next round re-analyses with it;
-//   then    the cross-file rules over the merged lifecycle facts.
+//   then    the cross-file rules over the merged lifecycle facts (lifecycle.ts)
+//           and the rules over the analysed files as a whole (gpc-dead-usage-flag).
+// Pass 2 of one file is filePass.ts; what each function learns of the tree, knowledge.ts.
 import type { Parser } from 'web-tree-sitter';
-import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
-import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
+import { createCParser, type Tree } from '../parse/parser';
+import { ALL_GPC_FUNCTION_NAMES, type ApiEra } from './api';
 import { CallerLocks } from './callerLocks';
-import { Escapes } from './escapes';
-import { OpsTables } from './ops';
 import { callingContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
-import { dirtyExemptions, type DirtyExemption } from './exemptions';
-import { extractFacts, GPC_API_MENTION, type FileFacts } from './facts';
-import { compareFindings, type Finding, type Range, type RelatedLocation, type UnparsedNotice } from './findings';
-import { NodeCache } from '../parse/cachedNodes';
-import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
-import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
-import { FunctionMemo, type FunctionResult, type FunctionSummary } from './memo';
+import { dirtyExemptions } from './exemptions';
+import { Escapes } from './escapes';
+import { extractFacts, type FileFacts } from './facts';
+import { compareFindings, dedupe, onePerCheckSite, type Finding, type UnparsedNotice } from './findings';
+import { analyzeFile, severityOf, type FilePass, type TreeContext } from './filePass';
+import type { TreeKnowledge } from './flow';
+import { checkWrappers, hasMarkDirtyHelper, instanceIdentity, learnFromCalls, relevantFunctions } from './knowledge';
+import { helperLifecycle, treeCallGraph, treeFindings } from './lifecycle';
+import { functionName } from '../parse/declarations';
+import { Outlines } from './outline';
+import { FunctionMemo } from './memo';
+import { OpsTables } from './ops';
 import type { AtomicContext } from './observations';
-import { baseIdentifier, lastSegment } from './paths';
-import { FUNCTION_RULES, IMPLEMENTED_RULES, RULES, TREE_RULES } from './rules';
+import { IMPLEMENTED_RULES, SOURCE_RULES } from './rules';
 import { sleepSummaries } from './sleep';
-import type { LifecycleSite, TreeCallGraph } from './rules/treeRule';
-import type { Related, RuleId, Severity } from './rules/types';
-import { deadUsageFindings } from '../usage/findings';
-import { UsagePlanMemo } from '../usage/memo';
-
-export interface SourceFile {
-	/** Path relative to the analysed root, with forward slashes. */
-	file: string;
-	/** Read on demand so that a whole tree is never held in memory. */
-	read(): string;
-	/** An up-to-date tree the caller owns (an open document's); the engine never deletes it. */
-	tree?(): Tree | undefined;
-	/** Only its call graph is needed (a neighbour of a gpc file, for may-sleep summaries). */
-	summariesOnly?: boolean;
-	/** Pass-1 facts computed earlier for this exact text (an on-disk cache, a worker). */
-	facts?: FileFacts;
-}
+import { isSuppressed } from './suppressions';
+import type { SourceFile } from './source';
+import type { LifecycleSite } from './rules/treeRule';
+import type { RuleNotes, SourceRule } from './rules/types';
+import { unparsedNotices } from './unparsed';
+import { ruleInfo, type RuleId, type Severity } from '../catalogue';
+import { GPC_API_MENTION, LOCK_MENTION } from '../vocabulary';
 
 export interface EngineHooks {
 	/** Pass-1 facts of a file, once computed (to cache them). */
@@ -93,66 +87,28 @@ export interface EngineResult {
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** Files over the time budget, functions nested too deeply to analyse: skipped, never a crash. */
 	skipped: EngineSkip[];
+	/** What rules leave for the editor features (the usage census for the hover). */
+	notes: RuleNotes;
 	/** Per file, gpc code tree-sitter could not parse: what the analysis could not see. */
 	unparsed: UnparsedNotice[];
 }
 
-const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
-const MENTIONS_GPC = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b|->lock\b/;
 const MAX_ROUNDS = 3;
 /** No single file may hang the engine (and with it a whole tree, or the language server). */
 export const DEFAULT_FILE_BUDGET_MS = 20_000;
-/**
- * The CFG builder and the interpreter recurse along the syntax tree: deeper functions (5,000
- * nested blocks, a 1,000-term `else if` chain) would overflow the JS stack. Real kernel
- * functions stay far below this.
- */
-export const MAX_FUNCTION_DEPTH = 400;
-
 class BudgetExceeded extends Error {}
 class ParseOverBudget extends Error {}
-
-/** What every file's analysis shares. */
-interface TreeContext {
-	knowledge: TreeKnowledge;
-	knowledgeFor(file: string): TreeKnowledge;
-	enabled: ReadonlySet<RuleId>;
-	options: EngineOptions;
-	exemptions: Map<string, DirtyExemption>;
-	era: ApiEra;
-	hasMarkDirtyHelper: boolean;
-	implementationFiles: Set<string>;
-	/** Functions worth analysing: gpc users and their callers. */
-	relevant: Set<string>;
-	/** And those that dereference a field some function stored a khva in. */
-	escapes: Escapes;
-	instanceId(path: string, types: Map<string, string>): string | undefined;
-	/** The settings and tree facts every function's result depends on (part of its memo key). */
-	fingerprint: string;
-}
-
-interface FilePass {
-	findings: Finding[];
-	lifecycle: LifecycleSite[];
-	analyses: { analysis: FunctionSummary; types: Map<string, string>; file: string }[];
-	/** Functions not analysed, with why. */
-	skipped: string[];
-	functions: number;
-	unparsedRegions: number;
-	apiCallsAnalysed: number;
-	suppressed: number;
-	/** Functions that use the gpc API and overlap an ERROR region. */
-	unparsed: { name: string; row: number; range: Range }[];
-}
 
 export class Engine {
 	/** Pass 2 of unchanged functions, reused across analyses (an edit re-analyses what it changed). */
 	private readonly memo = new FunctionMemo();
 	private readonly outlines = new Outlines();
-	/** The gpc-dead-usage-flag plan per file, likewise (an edit re-plans the edited file). */
-	private readonly usagePlans = new UsagePlanMemo();
+	/** Rules over the analysed files as a whole, each keeping its own state between analyses. */
+	private readonly sourceRules: { rule: SourceRule; checker: ReturnType<SourceRule['create']> }[];
 
-	private constructor(readonly parser: Parser) {}
+	private constructor(readonly parser: Parser) {
+		this.sourceRules = SOURCE_RULES.map((rule) => ({ rule, checker: rule.create(parser) }));
+	}
 
 	static async create(): Promise<Engine> {
 		return new Engine(await createCParser());
@@ -211,7 +167,7 @@ export class Engine {
 					hooks.onFacts?.(source.file, fileFacts);
 				});
 				if (!parsed) overBudget(source.file, 'parsing');
-				else if (!source.summariesOnly && MENTIONS_GPC.test(text) && texts.size < 256) texts.set(source.file, text);
+				else if (!source.summariesOnly && (GPC_API_MENTION.test(text) || LOCK_MENTION.test(text)) && texts.size < 256) texts.set(source.file, text);
 			}
 			hooks.onProgress?.('facts', i + 1, sources.length);
 		}
@@ -289,8 +245,8 @@ export class Engine {
 					deadline = Infinity;
 				}
 			}
-			const analysed = [...perFile.values()].flatMap((p) => p.analyses);
-			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds, ops), callerLocks.learn(analysed), escapes.learn(analysed)].includes(true) || !learntCallers;
+			const summaries = [...perFile.values()].flatMap((p) => p.analyses);
+			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds, ops), callerLocks.learn(summaries), escapes.learn(summaries)].includes(true) || !learntCallers;
 			learntCallers = true;
 		}
 		this.outlines.retain(new Set(gpcFiles));
@@ -316,23 +272,31 @@ export class Engine {
 		for (const f of gpcFacts) stats.apiCallSites += f.apiCalls.length;
 		// Cross-file findings honour `gpcscope-ignore` comments at their line like the others.
 		const lines = new Map<string, string[]>();
-		const lineOf = (file: string, line: number) => {
+		const linesOf = (file: string) => {
 			if (!lines.has(file)) lines.set(file, (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
-			return lines.get(file)![line] ?? '';
+			return lines.get(file)!;
 		};
 		for (const f of treeFindings(lifecycle, ctx, treeCallGraph(facts, [...api.values()].some((fn) => fn.role === 'init')))) {
-			if (isIgnored(f.rule, [lineOf(f.file, f.range.start.line), lineOf(f.file, f.range.start.line - 1)])) stats.findingsSuppressed++;
+			if (isSuppressed(f.rule, f.range.start.line, (row) => linesOf(f.file)[row])) stats.findingsSuppressed++;
 			else findings.push(f);
 		}
-		const deadUsage = ctx.enabled.has('gpc-dead-usage-flag') ? severityOf('gpc-dead-usage-flag', options) : undefined;
-		if (deadUsage) findings.push(...deadUsageFindings(sources, facts, era.era, this.parser, deadUsage, this.usagePlans));
+		const notes: RuleNotes = {};
+		const analysed = sources.filter((s) => !s.summariesOnly);
+		for (const { rule, checker } of this.sourceRules) {
+			const severity = ctx.enabled.has(rule.id) ? severityOf(rule.id, options) : undefined;
+			if (!severity) continue;
+			Object.assign(notes, checker.check({
+				sources: analysed, facts, era: era.era,
+				report: (file, range, message, fix) => findings.push({ rule: rule.id, severity, file, range, message, related: [], ...(fix && { fix }) }),
+			}));
+		}
 
 		findings.sort(compareFindings);
 		stats.ms = Math.round(performance.now() - started);
 		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
 		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
-		const unparsed = unparsedNotices(gpcFacts, perFile, (file) => lines.get(file) ?? (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips, unparsed };
+		const unparsed = unparsedNotices(gpcFacts, perFile, linesOf);
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, notes, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips, unparsed };
 	}
 
 	/**
@@ -377,409 +341,8 @@ export class Engine {
 	}
 }
 
-function hasMarkDirtyHelper(api: Map<string, unknown>, facts: FileFacts[]): boolean {
-	if (!api.has('kvm_gpc_mark_dirty_in_slot')) return false;
-	const declares = facts.some((f) => f.declarations.length > 0);
-	return !declares || facts.some((f) => f.declarations.some((d) => d.name === 'kvm_gpc_mark_dirty_in_slot'));
-}
-
-/** Functions that return a check of one of their parameters, and which parameter. */
-function checkWrappers(facts: FileFacts[], api: Map<string, GpcFunction>): (name: string) => number | undefined {
-	const wrappers = new Map<string, number>();
-	for (const f of facts) {
-		for (const fn of f.functions) {
-			const check = fn.returnsCheck && api.get(fn.returnsCheck.callee);
-			const index = check ? fn.params.indexOf(fn.returnsCheck!.args[check.gpc]?.replace(/^&/, '') ?? '') : -1;
-			if (index >= 0) wrappers.set(fn.name, index);
-		}
-	}
-	return (name) => wrappers.get(name);
-}
-
-/** gpc users, and their callers (whose call sites carry the context the users run in). */
-function relevantFunctions(facts: FileFacts[]): Set<string> {
-	const users = new Set(facts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
-	const relevant = new Set(users);
-	for (const f of facts) for (const fn of f.functions) if (fn.callees.some((c) => users.has(c))) relevant.add(fn.name);
-	return relevant;
-}
-
-/**
- * An instance is its owner struct and field: "kvm_vcpu_xen.runstate_cache" from the
- * struct that declares the field, or the base variable's type plus the path.
- */
-function instanceIdentity(facts: FileFacts[]): (path: string, types: Map<string, string>) => string | undefined {
-	const declaringStruct = new Map<string, string | undefined>();
-	for (const g of facts.flatMap((f) => f.gpcFields)) {
-		// A field name two structs declare cannot name an instance on its own.
-		declaringStruct.set(g.field, declaringStruct.has(g.field) && declaringStruct.get(g.field) !== g.struct ? undefined : g.struct);
-	}
-	return (path, types) => {
-		const field = lastSegment(path);
-		const struct = declaringStruct.get(field);
-		return struct && path.includes('.') ? `${struct}.${field}` : ownerKey(path, types);
-	};
-}
-
-/** "v.arch.xen.runstate_cache" with v: kvm_vcpu → "kvm_vcpu.arch.xen.runstate_cache". */
-export function ownerKey(path: string, types: Map<string, string>): string | undefined {
-	const base = baseIdentifier(path);
-	const type = types.get(base);
-	if (!type || type === 'gfn_to_pfn_cache') return undefined;
-	return `${type}${path.slice(base.length)}`.replace(/^kvm_vcpu\.kvm\./, 'kvm.');
-}
-
-/** Updates what callees learn from their callers; true when something new was learnt. */
-function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>, ops: OpsTables): boolean {
-	let changed = false;
-	for (const pass of passes) {
-		for (const { analysis, file } of pass.analyses) {
-			for (const call of analysis.calls) {
-				// A call through an ops table is a call of each implementation it names.
-				for (const callee of ops.expand(call.callee)) {
-					const held = call.heldGpc.length > 0;
-					const before = callerHolds.get(callee);
-					const after = held || before === 'some' ? 'some' : 'none';
-					if (before !== after) {
-						callerHolds.set(callee, after);
-						changed = true;
-					}
-					const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
-					if (ctx && !atomicEntry.has(callee)) {
-						atomicEntry.set(callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node, file });
-						changed = true;
-					}
-				}
-			}
-		}
-	}
-	return changed;
-}
-
-/** Where a function's name is, from the line its definition starts on (the type may be on a line of its own). */
-function nameRange(lines: readonly string[], row: number, name: string): Range {
-	const word = new RegExp(`\\b${name}\\b`);
-	for (let r = row; r < Math.min(lines.length, row + 4); r++) {
-		const m = word.exec(lines[r]);
-		if (m) return { start: { line: r, character: m.index }, end: { line: r, character: m.index + name.length } };
-	}
-	return { start: { line: row, character: 0 }, end: { line: row, character: (lines[row] ?? '').length } };
-}
-
-/**
- * One notice per file whose gpc code tree-sitter could not (all) parse: functions that use the
- * API and overlap an ERROR region, and gpc calls that lie in no function (a definition the
- * parser lost). Findings are never reported from inside ERROR regions: this says so.
- */
-function unparsedNotices(facts: readonly FileFacts[], passes: Map<string, FilePass>, linesOf: (file: string) => readonly string[]): UnparsedNotice[] {
-	const notices: UnparsedNotice[] = [];
-	for (const f of facts) {
-		const functions = passes.get(f.file)?.unparsed ?? [];
-		const orphans = f.apiCalls.filter((c) => !c.inFunction);
-		if (!functions.length && !orphans.length) continue;
-		const lines = linesOf(f.file);
-		const orphanRange = (c: { name: string; line: number }): Range => {
-			const at = Math.max(0, (lines[c.line] ?? '').indexOf(c.name));
-			return { start: { line: c.line, character: at }, end: { line: c.line, character: at + c.name.length } };
-		};
-		const listed = [...functions.map((fn) => ({ name: `${fn.name}()`, line: fn.row })), ...orphans.map((c) => ({ name: `${c.name}() outside any function`, line: c.line }))];
-		const names = listed.map((l) => `${l.name} (line ${l.line + 1})`);
-		const what = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-		notices.push({
-			file: f.file,
-			range: functions[0]?.range ?? orphanRange(orphans[0]),
-			functions: listed,
-			message: `tree-sitter could not parse all of the gpc code here: ${what}. What it could not parse is not analysed: no finding there is no evidence that it is right.`,
-		});
-	}
-	return notices;
-}
-
-/** A `gpcscope-ignore: rule-a, rule-b` comment on one of these lines names the rule. */
-function isIgnored(rule: RuleId, lines: string[]): boolean {
-	return lines.some((l) => {
-		const m = IGNORE_COMMENT.exec(l);
-		return !!m && m[1].split(/\s*,\s*/).includes(rule);
-	});
-}
-
-/** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
-function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
-	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0, unparsed: [] };
-	const { errors, lines } = outline;
-	// gpc code tree-sitter could not parse: not analysed there, and said so (unparsedNotices()).
-	// An annotation in the header (`__must_hold(&gpc->lock)`) is read from the text: only the body counts.
-	for (const fn of outline.functions) {
-		if (!fn.name || !errors.some(([s, e]) => s < fn.endIndex && e > fn.bodyIndex)) continue;
-		if (GPC_API_MENTION.test(text.slice(fn.startIndex, fn.endIndex))) pass.unparsed.push({ name: fn.name, row: fn.startRow, range: nameRange(lines, fn.startRow, fn.name) });
-	}
-	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
-	const isImplementation = ctx.implementationFiles.has(file);
-	const fileKnowledge = ctx.knowledgeFor(file);
-
-	for (const fn of outline.functions) {
-		const name = fn.name;
-		if (!name || !(ctx.relevant.has(name) || ctx.escapes.mentionsHolder(text.slice(fn.startIndex, fn.endIndex)))) continue;
-		fileKnowledge.checkBudget?.();
-		const origin = { row: fn.startRow, index: fn.startIndex };
-		const key = memoKey(fn);
-		const result = memo.lookup(key, fileKnowledge, origin) ?? memo.record(key, fileKnowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
-		if (!result) continue;
-		pass.findings.push(...result.findings);
-		pass.lifecycle.push(...result.lifecycle);
-		pass.suppressed += result.suppressed;
-		pass.analyses.push({ analysis: result.summary, types: result.summary.types, file });
-		pass.functions++;
-		pass.unparsedRegions += result.unparsedRegions;
-		pass.apiCallsAnalysed += result.apiCallsAnalysed;
-	}
-	const seenSites = new Set<string>();
-	pass.lifecycle = pass.lifecycle.filter((s) => {
-		const key = `${s.instance}@${s.range.start.line}:${s.range.start.character}`;
-		return !seenSites.has(key) && !!seenSites.add(key);
-	});
-	return pass;
-
-	/**
-	 * Everything the function's result depends on besides the tree's answers (recorded by the
-	 * memo): its text, the lines a `gpcscope-ignore` comment for it may sit on, the ERROR
-	 * regions over it, and the settings and tree facts shared by the whole analysis.
-	 */
-	function memoKey(fn: FunctionOutline): string {
-		const [start, end] = [fn.startIndex, fn.endIndex];
-		const overErrors = errors.filter(([s, e]) => s < end && e > start).map(([s, e]) => `${s - start}-${e - start}`);
-		const around = [lines[fn.startRow - 1], lines[fn.startRow], lines[fn.endRow]];
-		return JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around, text.slice(start, end)]);
-	}
-
-	/** Pass 2 of one function, in the file's coordinates; undefined when it cannot be analysed. */
-	function analyzeOne(fn: SyntaxNode, name: string, knowledge: TreeKnowledge): FunctionResult | undefined {
-		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
-			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
-			return undefined;
-		}
-		const out: FunctionResult = {
-			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0,
-			summary: { name, params: [], calls: [], stores: [], types: new Map() },
-		};
-		try {
-			analyzeInto(out, fn, name, knowledge);
-		} catch (e) {
-			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
-			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
-			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is too deeply nested to analyse (${e.message})`);
-			return undefined;
-		}
-		return out;
-	}
-
-	function analyzeInto(out: FunctionResult, definition: SyntaxNode, name: string, knowledge: TreeKnowledge): void {
-		// The scope and the dataflow read the same nodes, many times: memoised ones.
-		const fn = new NodeCache().of(definition);
-		const types = variableTypes(fn);
-		const seen = new Set<string>();
-		const checkers = FUNCTION_RULES.filter((r) => ctx.enabled.has(r.meta.id) && !(isImplementation && r.meta.readerOnly)).flatMap((rule) => {
-			const severity = severityOf(rule.meta.id, ctx.options);
-			if (!severity) return [];
-			return [rule.create({
-				file,
-				era: ctx.era,
-				functionName: name,
-				acquiresLock: /\b__acquires\s*\(/.test(functionHeader(fn)),
-				hasMarkDirtyHelper: ctx.hasMarkDirtyHelper,
-				dirtyExemption: (field) => ctx.exemptions.get(field)?.reason,
-				report: (node, message, related = [], fix) => {
-					const key = `${rule.meta.id}@${node.startIndex}`;
-					if (seen.has(key)) return;
-					seen.add(key);
-					if (errors.some(([s, e]) => node.startIndex >= s && node.endIndex <= e) || ignored(node.startPosition.row, rule.meta.id)) {
-						out.suppressed++;
-						return;
-					}
-					out.findings.push({ rule: rule.meta.id, severity, file, range: rangeOf(node), message, related: related.map((r) => relatedOf(file, r)), ...(fix ? { fix } : {}) });
-					out.localRelated.push(related.map((r) => r.file === undefined));
-				},
-			})];
-		});
-
-		const analysis = analyzeFunction(fn, knowledge, (o) => {
-			for (const c of checkers) c.observe(o);
-			if (o.kind === 'gpcCall' && ['init', 'activate', 'deactivate', 'check', 'refresh'].includes(o.api.role)) {
-				const instance = ctx.instanceId(o.instance, types);
-				if (instance) {
-					out.lifecycle.push({
-						instance, role: o.api.role as LifecycleSite['role'], file, range: rangeOf(o.node), functionName: name,
-						len: o.api.len !== undefined ? o.args[o.api.len]?.text : undefined,
-						gpa: o.api.gpa !== undefined ? o.args[o.api.gpa]?.text : undefined,
-					});
-				}
-			}
-		});
-		for (const c of checkers) c.finish?.();
-		out.unparsedRegions = analysis.cfg.unparsed.length;
-		out.apiCallsAnalysed = new Set(analysis.calls.filter((c) => GPC_API_NAME.test(c.callee)).map((c) => c.node.startIndex)).size;
-		// Only the calls and parameters outlive the function's analysis (the next rounds learn from
-		// them), and never the nodes: the tree is deleted after this file's pass, and reading a
-		// deleted tree's node is a use after free in the wasm heap.
-		out.summary = {
-			name: analysis.name,
-			params: analysis.params,
-			types,
-			stores: analysis.stores.map((st) => ({ ...st, node: detached(st.node) })),
-			returnsLocked: analysis.returnsLocked,
-			calls: analysis.calls.map((call) => ({
-				...call,
-				node: detached(call.node),
-				atomic: call.atomic?.site ? { ...call.atomic, site: detached(call.atomic.site) } : call.atomic,
-			})),
-		};
-	}
-}
-
-/**
- * Where a node is, without its tree: the positions, and the text up to the end of its first
- * line (all that rangeOf() and a "line N" link need), copied so that no file text is kept.
- */
-function detached(node: SyntaxNode): SyntaxNode {
-	const text = node.text;
-	const nl = text.indexOf('\n');
-	const first = JSON.parse(JSON.stringify(nl < 0 ? text : text.slice(0, nl + 1))) as string;
-	return { type: node.type, startIndex: node.startIndex, endIndex: node.endIndex, startPosition: node.startPosition, endPosition: node.endPosition, text: first } as unknown as SyntaxNode;
-}
-
-/** Whether the syntax tree under `node` is more than `limit` levels deep (an iterative walk: no recursion). */
-export function deeperThan(node: SyntaxNode, limit: number): boolean {
-	const cursor = node.walk();
-	try {
-		for (let depth = 0; ; ) {
-			if (cursor.gotoFirstChild()) {
-				if (++depth > limit) return true;
-				continue;
-			}
-			while (!cursor.gotoNextSibling()) {
-				if (depth === 0 || !cursor.gotoParent()) return false;
-				depth--;
-			}
-		}
-	} finally {
-		cursor.delete();
-	}
-}
-
-/**
- * A helper that deactivates (or activates) the cache it is given stands for that
- * lifecycle step at each of its call sites: `release(&vcpu->arch.xen.vcpu_info_cache)`.
- */
-function helperLifecycle(passes: FilePass[], ctx: TreeContext): LifecycleSite[] {
-	const helpers = new Map<string, { role: LifecycleSite['role']; parameter: number }[]>();
-	for (const pass of passes) {
-		for (const { analysis } of pass.analyses) {
-			for (const call of analysis.calls) {
-				const api = ctx.knowledge.api.get(call.callee);
-				if (!api || !['activate', 'deactivate', 'init'].includes(api.role)) continue;
-				const parameter = analysis.params.indexOf(call.argPaths[api.gpc] ?? '');
-				if (parameter < 0) continue;
-				const list = helpers.get(analysis.name) ?? [];
-				list.push({ role: api.role as LifecycleSite['role'], parameter });
-				helpers.set(analysis.name, list);
-			}
-		}
-	}
-	const sites: LifecycleSite[] = [];
-	for (const pass of passes) {
-		for (const { analysis, types, file } of pass.analyses) {
-			for (const call of analysis.calls) {
-				for (const h of helpers.get(call.callee) ?? []) {
-					const path = call.argPaths[h.parameter];
-					const instance = path && ctx.instanceId(path, types);
-					if (instance) sites.push({ instance, role: h.role, file, range: rangeOf(call.node), functionName: analysis.name });
-				}
-			}
-		}
-	}
-	return sites;
-}
-
-/** The call graph of every indexed file, for the tree rules. */
-function treeCallGraph(facts: readonly FileFacts[], hasInit: boolean): TreeCallGraph {
-	let names: Set<string> | undefined;
-	return {
-		hasInit,
-		defines: (name) => (names ??= new Set(facts.flatMap((f) => f.functions.map((fn) => fn.name)))).has(name),
-		callers: (name) => facts.flatMap((f) => f.functions.filter((fn) => fn.callees.includes(name)).map((fn) => fn.name)),
-	};
-}
-
-function treeFindings(lifecycle: Map<string, LifecycleSite[]>, ctx: TreeContext, calls: TreeCallGraph): Finding[] {
-	const out: Finding[] = [];
-	for (const rule of TREE_RULES) {
-		if (!ctx.enabled.has(rule.meta.id)) continue;
-		const severity = severityOf(rule.meta.id, ctx.options);
-		if (!severity) continue;
-		rule.check(lifecycle, (at, message, related = []) => {
-			if (ctx.implementationFiles.has(at.file) && rule.meta.readerOnly) return;
-			out.push({
-				rule: rule.meta.id, severity, file: at.file, range: at.range, message,
-				related: related.map((r) => ({ file: r.site.file, range: r.site.range, message: r.message })),
-			});
-		}, calls);
-	}
-	return out;
-}
-
 /** The rules asked for (all by default), less those whose engine option is off. */
 function enabledRules(options: EngineOptions): ReadonlySet<RuleId> {
 	const asked = options.rules ?? IMPLEMENTED_RULES;
-	return new Set([...asked].filter((id) => RULES.get(id)?.requires !== 'preemptRt' || options.preemptRt));
-}
-
-function severityOf(rule: RuleId, options: EngineOptions): Severity | undefined {
-	const configured = options.severity?.[rule];
-	if (configured === 'off') return undefined;
-	return configured ?? RULES.get(rule)!.severity;
-}
-
-export function rangeOf(node: SyntaxNode): Range {
-	const end = node.startPosition.row === node.endPosition.row ? node.endPosition : { row: node.startPosition.row, column: node.startPosition.column + firstLineLength(node) };
-	return {
-		start: { line: node.startPosition.row, character: node.startPosition.column },
-		end: { line: end.row, character: end.column },
-	};
-}
-
-function firstLineLength(node: SyntaxNode): number {
-	const nl = node.text.indexOf('\n');
-	// A CRLF line ends before its '\r' (LSP positions past it are outside the line).
-	return nl < 0 ? node.text.length : nl > 0 && node.text[nl - 1] === '\r' ? nl - 1 : nl;
-}
-
-function relatedOf(file: string, r: Related): RelatedLocation {
-	if (!('node' in r)) return { file: r.file, range: { start: { line: r.line, character: 0 }, end: { line: r.line, character: 0 } }, message: r.message };
-	return { file: r.file ?? file, range: rangeOf(r.node), message: r.message };
-}
-
-/** Rules that can all fire on one check call; the first in this order explains the others. */
-const CHECK_SITE_PRECEDENCE: RuleId[] = ['gpc-use-unchecked', 'gpc-check-unlocked', 'gpc-use-before-activate', 'gpc-len-mismatch'];
-
-/** One finding per check line: a check of the wrong cache is also unlocked and has the wrong length. */
-function onePerCheckSite(findings: Finding[]): Finding[] {
-	const best = new Map<string, number>();
-	const rank = (f: Finding) => CHECK_SITE_PRECEDENCE.indexOf(f.rule);
-	for (const f of findings) {
-		if (rank(f) < 0) continue;
-		const key = `${f.file}:${f.range.start.line}`;
-		best.set(key, Math.min(best.get(key) ?? Infinity, rank(f)));
-	}
-	return findings.filter((f) => rank(f) < 0 || best.get(`${f.file}:${f.range.start.line}`) === rank(f));
-}
-
-function dedupe(findings: Finding[]): Finding[] {
-	const out: Finding[] = [];
-	let last = '';
-	for (const f of findings) {
-		const key = `${f.file}:${f.range.start.line}:${f.range.start.character}:${f.rule}:${f.message}`;
-		if (key !== last) out.push(f);
-		last = key;
-	}
-	return out;
+	return new Set([...asked].filter((id) => ruleInfo(id).requires !== 'preemptRt' || options.preemptRt));
 }

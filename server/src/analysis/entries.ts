@@ -5,7 +5,8 @@
 // context on PREEMPT_RT (where every other handler is force-threaded) only with
 // IRQF_NO_THREAD, IRQF_PERCPU or IRQF_ONESHOT, or as per-CPU or NMI handlers.
 import type { SyntaxNode } from '../parse/parser';
-import { callArguments, calleeName, canonicalPath } from './paths';
+import { callArguments, calleeName } from '../parse/nodes';
+import { canonicalPath } from './paths';
 
 /** One hrtimer_init/hrtimer_setup/hrtimer_start* of a timer, or one `timer.function = cb`. */
 export interface TimerSetup {

@@ -2,14 +2,14 @@
 // function is analysed: API declarations (era), gpc-typed fields, the call
 // graph with direct sleeping calls, and the gpc call-site census.
 import type { SyntaxNode, Tree } from '../parse/parser';
-import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
-import { functionName } from './flow';
-import { opsTables, type OpsEntry } from './ops';
-import { bindable } from './contexts';
+import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
+import { bindable, encodeCall } from './calls';
 import { irqEntries, type IrqEntries } from './entries';
-import { callArguments, calleeName, declaratorName, typeName } from './paths';
-import { GPC_IDENTIFIER } from '../index/prefilter';
+import { callArguments, calleeName } from '../parse/nodes';
+import { declaratorName, functionDeclarator, functionName, isStatic, parameters, typeName } from '../parse/declarations';
+import { GPC_API_MENTION, GPC_API_NAME, GPC_IDENTIFIER, LOCK_MENTION, USAGE_FLAG } from '../vocabulary';
 import { enclosingDefinition, functionDefinitions } from '../parse/definitions';
+import { opsTables, type OpsEntry } from './ops';
 
 export interface ApiDeclaration {
 	name: string;
@@ -38,7 +38,7 @@ export interface FunctionFacts {
 	/** The declared return type (`enum hrtimer_restart` marks an hrtimer callback). */
 	returnType: string;
 	/**
-	 * Calls, for calling contexts, each encoded as a string (read with contexts.ts decodeCall): `callee`, or
+	 * Calls, for calling contexts, each encoded as a string (calls.ts): `callee`, or
 	 * `callee(,RUNSTATE_runnable)` with the argument texts a context can bind and '' for the others.
 	 */
 	calls: string[];
@@ -77,10 +77,6 @@ export interface FileFacts {
 	opsTables?: OpsEntry[];
 }
 
-/** Text that uses the gpc API (a function that does is a gpc user). */
-export const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
-const LOCK_MENTION = /->lock\b/;
-
 export function extractFacts(file: string, tree: Tree): FileFacts {
 	const root = tree.rootNode;
 	const facts: FileFacts = {
@@ -91,7 +87,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		if (!decl) continue;
 		const type = typeName(decl.childForFieldName('type'));
 		for (const d of decl.childrenForFieldName('declarator')) {
-			const fnDecl = findFunctionDeclarator(d);
+			const fnDecl = functionDeclarator(d);
 			if (fnDecl) {
 				const name = declaratorName(fnDecl.childForFieldName('declarator'));
 				if (name && ALL_GPC_FUNCTION_NAMES.has(name)) facts.declarations.push(declarationOf(name, fnDecl, file));
@@ -117,7 +113,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 
 	// Statements tree-sitter misread as definitions (`else list_for_each_entry(...) { }`) are not
 	// functions: their calls are their function's.
-	const definitions = functionDefinitions(root).map((fn) => ({ fn, fnDecl: findFunctionDeclarator(fn.childForFieldName('declarator')) }));
+	const definitions = functionDefinitions(root).map((fn) => ({ fn, fnDecl: functionDeclarator(fn.childForFieldName('declarator')) }));
 	for (const [i, { fn, fnDecl }] of definitions.entries()) {
 		const name = functionName(fn);
 		if (!name) continue;
@@ -141,7 +137,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		// Entered with the caller's gpc lock held and dropping it (hva_to_pfn_retry): its sleeps
 		// happen after the drop, so calling it under that lock is its contract, not a bug.
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
-		const params = parameterNames(fnDecl);
+		const params = parameters(fnDecl).map((p) => p.name ?? '');
 		const withArguments = callsWithArguments(calls, params);
 		const user = usesGpc(fn.text);
 		const unparsed = fn.hasError ? unparsedCalls(fn) : [];
@@ -159,9 +155,9 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		const callee = call && calleeName(call);
 		if (!call || !callee || !GPC_API_NAME.test(callee)) continue;
 		const args = callArguments(call);
-		facts.apiCalls.push({ name: callee, line: call.startPosition.row, arity: args.length, inFunction: insideFunction(call) });
+		facts.apiCalls.push({ name: callee, line: call.startPosition.row, arity: args.length, inFunction: !!enclosingDefinition(call) });
 		for (const a of args) {
-			if (/\bKVM_(GUEST|HOST)_USES_PFN\b/.test(a.text)) {
+			if (USAGE_FLAG.test(a.text)) {
 				facts.usageArguments.push({ value: a.text.trim(), file, line: a.startPosition.row, callee });
 			}
 		}
@@ -237,36 +233,9 @@ function isAddressTaken(root: SyntaxNode, name: string): boolean {
 	return false;
 }
 
-function isStatic(fn: SyntaxNode): boolean {
-	return fn.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
-}
-
-function insideFunction(node: SyntaxNode): boolean {
-	return !!enclosingDefinition(node);
-}
-
-function findFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | undefined {
-	let cur = d;
-	while (cur) {
-		if (cur.type === 'function_declarator') return cur;
-		cur = cur.childForFieldName('declarator');
-	}
-	return undefined;
-}
-
 function declarationOf(name: string, fnDecl: SyntaxNode, file: string): ApiDeclaration {
-	const params: { type: string; name: string }[] = [];
-	for (const p of fnDecl.childForFieldName('parameters')?.namedChildren ?? []) {
-		if (p?.type !== 'parameter_declaration') continue;
-		params.push({ type: typeName(p.childForFieldName('type')) ?? '', name: declaratorName(p.childForFieldName('declarator')) ?? '' });
-	}
+	const params = parameters(fnDecl).map((p) => ({ type: p.type ?? '', name: p.name ?? '' }));
 	return { name, params, file, line: fnDecl.startPosition.row };
-}
-
-function parameterNames(fnDecl: SyntaxNode | undefined): string[] {
-	return (fnDecl?.childForFieldName('parameters')?.namedChildren ?? [])
-		.filter((p) => p?.type === 'parameter_declaration')
-		.map((p) => declaratorName(p!.childForFieldName('declarator')) ?? '');
 }
 
 /** The check call every return of the function returns, if they all return one. */
@@ -302,8 +271,7 @@ function callsWithArguments(calls: readonly SyntaxNode[], params: string[]): { c
 			const text = a.text.replace(/\s+/g, ' ').trim().slice(0, 80);
 			return bindable(text, params) ? text : '';
 		});
-		while (args.length && !args[args.length - 1]) args.pop();
-		const encoded = args.length ? `${callee}(${args.join(',')})` : callee;
+		const encoded = encodeCall(callee, args);
 		if (!out.has(encoded)) out.set(encoded, call.startPosition.row);
 	}
 	return { calls: [...out.keys()], lines: [...out.values()] };

@@ -9,13 +9,14 @@ import {
 	type GpcFunction, type LockPrimitive,
 } from './api';
 import { NodeCache } from '../parse/cachedNodes';
+import { CONSTANT } from './calls';
 import { buildCfg, type Cfg, type CfgNode } from './cfg';
 import type { CallingContext } from './contexts';
 import type { AtomicContext, Observation } from './observations';
-import {
-	baseIdentifier, callArguments, calleeName, canonicalPath, declaratorName, isPointerDeclarator, lastSegment,
-	stripParens, typeName,
-} from './paths';
+import { baseIdentifier, canonicalPath, lastSegment } from './paths';
+import { callArguments, calleeName, stripParens } from '../parse/nodes';
+import { declaratorName, declaredVariables, functionDeclarator, functionHeader, functionName, isPointerDeclarator, parameters } from '../parse/declarations';
+import type { NodeSpan } from '../parse/positions';
 import { cloneWorld, deleteEntry, emptyWorld, mergeWorlds, sameWorlds, setEntry, WorldKeys, type InstanceState, type World } from './state';
 
 /** What the function analysis needs to know about the rest of the tree. */
@@ -55,7 +56,8 @@ export interface TreeKnowledge {
 /** The cache a khva-holding field points into, relative to the field's owner (".nested.pi_desc_gpc"), and where it was stored. */
 export interface KhvaHolder {
 	cache: string;
-	site: SyntaxNode;
+	/** Where it was stored (detached: the storing function's tree is gone by then). */
+	site: NodeSpan;
 	file: string;
 }
 
@@ -92,8 +94,6 @@ export interface FunctionAnalysis {
 const WORLD_LIMIT = 16;
 /** Guard classes that make the scope atomic; mutex, srcu, rwsem guards may sleep. */
 const ATOMIC_GUARD = /^((raw_)?spinlock(_irq|_irqsave|_bh|_nested)?|(read|write)_lock(_irq|_irqsave|_bh)?|irq|irqsave|preempt|preempt_notrace|rcu)$/;
-/** Named constants and numbers: what a calling context can bind a parameter to. */
-export const CONSTANT = /^([A-Z][A-Za-z0-9_]*|\d+[uUlL]*|0x[0-9a-fA-F]+|true|false)$/;
 const MAX_VISITS_PER_NODE = 64;
 /** Fields the refresher rewrites together with khva/pfn under the write lock. */
 const REFRESHED_FIELDS: ReadonlySet<string> = new Set(['memslot', 'gpa', 'uhva', 'generation']);
@@ -250,41 +250,18 @@ function returnedPointer(e: SyntaxNode, w: World): string | undefined {
 	return undefined;
 }
 
-/** The declaration part of a definition (return type, name, parameters, annotations). */
-export function functionHeader(fn: SyntaxNode): string {
-	const body = fn.childForFieldName('body');
-	return body ? fn.text.slice(0, body.startIndex - fn.startIndex) : fn.text;
-}
-
-export function functionName(fn: SyntaxNode): string | undefined {
-	let d = fn.childForFieldName('declarator');
-	while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
-	return declaratorName(d?.childForFieldName('declarator') ?? null);
-}
-
-/** Declared types of a function's parameters and locals (`struct kvm_vcpu *v` → v: kvm_vcpu). */
-export function variableTypes(fn: SyntaxNode): Map<string, string> {
-	const { params, locals } = collectScope(fn);
-	return new Map([...locals, ...params]);
-}
-
 function collectScope(fn: SyntaxNode): FunctionScope {
 	const params = new Map<string, string>();
 	const paramOrder: string[] = [];
 	const locals = new Map<string, string>();
 	const gpcVars = new Set<string>();
 	const atomicParams = new Set<string>();
-	let d = fn.childForFieldName('declarator');
-	while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
-	for (const p of d?.childForFieldName('parameters')?.namedChildren ?? []) {
-		if (p?.type !== 'parameter_declaration') continue;
-		const pname = declaratorName(p.childForFieldName('declarator'));
-		const ptype = typeName(p.childForFieldName('type'));
+	for (const { name: pname, type: ptype, declarator } of parameters(functionDeclarator(fn.childForFieldName('declarator')))) {
 		paramOrder.push(pname ?? '');
 		if (!pname || !ptype) continue;
 		params.set(pname, ptype);
 		if (ptype === 'gfn_to_pfn_cache') gpcVars.add(pname);
-		if (/atomic/.test(pname) && !isPointerDeclarator(p.childForFieldName('declarator'))) atomicParams.add(pname);
+		if (/atomic/.test(pname) && !isPointerDeclarator(declarator)) atomicParams.add(pname);
 	}
 	const body = fn.childForFieldName('body');
 	// One walk of the function for the labels (the CFG's) and the four kinds of node read below.
@@ -292,11 +269,7 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 	const inBody = (n: SyntaxNode) => !!body && n.startIndex >= body.startIndex && n.endIndex <= body.endIndex;
 	const ofType = (type: string) => found.filter((n): n is SyntaxNode => n?.type === type && inBody(n));
 	for (const decl of ofType('declaration')) {
-		const t = typeName(decl?.childForFieldName('type') ?? null);
-		if (!decl || !t) continue;
-		for (const declarator of decl.childrenForFieldName('declarator')) {
-			const lname = declaratorName(declarator);
-			if (!lname) continue;
+		for (const { name: lname, type: t } of declaredVariables(decl)) {
 			locals.set(lname, t);
 			if (t === 'gfn_to_pfn_cache') gpcVars.add(lname);
 		}

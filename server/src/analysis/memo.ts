@@ -6,13 +6,19 @@
 // (may-sleep chains, callers' contexts, ...) is recorded with the answers; the
 // result is reused only while every answer is still the same. No SyntaxNode is
 // kept: trees are deleted after each pass.
-import type { SyntaxNode } from '../parse/parser';
+import type { NodeSpan } from '../parse/positions';
 import type { Finding, Range } from './findings';
 import type { FunctionAnalysis, TreeKnowledge } from './flow';
 import type { LifecycleSite } from './rules/treeRule';
 
-/** What pass 2 keeps of one function: the calls and parameters for the next rounds and the lifecycle. */
-export type FunctionSummary = Pick<FunctionAnalysis, 'name' | 'params' | 'calls' | 'stores' | 'returnsLocked'> & { types: Map<string, string> };
+/** A call as pass 2 keeps it: its node detached from the tree (deleted after each file's pass). */
+export type CallSummary = Omit<FunctionAnalysis['calls'][number], 'node'> & { node: NodeSpan };
+
+/** A khva stored in a field, likewise detached. */
+export type StoreSummary = Omit<FunctionAnalysis['stores'][number], 'node'> & { node: NodeSpan };
+
+/** What pass 2 keeps of one function: the calls and parameters for the next rounds, the khva it stores or returns locked, and the lifecycle. */
+export type FunctionSummary = Pick<FunctionAnalysis, 'name' | 'params' | 'returnsLocked'> & { calls: CallSummary[]; stores: StoreSummary[]; types: Map<string, string> };
 
 /** One function's pass-2 output, in the file's coordinates. */
 export interface FunctionResult {
@@ -124,11 +130,11 @@ function moved(result: FunctionResult, by: Origin): FunctionResult {
 		start: { line: r.start.line + by.row, character: r.start.character },
 		end: { line: r.end.line + by.row, character: r.end.character },
 	});
-	const node = (n: SyntaxNode): SyntaxNode => ({
+	const node = (n: NodeSpan): NodeSpan => ({
 		type: n.type, text: n.text, startIndex: n.startIndex + by.index, endIndex: n.endIndex + by.index,
 		startPosition: { row: n.startPosition.row + by.row, column: n.startPosition.column },
 		endPosition: { row: n.endPosition.row + by.row, column: n.endPosition.column },
-	}) as unknown as SyntaxNode;
+	});
 	const { summary } = result;
 	return {
 		...result,

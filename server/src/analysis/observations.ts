@@ -1,13 +1,15 @@
 // What the dataflow tells the rules: each observation is a fact about one
 // program point on one world (path class). Rules judge; the engine observes.
 import type { SyntaxNode } from '../parse/parser';
+import type { NodeSpan } from '../parse/positions';
 import type { GpcFunction, LockPrimitive } from './api';
 import type { CallingContext } from './contexts';
 import type { DerivedPointer, InstanceState, World } from './state';
 
 export interface AtomicContext {
 	why: string;
-	site?: SyntaxNode;
+	/** In this function's tree, or (from a caller, learnt in an earlier round) detached from its tree. */
+	site?: NodeSpan;
 	/** The file of `site` when it is not the analysed function's (a caller's call site). */
 	file?: string;
 	/** The calling context the function was entered in, when that is why. */

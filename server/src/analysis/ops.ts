@@ -7,14 +7,10 @@
 // "kvm_x86_ops.prepare_switch_to_guest" and reaches every implementation a
 // table of the indexed files names: one of them runs, whichever vendor module
 // is loaded, so it may sleep if any of them may.
+import { isDispatched, OPS } from '../parse/dispatch';
 import type { SyntaxNode } from '../parse/parser';
 import type { FileFacts, FunctionFacts } from './facts';
 
-/** The ops structs whose calls are resolved, with the static-call key prefix of each. */
-const OPS = [
-	{ struct: 'kvm_pmu_ops', staticCall: 'kvm_x86_pmu_', macro: 'kvm_pmu_call' },
-	{ struct: 'kvm_x86_ops', staticCall: 'kvm_x86_', macro: 'kvm_x86_call' },
-];
 const TABLE_DECLARATION = /\bstruct\s+kvm_(?:x86|pmu)_ops\s+\w+[^;=]*=\s*\{/;
 
 export interface OpsEntry {
@@ -22,33 +18,6 @@ export interface OpsEntry {
 	table: string;
 	member: string;
 	impl: string;
-}
-
-/** "kvm_x86_ops.member" for a call through an ops table (`fn`: the call's function, parentheses stripped). */
-export function dispatchedCallee(fn: SyntaxNode): string | undefined {
-	if (fn.type === 'call_expression') {
-		const macro = fn.childForFieldName('function');
-		const arg = fn.childForFieldName('arguments')?.namedChildren.filter((c) => c?.type !== 'comment');
-		if (macro?.type !== 'identifier' || arg?.length !== 1 || arg[0]?.type !== 'identifier') return undefined;
-		const key = arg[0].text;
-		if (macro.text === 'static_call' || macro.text === 'static_call_cond') {
-			const ops = OPS.find((o) => key.startsWith(o.staticCall));
-			return ops && `${ops.struct}.${key.slice(ops.staticCall.length)}`;
-		}
-		const ops = OPS.find((o) => o.macro === macro.text);
-		return ops && `${ops.struct}.${key}`;
-	}
-	if (fn.type === 'field_expression') {
-		const base = fn.childForFieldName('argument');
-		const member = fn.childForFieldName('field')?.text;
-		const ops = base?.type === 'identifier' ? OPS.find((o) => o.struct === base.text) : undefined;
-		return ops && member ? `${ops.struct}.${member}` : undefined;
-	}
-	return undefined;
-}
-
-export function isDispatched(callee: string): boolean {
-	return callee.includes('.');
 }
 
 /** The ops tables a file defines: `struct kvm_x86_ops vmx_x86_ops = { .run = vmx_vcpu_run, ... }`. */

@@ -11,7 +11,8 @@
 // them, by the table (SLEEPING_UNLESS_DEFINED) where it does not. A call
 // through a vendor ops table may sleep if any implementation it names may (ops.ts).
 import { ATOMIC_SAFE, SLEEPING_UNLESS_DEFINED } from './api';
-import { isDispatched, OpsTables } from './ops';
+import { OpsTables } from './ops';
+import { isDispatched } from '../parse/dispatch';
 import type { FileFacts, FunctionFacts } from './facts';
 
 export interface SleepSummaries {

@@ -1,6 +1,7 @@
 // The abstract state the dataflow carries: a small set of "worlds", each a
 // conjunction of facts about every gpc instance the function touches.
 import type { SyntaxNode } from '../parse/parser';
+import type { NodeSpan } from '../parse/positions';
 import type { LockVariant } from './api';
 import type { CallingContext } from './contexts';
 
@@ -47,7 +48,8 @@ export interface DerivedPointer {
 	instance: string;
 	/** yes once the hold it was taken under has been dropped (even if the lock is taken again). */
 	stale: Tri;
-	site: SyntaxNode;
+	/** Where it was taken (detached when another function stored it: that function's tree is gone). */
+	site: NodeSpan;
 	/** The file of `site` when another function stored the pointer in a field. */
 	file?: string;
 	/** Stored in a field by another function: taken under a hold this function never saw. */
@@ -72,7 +74,7 @@ export interface World {
 	/** Other spinning locks held (atomic context). */
 	spins: Record<string, SyntaxNode>;
 	/** Why this path is atomic, beyond locks and IRQs (read_trylock, a caller's context, and then which). */
-	atomicReason?: { why: string; site?: SyntaxNode; context?: CallingContext };
+	atomicReason?: { why: string; site?: NodeSpan; context?: CallingContext };
 	/** A runtime guard (`in_atomic()`, `!task_is_running()`) proved the path sleepable. */
 	sleepable: boolean;
 }

@@ -5,9 +5,10 @@
 // annotations that ask for confirmation, so that the tree still builds: the
 // part at one call site alone would not compile.
 // Listing the actions plans nothing (the finding carries its title in
-// Diagnostic.data), so the answer is immediate. The edit reads the tree: it is
-// computed on resolve, or, for clients that cannot resolve (eglot, Neovim 0.7),
-// by the action's command, which answers at once and then sends the edit with
+// Diagnostic.data, findingFixes.ts), so the answer is immediate. The edit reads
+// the tree (its whole-tree search runs in worker threads): it is computed on
+// resolve, or, for clients that cannot resolve (eglot, Neovim 0.7), by the
+// action's command, which answers at once and then sends the edit with
 // workspace/applyEdit.
 import type {
 	AnnotatedTextEdit, ChangeAnnotation, ClientCapabilities, CodeAction, CodeActionParams, Connection, ExecuteCommandParams,
@@ -16,15 +17,16 @@ import type {
 import { CodeActionKind } from 'vscode-languageserver';
 import type { Parser } from 'web-tree-sitter';
 import { URI } from 'vscode-uri';
+import { rowAt } from '../parse/positions';
 import type { Engine, EngineResult } from '../analysis/engine';
 import { lineEdits, renderPlan, type FileChange } from '../usage/diff';
 import { ParsedFiles } from '../usage/files';
-import { outcomeOf } from '../usage/fix';
-import { planUsageRemoval, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
-import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../usage/commands';
-import { diskTree } from '../usage/tree';
-import type { Workspace } from '../workspace';
-import type { FixData } from './findingFixes';
+import { outcomeOf } from '../usage/outcome';
+import { planUsageRemovalSearching, type GroupKind, type Refusal, type UsagePlan } from '../usage/plan';
+import { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND } from '../protocol';
+import { diskTree, gpcFilesOf } from '../index/diskTree';
+import type { Workspace } from '../workspace/workspace';
+import { fixOf } from './findingFixes';
 
 export { REMOVE_USAGE_FLAGS_COMMAND, REMOVE_USAGE_FLAGS_SERVER_COMMAND };
 
@@ -57,7 +59,7 @@ const ANNOTATIONS: Record<GroupKind, string> = {
 
 export function usageCodeActions(connection: Connection, host: UsageActionsHost) {
 	// Plans are cached per analysis result: a new analysis means new text.
-	const plans = new WeakMap<EngineResult, UsagePlan>();
+	const plans = new WeakMap<EngineResult, Promise<UsagePlan>>();
 
 	const context = async (uri: string) => {
 		const ws = host.workspace();
@@ -68,11 +70,12 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	type Context = NonNullable<Awaited<ReturnType<typeof context>>>;
 
 	/** The whole-tree plan (it reads the tree: callers and prototypes outside the gpc files). */
-	const plan = (c: Context): UsagePlan => {
+	const plan = (c: Context): Promise<UsagePlan> => {
 		const known = plans.get(c.result);
 		if (known) return known;
-		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser, true);
+		const made = makePlan(c.ws, c.root, c.result, c.uriOf, c.parser);
 		plans.set(c.result, made);
+		made.catch(() => plans.delete(c.result));
 		return made;
 	};
 
@@ -93,8 +96,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			if (wants(CodeActionKind.QuickFix)) {
 				for (const d of ours) {
 					// The title the rule gave this finding (Diagnostic.data), else the finding's own.
-					const given = (d.data as Partial<FixData> | undefined)?.fix?.title;
-					const fix = typeof given === 'string' ? given : mine.find((f) => f.range.start.line === d.range.start.line && f.message === d.message)?.fix?.title;
+					const fix = fixOf(d, c.file, c.result)?.title;
 					if (!fix) continue;
 					out.push({ title: `${fix}, and the rest of the usage machinery tree-wide (gpcscope)`, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, data });
 				}
@@ -116,7 +118,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			const c = await context(data.uri);
 			if (!c) return action;
 			// Always the whole plan: any part of it alone leaves a tree that does not build.
-			const p = plan(c);
+			const p = await plan(c);
 			const rendering = renderPlan(p);
 			const refusals = [...p.refusals, ...rendering.conflicts];
 			if (refusals.length) {
@@ -129,8 +131,8 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 		/** `gpcscope.removeUsageFlags` (and its server-side name): the whole tree, one WorkspaceEdit. */
 		async execute(params: ExecuteCommandParams): Promise<{ applied: boolean; files: number; message?: string }> {
 			if (params.command === APPLY_USAGE_FIX_COMMAND) {
-				// Answered before the edit is planned: eglot gives a command 10 s, planning may read the whole tree.
-				// Planning blocks this thread for seconds on a kernel tree: the answer goes out first.
+				// Answered before the edit is planned: eglot gives a command 10 s, and planning reads the
+				// whole tree (searched in workers) and parses its callers here: the answer goes out first.
 				setTimeout(() => {
 					this.execute({ ...params, command: REMOVE_USAGE_FLAGS_SERVER_COMMAND }).catch((e: Error) => connection.console.error(`gpcscope: ${e.stack ?? e}`));
 				}, 20);
@@ -150,7 +152,7 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 			const at = ws.resultFor(URI.file(`${folder}/MAINTAINERS`).toString());
 			const root = at.root ?? folder;
 			const engine = await host.engine;
-			const p = makePlan(ws, root, at.result, at.uriOf, engine.parser, true);
+			const p = await makePlan(ws, root, at.result, at.uriOf, engine.parser);
 			const outcome = outcomeOf(p);
 			if (outcome.kind === 'nothing') {
 				void connection.window.showInformationMessage(`gpcscope: ${outcome.message}.`);
@@ -168,22 +170,23 @@ export function usageCodeActions(connection: Connection, host: UsageActionsHost)
 	};
 }
 
-/** The whole plan for the folder at `root`, with open documents' text winning over the disk. */
-function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser, withTree: boolean): UsagePlan {
+/**
+ * The whole plan for the folder at `root`, with open documents' text winning over the disk.
+ * Their text is taken, not their tree: the whole-tree search yields to edits, which delete trees.
+ */
+async function makePlan(ws: Workspace, root: string, result: EngineResult | undefined, uriOf: (file: string) => string, parser: Parser): Promise<UsagePlan> {
 	const override = (file: string) => {
 		const doc = ws.documentFor(uriOf(file));
-		return doc ? { read: () => doc.text, tree: () => doc.tree } : undefined;
+		const text = doc?.text;
+		return text !== undefined ? { read: () => text } : undefined;
 	};
-	const tree = diskTree(root, { override, files: result?.facts.map((f) => f.file) });
+	const tree = diskTree(root, { override, files: result ? result.facts.map((f) => f.file) : (await gpcFilesOf(root)).files });
 	const files = new ParsedFiles(parser);
 	try {
-		return planUsageRemoval(files, tree.sources, {
-			era: result?.era.era ?? '6.2-6.8',
-			grep: withTree ? (names) => tree.grep(names) : undefined,
-			reportsOnly: !withTree,
-		});
+		return await planUsageRemovalSearching(files, tree.sources, { era: result?.era.era ?? '6.2-6.8', search: (names) => tree.search(names) });
 	} finally {
 		files.dispose();
+		await tree.dispose();
 	}
 }
 
@@ -197,10 +200,9 @@ function workspaceEdit(plan: UsagePlan, changes: readonly FileChange[], uriOf: (
 	const changeAnnotations: Record<string, ChangeAnnotation> = {};
 	const documentChanges: TextDocumentEdit[] = perFile.map(({ change, edits }) => {
 		const planned = plan.edits.filter((e) => e.file === change.file && change.groups.includes(e.group));
-		const lines = (offset: number) => change.before.slice(0, offset).split('\n').length - 1;
 		const annotated: (TextEdit | AnnotatedTextEdit)[] = edits.map((e) => {
 			if (!withAnnotations) return e;
-			const hit = planned.find((p) => lines(p.start) <= e.range.end.line && lines(Math.max(p.start, p.end - 1)) >= e.range.start.line) ?? planned[0];
+			const hit = planned.find((p) => rowAt(change.before, p.start) <= e.range.end.line && rowAt(change.before, Math.max(p.start, p.end - 1)) >= e.range.start.line) ?? planned[0];
 			const kind = plan.groups.get(hit.group)?.kind ?? 'function';
 			changeAnnotations[kind] ??= { label: ANNOTATIONS[kind], description: 'gpc-dead-usage-flag', needsConfirmation: true };
 			return { ...e, annotationId: kind };

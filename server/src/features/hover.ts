@@ -9,16 +9,18 @@ import { URI } from 'vscode-uri';
 import { gpcFunctionsFor, RWLOCK_PRIMITIVES, type ApiEra, type GpcFunction, type GpcRole } from '../analysis/api';
 import { chainText, contextLabel } from '../analysis/contexts';
 import type { EngineResult } from '../analysis/engine';
-import { analyzeFunction, variableTypes } from '../analysis/flow';
+import { analyzeFunction } from '../analysis/flow';
+import { variableTypes } from '../parse/declarations';
+import type { NodeSpan } from '../parse/positions';
 import type { AtomicContext, Observation } from '../analysis/observations';
 import { canonicalPath, displayPath } from '../analysis/paths';
-import { RULES } from '../analysis/rules';
-import type { RuleId } from '../analysis/rules/types';
+import { ruleInfo, type RuleId } from '../catalogue';
 import type { InstanceState } from '../analysis/state';
 import { packageRoot } from '../packageRoot';
-import { censusOf, usageCensusExplanation } from '../usage';
+import { usageCensusExplanation } from '../usage/explain';
 import { enclosingDefinition } from '../parse/definitions';
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { isUsageName } from '../vocabulary';
 
 export interface HoverContext {
 	tree: Tree;
@@ -27,9 +29,6 @@ export interface HoverContext {
 	result: EngineResult;
 	uriOf(file: string): string;
 }
-
-/** The usage machinery's names: hovering one explains the usage census. */
-const USAGE_IDENTIFIER = /^(KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN|KVM_GUEST_AND_HOST_USE_PFN|pfn_cache_usage)$/;
 
 const CONTRACT: Record<GpcRole, string> = {
 	check: 'Needs `gpc->lock` held for read. Returns true when the cache maps `len` bytes and the mapping is valid: `khva` and `pfn` are then stable **until the lock is dropped**. Does not sleep. On false: drop the lock, `REFRESH()`, re-take the lock and check again, in a loop; atomic paths bail out instead.',
@@ -63,8 +62,8 @@ export function hover(ctx: HoverContext, position: Position): Hover | null {
 	else if (node.type === 'field_identifier' && (node.text === 'khva' || node.text === 'pfn') && node.parent?.type === 'field_expression') {
 		const text = mappingHover(ctx, node.parent);
 		if (text) sections.push(text);
-	} else if (USAGE_IDENTIFIER.test(node.text)) {
-		const census = censusOf(result);
+	} else if (isUsageName(node.text)) {
+		const census = result.notes.usageCensus;
 		if (census) sections.push(usageCensusExplanation(census));
 	} else {
 		const text = instanceHover(ctx, node);
@@ -84,7 +83,6 @@ function contains(range: { start: Position; end: Position }, p: Position): boole
 	return after && before;
 }
 
-
 /** Observations made at `target` on every path that reaches it. */
 function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
 	const fn = enclosingDefinition(target);
@@ -96,14 +94,14 @@ function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
 	return seen;
 }
 
-const line = (n: SyntaxNode) => n.startPosition.row + 1;
+const line = (n: NodeSpan) => n.startPosition.row + 1;
 
 function link(ctx: HoverContext, file: string, row: number, label?: string): string {
 	return `[${label ?? `${file.split('/').pop()}:${row}`}](${ctx.uriOf(file)}#L${row})`;
 }
 
 /** The site that makes a path atomic: in this file "line N", in a caller's file "file.c:N". */
-function atomicSiteLink(ctx: HoverContext, site: SyntaxNode, file = ctx.file): string {
+function atomicSiteLink(ctx: HoverContext, site: NodeSpan, file = ctx.file): string {
 	return link(ctx, file, line(site), file === ctx.file ? `line ${line(site)}` : undefined);
 }
 
@@ -229,11 +227,11 @@ const docsCache = new Map<string, string>();
 
 /** The rule's one-line summary and its "How to fix" section, from docs/rules/<id>.md. */
 export function ruleHover(rule: RuleId): string {
-	const meta = RULES.get(rule)!;
+	const meta = ruleInfo(rule);
 	if (!docsCache.has(rule)) {
 		let page = '';
 		try {
-			page = readFileSync(join(packageRoot(), 'docs', 'rules', `${rule}.md`), 'utf8');
+			page = readFileSync(join(packageRoot(), meta.doc), 'utf8');
 		} catch {
 			// A missing page leaves the summary alone.
 		}
@@ -241,7 +239,7 @@ export function ruleHover(rule: RuleId): string {
 		docsCache.set(rule, fix);
 	}
 	const fix = excerpt(docsCache.get(rule)!, HOVER_FIX_CHARS);
-	const page = `[rule page](${URI.file(join(packageRoot(), 'docs', 'rules', `${rule}.md`)).toString()})`;
+	const page = `[rule page](${URI.file(join(packageRoot(), meta.doc)).toString()})`;
 	return [`**${rule}** (${meta.severity}): ${meta.summary}. ${page}`, fix ? `**How to fix:**\n\n${fix}` : ''].filter(Boolean).join('\n\n');
 }
 

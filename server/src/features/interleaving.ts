@@ -1,17 +1,11 @@
 // "Show interleaving": on a finding whose race the simulator can play out,
 // a code action that opens the simulator on the function around it.
 import type { CodeAction, Diagnostic } from 'vscode-languageserver';
-import type { RuleId } from '../analysis/rules/types';
-
-/** Rules about one reader's locking and checking: the simulator can replay them against an invalidation. */
-const RACE_RULES: ReadonlySet<RuleId> = new Set([
-	'gpc-use-after-unlock', 'gpc-use-unchecked', 'gpc-check-unlocked', 'gpc-sleep-under-lock',
-	'gpc-refresh-in-atomic', 'gpc-lock-imbalance', 'gpc-missing-mark-dirty',
-]);
+import { RULES, type RuleId } from '../catalogue';
 
 export function interleavingActions(uri: string, diagnostics: readonly Diagnostic[]): CodeAction[] {
 	return diagnostics
-		.filter((d) => d.source === 'gpcscope' && RACE_RULES.has(d.code as RuleId))
+		.filter((d) => d.source === 'gpcscope' && RULES.get(d.code as RuleId)?.interleaving)
 		.map((d) => ({
 			title: `Show interleaving for ${d.code} (gpcscope simulator)`,
 			diagnostics: [d],

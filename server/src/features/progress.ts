@@ -2,7 +2,7 @@
 // once, the progress token is created asynchronously, and reports made before
 // it exists are folded into the latest one.
 import type { Connection } from 'vscode-languageserver/node';
-import type { WorkspaceProgress } from '../workspace';
+import type { WorkspaceProgress } from '../workspace/workspace';
 
 export function workDoneProgress(connection: Connection, title: string): WorkspaceProgress {
 	let latest: { percentage: number; message?: string } | undefined;

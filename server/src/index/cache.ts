@@ -4,7 +4,7 @@
 // on. The file starts with the sha1 of its body; a mismatch, a parse error, an
 // unknown format or another engine version means it is rebuilt, never trusted.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EraDecision } from '../analysis/era';
@@ -17,6 +17,8 @@ import { Kind, type Signature } from './tasks';
 const FORMAT = 1;
 /** Files modified this close to the scan may change again within the same timestamp: not cached. */
 const RACY_MS = 2000;
+/** A lock older than this is a crashed process's. */
+const STALE_LOCK_MS = 10 * 60 * 1000;
 
 /** sig, kind, sha1 of the content (files that were hashed). */
 export type FileRecord = [sig: Signature, kind: Kind, hash?: string];
@@ -49,7 +51,7 @@ let engineVersionMemo: string | undefined;
 /**
  * What produced the cached facts: the package version, the grammar, and the code of
  * the worker bundle (which holds extractFacts) or, when running from sources, of the
- * analysis, parse and index sources. Any change to them invalidates every cache.
+ * analysis, parse and index sources and the vocabulary. Any change to them invalidates every cache.
  */
 export function engineVersion(): string {
 	if (engineVersionMemo) return engineVersionMemo;
@@ -58,7 +60,10 @@ export function engineVersion(): string {
 	h.update(readFileSync(join(root, 'grammars', 'provenance.json')));
 	const worker = join(root, 'dist', 'worker.js');
 	if (__filename.endsWith('.js') && existsSync(worker)) h.update(readFileSync(worker));
-	else for (const dir of ['analysis', 'analysis/rules', 'parse', 'index']) hashSources(h, join(root, 'server', 'src', dir));
+	else {
+		for (const dir of ['analysis', 'analysis/rules', 'parse', 'index']) hashSources(h, join(root, 'server', 'src', dir));
+		h.update(readFileSync(join(root, 'server', 'src', 'vocabulary.ts')));
+	}
 	return (engineVersionMemo = h.digest('hex').slice(0, 16));
 }
 
@@ -89,7 +94,7 @@ export class IndexCache {
 	private kept = 0;
 
 	private constructor(dir: string, root: string, private readonly log: (m: string) => void) {
-		this.path = join(dir, 'index', `${createHash('sha1').update(root).digest('hex').slice(0, 16)}.json`);
+		this.path = cacheFile(dir, root);
 		const engine = engineVersion();
 		const loaded = load(this.path, root, engine);
 		this.previous = loaded.body;
@@ -173,6 +178,39 @@ export class IndexCache {
 
 	get file(): string {
 		return this.path;
+	}
+}
+
+/** The cache file of the tree at `root`. */
+function cacheFile(dir: string, root: string): string {
+	return join(dir, 'index', `${createHash('sha1').update(root).digest('hex').slice(0, 16)}.json`);
+}
+
+/**
+ * Runs `fn` holding the lock of the tree's cache: processes that would index the same
+ * tree at once (kbuild's checkers under make -j) take turns, so the first indexes and
+ * analyses, and the others find its cache.
+ */
+export async function withTreeLock<T>(dir: string, root: string, fn: () => Promise<T>): Promise<T> {
+	const lock = `${cacheFile(dir, root)}.lock`;
+	mkdirSync(join(lock, '..'), { recursive: true });
+	for (;;) {
+		try {
+			closeSync(openSync(lock, 'wx'));
+			break;
+		} catch {
+			try {
+				if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { force: true });
+			} catch {
+				// released meanwhile
+			}
+			await new Promise((r) => setTimeout(r, 200));
+		}
+	}
+	try {
+		return await fn();
+	} finally {
+		rmSync(lock, { force: true });
 	}
 }
 

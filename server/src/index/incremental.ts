@@ -11,9 +11,11 @@ import type { Range } from '../analysis/findings';
 import { REGISTERS_IRQ_ENTRY } from '../analysis/entries';
 import { enclosingDefinition } from '../parse/definitions';
 import type { Tree } from '../parse/parser';
+import { rowAt } from '../parse/positions';
+import { GPC_IDENTIFIER, LOCK_MENTION } from '../vocabulary';
 
-/** What a function's text must not mention for the shortcut (facts.ts's GPC_MENTION, usage flags, suppressions). */
-const GPC_TEXT = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|pfn_cache_usage|KVM_(GUEST|HOST)_USES_PFN)\b|->lock\b|gpcscope-ignore/;
+/** What a function's text must not mention for the shortcut (gpc identifiers, a lock through a pointer, suppressions). */
+const GPC_TEXT = new RegExp(`${GPC_IDENTIFIER.source}|${LOCK_MENTION.source}|gpcscope-ignore`);
 
 export interface LocalEdit {
 	/** Rows after this one (in the old text) moved by `lineDelta`. */
@@ -83,6 +85,8 @@ export function shiftResult(result: EngineResult, file: string, edit: LocalEdit)
 			range: moveRange(n.file, n.range),
 			functions: n.functions.map((fn) => ({ ...fn, line: moveRange(n.file, { start: { line: fn.line, character: 0 }, end: { line: fn.line, character: 0 } }).start.line })),
 		})),
+		// The census's lines are not moved: the hover explains it again after the next analysis.
+		notes: {},
 	};
 }
 
@@ -111,10 +115,4 @@ function shiftFacts(facts: FileFacts, afterRow: number, delta: number, edited: F
 		apiCalls: facts.apiCalls.map((c) => ({ ...c, line: line(c.line) })),
 		usageArguments: facts.usageArguments.map((u) => ({ ...u, line: line(u.line) })),
 	};
-}
-
-function rowAt(text: string, offset: number): number {
-	let row = 0;
-	for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) row++;
-	return row;
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Parser } from 'web-tree-sitter';
-import type { SourceFile } from '../analysis/engine';
+import type { SourceFile } from '../analysis/source';
 import { internFacts, type FileFacts } from '../analysis/facts';
 import { createCParser } from '../parse/parser';
 import { IndexCache } from './cache';
@@ -39,6 +39,8 @@ export interface IndexOptions extends WalkOptions {
 	onGpcFile?(file: string, abs: string, read: boolean, facts: FileFacts | undefined): FileFacts | undefined;
 	onProgress?(phase: 'scan' | 'facts', done: number, total: number): void;
 	log?(message: string): void;
+	/** Which files only (the rewrite's list of gpc files): no facts are computed. */
+	filesOnly?: boolean;
 	/** Polled between batches: true abandons the run (IndexCancelled). */
 	cancelled?(): boolean;
 }
@@ -126,6 +128,7 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 	 * the gpc files' facts still make a warm run fast).
 	 */
 	const wantFacts = (s: Seen, cached = true) => {
+		if (options.filesOnly) return;
 		const known = cached ? cache?.facts(s.entry.rel, s.hash) : undefined;
 		if (known) {
 			facts.set(s.entry.rel, known);

@@ -7,11 +7,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../packageRoot';
-import { unpackVerdicts, type FactsReply, type FactsTask, type PackedVerdicts, type ScanTask, type ScanVerdict } from './tasks';
+import { unpackVerdicts, type FactsReply, type FactsTask, type PackedVerdicts, type ScanTask, type ScanVerdict, type SearchTask } from './tasks';
 import type { WorkerRequest, WorkerResponse } from './worker';
 
 interface Job {
-	task: ScanTask | FactsTask;
+	task: ScanTask | FactsTask | SearchTask;
 	/** May run on any worker (see pump()). */
 	anyWorker?: boolean;
 	resolve(value: unknown): void;
@@ -102,6 +102,11 @@ export class WorkerPool {
 		return this.run(task, this.high, anyWorker) as Promise<FactsReply>;
 	}
 
+	/** The indexes of the task's files that name one of its names. */
+	search(task: SearchTask): Promise<number[]> {
+		return this.run(task, this.low) as Promise<number[]>;
+	}
+
 	async dispose(): Promise<void> {
 		this.disposed = true;
 		const error = new Error('index pool disposed');
@@ -110,7 +115,7 @@ export class WorkerPool {
 		this.slots.length = 0;
 	}
 
-	private run(task: ScanTask | FactsTask, queue: Job[], anyWorker = false): Promise<unknown> {
+	private run(task: ScanTask | FactsTask | SearchTask, queue: Job[], anyWorker = false): Promise<unknown> {
 		if (!this.started && !this.disposed) this.start();
 		if (this.disposed || !this.slots.length) return Promise.reject(new Error('index pool disposed'));
 		return new Promise((resolve, reject) => {

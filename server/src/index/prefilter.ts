@@ -3,13 +3,9 @@
 // needles first (Buffer.indexOf is memchr-driven for needles under 8 bytes and
 // several times slower for longer ones), then the exact word-bounded regex on
 // the few files that contain one.
+import { GPC_IDENTIFIER, GPC_NEEDLES } from '../vocabulary';
 
-/** Identifiers whose presence makes a file relevant (API calls, the type, the mapping, the usage flags). */
-export const GPC_IDENTIFIER = /\b(?:gfn_to_pfn_cache|kvm_gpc_[a-z_]+|kvm_gfn_to_pfn_cache_[a-z_]+|khva|pfn_cache_usage|KVM_(?:GUEST|HOST)_USES_PFN)\b/;
-
-// Every GPC_IDENTIFIER match contains one of these: "fn_cach" (gfn_to_pfn_cache,
-// kvm_gfn_to_pfn_cache_*, pfn_cache_usage), "kvm_gpc", "khva", "USES_PF".
-const NEEDLES = ['fn_cach', 'kvm_gpc', 'khva', 'USES_PF'].map((n) => Buffer.from(n, 'latin1'));
+const NEEDLES = GPC_NEEDLES.map((n) => Buffer.from(n, 'latin1'));
 
 /** Whether `bytes` mention a gpc identifier (exactly GPC_IDENTIFIER's verdict on the latin1 text). */
 export function mentionsGpc(bytes: Uint8Array): boolean {

@@ -46,6 +46,13 @@ export interface FactsTask {
 	abs: string;
 }
 
+/** Which of these files name one of `names` (whole words). */
+export interface SearchTask {
+	kind: 'search';
+	files: string[];
+	names: string[];
+}
+
 export interface FactsReply {
 	facts?: FileFacts;
 	hash?: string;
@@ -163,6 +170,30 @@ function scanFile(abs: string, maxBytes: number, all: boolean): ScanVerdict {
 	} finally {
 		closeSync(fd);
 	}
+}
+
+/** The indexes of the task's files that name one of its names; unreadable files name none. */
+export function searchFiles(task: SearchTask): number[] {
+	// Needles under 8 bytes (Buffer.indexOf is memchr-driven for those, several times slower for longer ones).
+	const needles = [...new Set(task.names.map((n) => n.slice(0, 7)))].map((n) => Buffer.from(n, 'latin1'));
+	const words = new RegExp(`\\b(?:${task.names.join('|')})\\b`);
+	const out: number[] = [];
+	task.files.forEach((abs, i) => {
+		let bytes: Buffer;
+		try {
+			const fd = openSync(abs, 'r');
+			try {
+				bytes = readInto(fd, fstatSync(fd).size);
+			} finally {
+				closeSync(fd);
+			}
+		} catch {
+			return;
+		}
+		// Literal needles first (memchr-driven), the word-bounded pattern on the few files that hold one.
+		if (needles.some((n) => bytes.indexOf(n) >= 0) && words.test(bytes.toString('latin1'))) out.push(i);
+	});
+	return out;
 }
 
 /** Pass-1 facts of one file; the tree is deleted before returning. */

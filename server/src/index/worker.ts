@@ -1,12 +1,12 @@
 // A worker thread of the index pool (bundled as dist/worker.js): its own
-// web-tree-sitter parser, scan and facts tasks one at a time, replies by id.
+// web-tree-sitter parser, scan, facts and search tasks one at a time, replies by id.
 import { parentPort } from 'node:worker_threads';
 import { createCParser } from '../parse/parser';
-import { factsOf, packVerdicts, scanFiles, type FactsTask, type ScanTask } from './tasks';
+import { factsOf, packVerdicts, scanFiles, searchFiles, type FactsTask, type ScanTask, type SearchTask } from './tasks';
 
 export interface WorkerRequest {
 	id: number;
-	task: ScanTask | FactsTask;
+	task: ScanTask | FactsTask | SearchTask;
 }
 
 export interface WorkerResponse {
@@ -26,7 +26,8 @@ parentPort!.on('message', async ({ id, task }: WorkerRequest) => {
 			const packed = packVerdicts(scanFiles(task));
 			transfer.push(packed.numbers.buffer as ArrayBuffer);
 			response = { id, value: packed };
-		} else response = { id, value: factsOf(task, await (parser ??= createCParser())) };
+		} else if (task.kind === 'search') response = { id, value: searchFiles(task) };
+		else response = { id, value: factsOf(task, await (parser ??= createCParser())) };
 	} catch (e) {
 		response = { id, error: (e as Error).stack ?? String(e) };
 	}

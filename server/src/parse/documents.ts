@@ -4,7 +4,8 @@
 // A document over the size limit (a generated header) keeps only its text:
 // it is not parsed until an edit brings it under the limit.
 import { Edit, type Parser } from 'web-tree-sitter';
-import type { Point, Tree } from './parser';
+import type { Tree } from './parser';
+import { offsetAt, pointAt } from './positions';
 
 export interface TextChange {
 	/** Absent for a full-text replacement. */
@@ -133,26 +134,4 @@ function declarationHasError(tree: Tree, start: number, end: number): boolean {
 	let node = root.descendantForIndex(start, Math.max(start, end - 1));
 	for (let parent = node?.parent; node && parent && parent.id !== root.id; parent = node.parent) node = parent;
 	return !node || node.hasError;
-}
-
-export function offsetAt(text: string, pos: { line: number; character: number }): number {
-	let offset = 0;
-	for (let line = 0; line < pos.line; line++) {
-		const nl = text.indexOf('\n', offset);
-		if (nl < 0) return text.length;
-		offset = nl + 1;
-	}
-	const lineEnd = text.indexOf('\n', offset);
-	const max = lineEnd < 0 ? text.length : lineEnd;
-	return Math.min(offset + pos.character, max);
-}
-
-function pointAt(text: string, offset: number): Point {
-	let row = 0;
-	let lineStart = 0;
-	for (let nl = text.indexOf('\n'); nl >= 0 && nl < offset; nl = text.indexOf('\n', nl + 1)) {
-		row++;
-		lineStart = nl + 1;
-	}
-	return { row, column: offset - lineStart };
 }

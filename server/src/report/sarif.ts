@@ -3,17 +3,18 @@
 // (rule + file + the line's own text; see fingerprint.ts).
 import type { Log, Notification, ReportingDescriptor, Result } from 'sarif';
 import { UNPARSED_CODE, type Finding, type UnparsedNotice } from '../analysis/findings';
-import { RULES } from '../analysis/rules';
+import { IMPLEMENTED_RULES } from '../analysis/rules';
+import { ruleInfo } from '../catalogue';
 import { FINGERPRINT_KEY, fingerprintFindings } from './fingerprint';
 
 const LEVEL = { error: 'error', warning: 'warning', information: 'note', hint: 'note' } as const;
-export const RULE_HELP_BASE = 'https://gpcscope.invalid/docs/rules/';
+export const RULE_HELP_BASE = 'https://gpcscope.invalid/';
 
 export function formatSarif(findings: readonly Finding[], version: string, lineText: (file: string, line: number) => string, extra: SarifExtra = {}): string {
-	const rules: ReportingDescriptor[] = [...RULES.values()].map((r) => ({
+	const rules: ReportingDescriptor[] = [...IMPLEMENTED_RULES].map(ruleInfo).map((r) => ({
 		id: r.id,
 		shortDescription: { text: r.summary },
-		helpUri: `${RULE_HELP_BASE}${r.id}.md`,
+		helpUri: `${RULE_HELP_BASE}${r.doc}`,
 		defaultConfiguration: { level: LEVEL[r.severity] },
 	}));
 	const fingerprints = extra.fingerprints ?? fingerprintFindings(findings, lineText);

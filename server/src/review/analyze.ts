@@ -1,9 +1,11 @@
-// One analysis of a whole tree, as `check <tree>` does it (scan with the prefilter,
-// then the engine), for review's before/after and the kbuild index.
+// One analysis of a whole tree, as `check <tree>` does it (the same pipeline,
+// without the persistent cache: review's trees are scratch copies), for review's
+// before and after.
 import type { ApiEra } from '../analysis/api';
-import { Engine, type EngineResult } from '../analysis/engine';
-import type { RuleId } from '../analysis/rules/types';
-import { readText, scanTree } from '../index/scan';
+import { Engine } from '../analysis/engine';
+import type { RuleId } from '../catalogue';
+import { checkTrees, type CheckResult } from '../index/check';
+import { readText } from '../index/indexer';
 import { cachedLineText, type LineText } from '../report/fingerprint';
 import { join } from 'node:path';
 
@@ -17,30 +19,22 @@ export interface AnalyzeOptions {
 
 export interface TreeAnalysis {
 	root: string;
-	result: EngineResult;
-	scanned: number;
-	parsed: number;
+	result: CheckResult;
 	ms: number;
-	/** The files given to the engine (relative), and whether only for their call graph. */
-	sources: { file: string; summariesOnly: boolean }[];
 	/** Line texts of the tree as analysed (read lazily: call before the tree goes away). */
 	lineText: LineText;
 }
 
 export async function analyzeTree(root: string, options: AnalyzeOptions = {}): Promise<TreeAnalysis> {
 	const started = performance.now();
-	const scan = scanTree(root, { allFiles: options.allFiles });
 	const engine = options.engine ?? (await Engine.create());
 	try {
-		const result = engine.analyze(scan.sources, { era: options.era, rules: options.rules });
+		const checked = await checkTrees(engine, [root], { allFiles: options.allFiles, cache: false, engine: { era: options.era, rules: options.rules } });
 		return {
-			root: scan.root,
-			result,
-			scanned: scan.scanned,
-			parsed: scan.sources.length,
-			sources: scan.sources.map((s) => ({ file: s.file, summariesOnly: !!s.summariesOnly })),
+			root: checked.root,
+			result: checked.result,
 			ms: performance.now() - started,
-			lineText: cachedLineText((file) => readText(join(scan.root, file))),
+			lineText: cachedLineText((file) => readText(join(checked.root, file))),
 		};
 	} finally {
 		if (!options.engine) engine.dispose();

@@ -2,7 +2,7 @@
 // Exit codes as `check`: 0 when the series introduces nothing at warning level or
 // above, 1 when it does, 2 on bad input (a patch that does not apply, no such range).
 import type { ApiEra } from '../analysis/api';
-import type { RuleId } from '../analysis/rules/types';
+import type { RuleId } from '../catalogue';
 import { VERSION } from '../version';
 import { formatReviewJson, formatReviewSarif, formatReviewText, reviewSummary } from './format';
 import { review } from './review';

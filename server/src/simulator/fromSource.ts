@@ -7,10 +7,12 @@
 import { functionDefinitions } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import { buildCfg, type CfgNode } from '../analysis/cfg';
-import { deeperThan, MAX_FUNCTION_DEPTH } from '../analysis/engine';
-import { analyzeFunction, functionName, type TreeKnowledge } from '../analysis/flow';
+import { MAX_FUNCTION_DEPTH } from '../analysis/filePass';
+import { deeperThan } from '../parse/nodes';
+import { analyzeFunction, type TreeKnowledge } from '../analysis/flow';
+import { functionName } from '../parse/declarations';
 import type { Observation } from '../analysis/observations';
-import { calleeName, stripParens } from '../analysis/paths';
+import { calleeName, stripParens } from '../parse/nodes';
 import { RWLOCK_PRIMITIVES } from '../analysis/api';
 import type { ReaderOp, ReaderProgram } from './reader';
 

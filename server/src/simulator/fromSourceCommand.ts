@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Engine } from '../analysis/engine';
-import { scanTree } from '../index/scan';
+import { openTrees } from '../index/open';
 import { runReader, type Adversaries } from './api';
 import { formatTrace } from './format';
 import { declineReason, extractReader, functionAtRow } from './fromSource';
@@ -36,7 +36,13 @@ export async function simulateFromSource(args: FromSourceArgs, out: (s: string) 
 	const rel = relative(root, file).split(sep).join('/');
 	const engine = await Engine.create();
 	try {
-		const result = engine.analyze(scanTree(root).sources);
+		const opened = await openTrees(engine.parser, [root]);
+		let result;
+		try {
+			result = engine.analyze(opened.sources);
+		} finally {
+			opened.trees.dispose();
+		}
 		const tree = engine.parser.parse(readFileSync(file, 'utf8'))!;
 		try {
 			const fn = functionAtRow(tree.rootNode, row);

@@ -13,7 +13,7 @@
 // lasso with an empty cycle: the last state repeats, as Spin's stutter
 // extension has it).
 import type { BuiltModel } from './build';
-import { Layout, ModelError, compileThreads, enabledAt, keyOf, stepThread, viewer, type CThread } from './explorer';
+import { Layout, ModelError, compileThreads, enabledAt, keyOf, stepThread, viewer, type CThread } from './machine';
 import type { Lasso, LivenessVerdict, Snapshot, Step } from './types';
 
 export interface LivenessOptions {

@@ -4,7 +4,7 @@
 // locals like `evict_vcpus` and `vcpu_bitmap`, and parameters like `may_block`
 // (the request plumbing). What a file's bodies decide for the whole tree (which
 // parameters go) is part of its result, for the join.
-import { variableTypes } from '../analysis/flow';
+import { variableTypes } from '../parse/declarations';
 import type { SyntaxNode } from '../parse/parser';
 import type { UsageFunction } from './census';
 import { evaluate, mentionsAtom, type EvalEnv } from './evaluate';
@@ -12,10 +12,10 @@ import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import {
 	deleteStatement, edit, emptyPart, group, isRemoved, markRemoved, oneLine, refuse, report, reportLine, type FilePart,
 } from './output';
-import {
-	calleeIdentifier, declaredFunction, descendants, endsLine, isBlank, isInside, isUsageParam, lineEndIncl, lineStart, listItems,
-	parametersOf, sideEffectFree, startsLine, unindent,
-} from './syntax';
+import { endsLine, isBlank, isUsageParam, sideEffectFree, startsLine, unindent } from './syntax';
+import { calleeIdentifier, descendants, isInside, listItems } from '../parse/nodes';
+import { declaredFunction, parametersOf } from '../parse/declarations';
+import { lineEndIncl, lineStart } from '../parse/positions';
 
 /** What the bodies need to know of the whole tree (the part's memo key). */
 export interface BodyContext {

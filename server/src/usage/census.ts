@@ -8,9 +8,10 @@ import { enclosingDefinition } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
 import { nodesMatching, wordsPattern, type UsageFile } from './files';
-import {
-	calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
-} from './syntax';
+import { callsOf, isUsageParam, isVcpuParam } from './syntax';
+import { calleeIdentifier, descendants, listItems } from '../parse/nodes';
+import { declaredFunction, parametersOf } from '../parse/declarations';
+import { USAGE_ENUM } from '../vocabulary';
 
 export const GUEST = 'KVM_GUEST_USES_PFN';
 export const HOST = 'KVM_HOST_USES_PFN';

@@ -2,6 +2,7 @@
 // LSP text edits (whole-line hunks).
 import { diffArrays, FILE_HEADERS_ONLY, formatPatch, structuredPatch } from 'diff';
 import type { Range } from '../analysis/findings';
+import { rowAt } from '../parse/positions';
 import { render } from './layout';
 import type { Refusal, UsagePlan } from './plan';
 
@@ -34,7 +35,7 @@ export function renderPlan(plan: UsagePlan, selected?: (group: string) => boolea
 		const before = plan.texts.get(file)!;
 		const out = render(before, edits);
 		for (const [a] of out.conflicts) {
-			conflicts.push({ file, line: before.slice(0, a.start).split('\n').length - 1, message: 'two rewrites of this region overlap; edit it by hand' });
+			conflicts.push({ file, line: rowAt(before, a.start), message: 'two rewrites of this region overlap; edit it by hand' });
 		}
 		if (out.text !== before) changes.push({ file, before, after: out.text, groups: [...new Set(edits.map((e) => e.group))] });
 	}

@@ -4,7 +4,8 @@
 // fold into what is left (`x && <true>` is `x`); anything else is unknown,
 // and the rewrite refuses rather than guess.
 import type { SyntaxNode } from '../parse/parser';
-import { calleeIdentifier, descendants, sideEffectFree } from './syntax';
+import { sideEffectFree } from './syntax';
+import { calleeIdentifier, descendants } from '../parse/nodes';
 
 type Precedence = 'primary' | 'unary' | 'and' | 'or' | 'other';
 

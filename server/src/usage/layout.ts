@@ -3,7 +3,9 @@
 // columns, continuation lines indented as the original ones were), and the
 // blank lines a deletion leaves behind tidied up.
 import type { SyntaxNode } from '../parse/parser';
-import { columns, indentTo, isBlank, lineEndIncl, lineStart, listItems, MAX_COLUMNS } from './syntax';
+import { columns, indentTo, isBlank, MAX_COLUMNS } from './syntax';
+import { lineEndIncl, lineStart, rowAt } from '../parse/positions';
+import { listItems } from '../parse/nodes';
 
 /**
  * The new text of `list` (from its `(` to its `)`) without the `drop` items,
@@ -159,7 +161,7 @@ export function render(text: string, edits: readonly Edit[]): Rendered {
 function tidy(text: string, points: number[]): string {
 	if (!points.length) return text;
 	const lines = text.split('\n');
-	const rows = [...new Set(points.map((p) => text.slice(0, p).split('\n').length - 1))].sort((a, b) => b - a);
+	const rows = [...new Set(points.map((p) => rowAt(text, p)))].sort((a, b) => b - a);
 	for (let row of rows) {
 		// Descending, so a line removed here never shifts a row still to come.
 		for (;;) {

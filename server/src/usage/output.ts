@@ -3,7 +3,8 @@
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode } from '../parse/parser';
 import type { UsageFile } from './files';
-import { endsLine, lineEndIncl, lineStart, startsLine } from './syntax';
+import { endsLine, startsLine } from './syntax';
+import { lineEndIncl, lineStart, rowAt } from '../parse/positions';
 
 export type GroupKind = 'call' | 'prototype' | 'definition' | 'function' | 'field' | 'enum';
 
@@ -96,11 +97,11 @@ export function reportLine(out: FilePart, f: UsageFile, s: SyntaxNode, cond: Syn
 }
 
 export function refuse(out: FilePart, f: UsageFile, offset: number, message: string): void {
-	out.refusals.push({ file: f.file, line: f.text.slice(0, offset).split('\n').length - 1, message });
+	out.refusals.push({ file: f.file, line: rowAt(f.text, offset), message });
 }
 
 export function where(f: UsageFile, offset: number): string {
-	return `${f.file}:${f.text.slice(0, offset).split('\n').length}`;
+	return `${f.file}:${rowAt(f.text, offset) + 1}`;
 }
 
 export function firstLine(node: SyntaxNode): Range {

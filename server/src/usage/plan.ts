@@ -24,7 +24,8 @@ import { UsagePlanMemo } from './memo';
 import { emptyPart, refuse, where, type FilePart, type Group, type PlannedEdit, type Refusal, type Report } from './output';
 import { planSignatures, type Drop, type SignatureContext } from './signatures';
 import { joinStructFacts, structFactsOf } from './struct';
-import { declaredFunction, parametersOf, USAGE_TEXT } from './syntax';
+import { declaredFunction, parametersOf } from '../parse/declarations';
+import { USAGE_TEXT } from '../vocabulary';
 import { verifyFile } from './verify';
 
 export type { Group, GroupKind, PlannedEdit, Refusal, Report } from './output';
@@ -47,13 +48,28 @@ export interface PlanOptions {
 	 * given sources are searched, which is enough for findings.
 	 */
 	grep?(names: string[]): FileSource[];
+	/** The same search, in the background (the whole tree is read): for planUsageRemovalSearching(). */
+	search?(names: string[]): Promise<FileSource[]>;
 	/** Findings only: skip what only the rewrite needs. */
 	reportsOnly?: boolean;
 	/** Parts of earlier plans to reuse (else every file is planned afresh). */
 	memo?: UsagePlanMemo;
 }
 
+/** The plan; `options.grep` searches the whole tree. */
 export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSource[], options: PlanOptions): UsagePlan {
+	const steps = planSteps(files, sources, options, !!options.grep);
+	for (let step = steps.next(); ; step = steps.next(options.grep!(step.value))) if (step.done) return step.value;
+}
+
+/** The plan; `options.search` searches the whole tree, off this thread. */
+export async function planUsageRemovalSearching(files: ParsedFiles, sources: readonly FileSource[], options: PlanOptions): Promise<UsagePlan> {
+	const steps = planSteps(files, sources, options, !!options.search);
+	for (let step = steps.next(); ; step = steps.next(await options.search!(step.value))) if (step.done) return step.value;
+}
+
+/** The plan, one step at a time: each whole-tree search it needs is yielded (the names), and answered with the files found. */
+function* planSteps(files: ParsedFiles, sources: readonly FileSource[], options: PlanOptions, searches: boolean): Generator<string[], UsagePlan, FileSource[]> {
 	const memo = options.memo ?? new UsagePlanMemo();
 	const declared = (f: UsageFile) =>
 		memo.part('declared', f, '', () => ({ usageEnum: usageEnumOf(f), functions: declaredUsageFunctions(f), struct: structFactsOf(f) }));
@@ -65,7 +81,7 @@ export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSourc
 	const callees = functionsOf(files.all());
 	const callers = new RegExp(`\\b(?:${[...callees.keys()].join('|') || '(?!)'})\\b`);
 	for (const s of sources) if (!files.get(s.file) && callers.test(s.read())) files.add(s);
-	if (options.grep && callees.size) for (const s of options.grep([...callees.keys()])) files.add(s);
+	if (searches && callees.size) for (const s of yield [...callees.keys()]) files.add(s);
 
 	const counted = files.all();
 	const functions = functionsOf(counted);
@@ -88,7 +104,7 @@ export function planUsageRemoval(files: ParsedFiles, sources: readonly FileSourc
 
 	// Plumbing: a function that lost a parameter is declared and called elsewhere too.
 	const plumbing = [...drops.values()].filter((d) => !d.usage).map((d) => d.name);
-	if (plumbing.length && options.grep && !options.reportsOnly) for (const s of options.grep(plumbing)) files.add(s);
+	if (plumbing.length && searches && !options.reportsOnly) for (const s of yield plumbing) files.add(s);
 	const all = files.all();
 	for (const f of all) if (!plan.texts.has(f.file)) plan.texts.set(f.file, f.text);
 

@@ -8,10 +8,11 @@ import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import { relayoutList } from './layout';
 import { deleteStatement, edit, emptyPart, group, markRemoved, oneLine, refuse, report, span, type FilePart } from './output';
 import { fieldAsParam, gpcStructFields } from './struct';
-import {
-	ancestor, calleeIdentifier, callsOf, declaredFunction, identifiersNamed, isUsageParam, isVcpuParam, lineStart, listItems,
-	parametersOf, sideEffectFree, USAGE_ENUM, type Param,
-} from './syntax';
+import { callsOf, identifiersNamed, isUsageParam, isVcpuParam, sideEffectFree } from './syntax';
+import { ancestor, calleeIdentifier, listItems } from '../parse/nodes';
+import { declaredFunction, parametersOf, type Param } from '../parse/declarations';
+import { lineStart } from '../parse/positions';
+import { USAGE_ENUM } from '../vocabulary';
 
 /** Function parameters to drop, everywhere the function is declared, defined and called. */
 export interface Drop {
@@ -50,10 +51,14 @@ function rewriteSignaturesAndCalls(ctx: SignaturePlanning, f: UsageFile): void {
 	const drops = ctx.drops;
 	// A declaration of a function that loses parameters spells its name.
 	const losing = [...drops.values()].filter((d) => d.indexes.size).map((d) => d.name);
+	// Group ids name a prototype or a call by its place among its kind, not by offset or line: an
+	// edit elsewhere in the file leaves them (and the quick fixes of reported diagnostics) valid.
+	const nth = ordinals();
 	for (const node of nodesMatching(f, wordsPattern(losing), 'declaration', 'function_definition')) {
 		const fn = declaredFunction(node);
 		const drop = fn && drops.get(fn.name);
 		if (!fn || !drop || !drop.indexes.size) continue;
+		const prototype = nth(`proto:${fn.name}`);
 		const params = parametersOf(fn.declarator);
 		const list = fn.declarator.childForFieldName('parameters')!;
 		if (!drop.usage && params.length !== (ctx.paramCounts.get(drop.name) ?? params.length)) {
@@ -63,7 +68,7 @@ function rewriteSignaturesAndCalls(ctx: SignaturePlanning, f: UsageFile): void {
 		const indexes = drop.usage ? usageIndexes(ctx, drop, params) : drop.indexes;
 		const id = node.type === 'function_definition'
 			? drop.usage ? `def:${fn.name}` : `fn:${fn.name}`
-			: drop.usage ? `proto:${f.file}:${node.startPosition.row}` : `fn:${fn.name}`;
+			: drop.usage ? `proto:${f.file}:${fn.name}:${prototype}` : `fn:${fn.name}`;
 		const names = [...indexes].map((i) => params[i]?.name).filter((n): n is string => !!n);
 		if (id.startsWith('proto:')) group(ctx.out, id, 'prototype', `Remove ${names.join(', ')} from the ${fn.name}() prototype`);
 		else group(ctx.out, id, id.startsWith('def:') ? 'definition' : 'function', id.startsWith('def:') ? `Remove the usage machinery from ${fn.name}()` : `Remove the guest-usage code from ${fn.name}()`);
@@ -73,6 +78,8 @@ function rewriteSignaturesAndCalls(ctx: SignaturePlanning, f: UsageFile): void {
 	const phrase = ctx.phrase;
 	for (const call of callsOf(f, losing)) {
 		const name = calleeIdentifier(call)!;
+		const caller = declaredFunction(enclosingDefinition(call) ?? call)?.name ?? '';
+		const callId = `call:${f.file}:${caller}:${name}:${nth(`call:${caller}:${name}`)}`;
 		const drop = drops.get(name)!;
 		const list = call.childForFieldName('arguments')!;
 		const args = listItems(list);
@@ -88,7 +95,7 @@ function rewriteSignaturesAndCalls(ctx: SignaturePlanning, f: UsageFile): void {
 			refuse(ctx.out, f, dirty[0].startIndex, `the argument \`${oneLine(dirty[0].text)}\` has side effects; remove it by hand`);
 			continue;
 		}
-		const id = drop.usage ? `call:${f.file}:${call.startIndex}` : `fn:${name}`;
+		const id = drop.usage ? callId : `fn:${name}`;
 		if (drop.usage) {
 			const dropped = indexes.sort((a, b) => a - b).map((i) => oneLine(args[i].text));
 			group(ctx.out, id, 'call', `Remove ${dropped.join(', ')} from this ${name}() call`);
@@ -192,3 +199,12 @@ function rewriteEnumAndFields(ctx: SignaturePlanning, f: UsageFile): void {
 	}
 }
 
+/** Counts by key: the n-th thing of its kind, from 0. */
+function ordinals(): (key: string) => number {
+	const seen = new Map<string, number>();
+	return (key) => {
+		const n = seen.get(key) ?? 0;
+		seen.set(key, n + 1);
+		return n;
+	};
+}

@@ -2,7 +2,8 @@
 // one: the fields that go, and the member names that type `v->arch.pv_time.usage`.
 import type { SyntaxNode } from '../parse/parser';
 import { nodesMatching, wordsPattern, type UsageFile } from './files';
-import { isUsageParam, isVcpuParam, type Param } from './syntax';
+import { isUsageParam, isVcpuParam } from './syntax';
+import { type Param } from '../parse/declarations';
 
 const GPC_STRUCT = 'gfn_to_pfn_cache';
 

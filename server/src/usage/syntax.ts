@@ -1,100 +1,15 @@
 // Small tree-sitter and text helpers shared by the census, the findings and the rewrite.
 import type { SyntaxNode, Tree } from '../parse/parser';
-import { isFunctionDefinition } from '../parse/definitions';
-import { declaratorName } from '../analysis/paths';
+import type { Param } from '../parse/declarations';
+import { calleeIdentifier, descendants } from '../parse/nodes';
+import { lineEndIncl, lineStart } from '../parse/positions';
+import { USAGE_ENUM } from '../vocabulary';
 
 export const TAB_WIDTH = 8;
 export const MAX_COLUMNS = 80;
 
-/** The identifiers of the usage machinery, as `grep` would look for them. */
-export const USAGE_TEXT = /\b(?:pfn_cache_usage|KVM_GUEST_USES_PFN|KVM_HOST_USES_PFN|KVM_GUEST_AND_HOST_USE_PFN)\b/;
-export const USAGE_ENUM = 'pfn_cache_usage';
-
-/** Every descendant (including `node`), depth first, in source order. */
-export function* descendants(node: SyntaxNode): Generator<SyntaxNode> {
-	const cursor = node.walk();
-	try {
-		let reached = false;
-		while (!reached) {
-			yield cursor.currentNode;
-			if (cursor.gotoFirstChild()) continue;
-			while (!cursor.gotoNextSibling()) {
-				if (!cursor.gotoParent() || cursor.currentNode.id === node.id) {
-					reached = true;
-					break;
-				}
-			}
-		}
-	} finally {
-		cursor.delete();
-	}
-}
-
-export function isInside(node: SyntaxNode, start: number, end: number): boolean {
-	return node.startIndex >= start && node.endIndex <= end;
-}
-
-export function ancestor(node: SyntaxNode, type: string): SyntaxNode | undefined {
-	for (let p = node.parent; p; p = p.parent) if (p.type === type) return p;
-	return undefined;
-}
-
-/** The function declarator inside a declarator chain (`*foo(...)`, `foo(...)`). */
-export function functionDeclarator(d: SyntaxNode | null): SyntaxNode | undefined {
-	for (let cur = d; cur; cur = cur.childForFieldName('declarator')) {
-		if (cur.type === 'function_declarator') return cur;
-	}
-	return undefined;
-}
-
-export interface Param {
-	node: SyntaxNode;
-	name: string;
-	/** `enum pfn_cache_usage`, `struct kvm_vcpu`, `bool`... (pointer-ness in `pointer`). */
-	type: string;
-	pointer: boolean;
-}
-
-export function parametersOf(fnDecl: SyntaxNode): Param[] {
-	const out: Param[] = [];
-	for (const p of fnDecl.childForFieldName('parameters')?.namedChildren ?? []) {
-		if (p?.type !== 'parameter_declaration') continue;
-		const t = p.childForFieldName('type');
-		const d = p.childForFieldName('declarator');
-		out.push({ node: p, name: declaratorName(d) ?? '', type: typeText(t), pointer: !!d && /^\s*\*/.test(d.text) });
-	}
-	return out;
-}
-
-/** `enum pfn_cache_usage` / `struct kvm_vcpu` / `bool`, whitespace normalised. */
-export function typeText(t: SyntaxNode | null): string {
-	return t ? t.text.replace(/\s+/g, ' ').trim() : '';
-}
-
 export const isUsageParam = (p: Param) => p.type === `enum ${USAGE_ENUM}` && !p.pointer;
 export const isVcpuParam = (p: Param) => p.type === 'struct kvm_vcpu' && p.pointer;
-
-/** Name and declarator of a function definition or a declaration of one (never of a statement tree-sitter misread as a definition). */
-export function declaredFunction(node: SyntaxNode): { name: string; declarator: SyntaxNode } | undefined {
-	if (node.type === 'function_definition' && !isFunctionDefinition(node)) return undefined;
-	const candidates = node.type === 'function_definition' ? [node.childForFieldName('declarator')] : node.childrenForFieldName('declarator');
-	for (const c of candidates) {
-		const fd = functionDeclarator(c);
-		const name = fd && declaratorName(fd.childForFieldName('declarator'));
-		if (fd && name) return { name, declarator: fd };
-	}
-	return undefined;
-}
-
-/** Items of an argument or parameter list, without comments. */
-export function listItems(list: SyntaxNode): SyntaxNode[] {
-	return list.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'comment');
-}
-
-export function calleeIdentifier(call: SyntaxNode): string | undefined {
-	const fn = call.childForFieldName('function');
-	return fn?.type === 'identifier' ? fn.text : undefined;
-}
 
 /** Expressions that can be dropped without losing a side effect. */
 export function sideEffectFree(node: SyntaxNode): boolean {
@@ -106,22 +21,6 @@ export function sideEffectFree(node: SyntaxNode): boolean {
 }
 
 // ---- text and lines ----
-
-export function lineStart(text: string, offset: number): number {
-	return text.lastIndexOf('\n', offset - 1) + 1;
-}
-
-/** Offset just past the newline that ends the line holding `offset` (or the text end). */
-export function lineEndIncl(text: string, offset: number): number {
-	const nl = text.indexOf('\n', offset);
-	return nl < 0 ? text.length : nl + 1;
-}
-
-export function lineOf(text: string, offset: number): number {
-	let n = 0;
-	for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) n++;
-	return n;
-}
 
 export function isBlank(line: string): boolean {
 	return line.trim() === '';

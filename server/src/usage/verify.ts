@@ -1,14 +1,16 @@
 // The rewrite's last step, per file: every mention of the machinery must be
 // inside text the plan removes; anything else is a refusal naming its line.
-import { variableTypes } from '../analysis/flow';
 import { enclosingDefinition } from '../parse/definitions';
+import { variableTypes } from '../parse/declarations';
 import type { SyntaxNode } from '../parse/parser';
 import { references } from './bodies';
 import type { UsageFunction } from './census';
 import { errorAt, type UsageFile } from './files';
 import { emptyPart, oneLine, refuse, where, type FilePart } from './output';
 import { usageIndexes, type Drop } from './signatures';
-import { declaredFunction, descendants, parametersOf, USAGE_ENUM } from './syntax';
+import { descendants } from '../parse/nodes';
+import { declaredFunction, parametersOf } from '../parse/declarations';
+import { USAGE_ENUM } from '../vocabulary';
 
 export interface VerifyContext {
 	functions: ReadonlyMap<string, UsageFunction>;

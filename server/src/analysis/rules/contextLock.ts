@@ -6,7 +6,7 @@ import { RWLOCK_PRIMITIVES } from '../api';
 import { chainText, type CallingContext, type ContextKind } from '../contexts';
 import type { Fix } from '../findings';
 import type { Observation } from '../observations';
-import { callArguments, calleeName } from '../paths';
+import { callArguments, calleeName } from '../../parse/nodes';
 import type { Hold } from '../state';
 import type { Related } from './types';
 

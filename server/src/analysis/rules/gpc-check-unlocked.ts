@@ -2,12 +2,7 @@ import { displayPath } from '../paths';
 import type { FunctionRule } from './types';
 
 export const gpcCheckUnlocked: FunctionRule = {
-	meta: {
-		id: 'gpc-check-unlocked',
-		severity: 'error',
-		summary: 'kvm_gpc_check() without the cache\'s lock held',
-		readerOnly: true,
-	},
+	id: 'gpc-check-unlocked',
 	create: (ctx) => ({
 		observe(o) {
 			if (o.kind !== 'gpcCall' || o.api.role !== 'check' || o.state.held !== 'no') return;

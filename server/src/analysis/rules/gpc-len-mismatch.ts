@@ -11,12 +11,7 @@ const display = (text: string) => text.replace(/\s+/g, ' ').trim();
 export const CONSTANT_LENGTH = /^(?:sizeof\s*\((?:struct|union)?\s*\w+\s*\)|\d+[uUlL]*|PAGE_SIZE|[\s+*()-])+$/;
 
 export const gpcLenMismatch: FunctionRule = {
-	meta: {
-		id: 'gpc-len-mismatch',
-		severity: 'warning',
-		summary: 'check/refresh length differs from the other checks or from the activation',
-		readerOnly: true,
-	},
+	id: 'gpc-len-mismatch',
 	create: (ctx) => {
 		const sites: { instance: string; len: string; text: string; node: SyntaxNode; api: string }[] = [];
 		return {
@@ -68,7 +63,7 @@ function pageOffset(gpa: string): number | undefined {
  * offset plus length crosses a page is reported at the activation.
  */
 export const gpcLenMismatchTree: TreeRule = {
-	meta: gpcLenMismatch.meta,
+	id: gpcLenMismatch.id,
 	check(instances, report) {
 		for (const [key, all] of instances) {
 			for (const a of all.filter((s) => s.role === 'activate' && s.len && s.gpa)) {

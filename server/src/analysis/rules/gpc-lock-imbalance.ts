@@ -16,12 +16,7 @@ const unlockName = (variant: string, mode: string) =>
 	`${mode}_unlock${variant === 'plain' ? '' : variant === 'irqsave' ? '_irqrestore' : `_${variant}`}`;
 
 export const gpcLockImbalance: FunctionRule = {
-	meta: {
-		id: 'gpc-lock-imbalance',
-		severity: 'error',
-		summary: 'gpc lock leaked on a path, released twice or without being taken, or released with the wrong variant',
-		readerOnly: false,
-	},
+	id: 'gpc-lock-imbalance',
 	create: (ctx) => {
 		const exits: Exit[] = [];
 		return {

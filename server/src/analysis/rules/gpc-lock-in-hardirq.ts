@@ -4,13 +4,7 @@ import { blockingLockIn, chainRelated, chainText, lockName } from './contextLock
 import type { FunctionRule } from './types';
 
 export const gpcLockInHardirq: FunctionRule = {
-	meta: {
-		id: 'gpc-lock-in-hardirq',
-		severity: 'error',
-		summary: 'a non-try gpc lock reachable from hard-IRQ context, where PREEMPT_RT\'s rwlock_t would sleep (with --preempt-rt)',
-		readerOnly: true,
-		requires: 'preemptRt',
-	},
+	id: 'gpc-lock-in-hardirq',
 	create: (ctx) => ({
 		observe(o) {
 			const hit = blockingLockIn(o, 'hardirq');

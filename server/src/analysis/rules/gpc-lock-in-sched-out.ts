@@ -4,12 +4,7 @@ import { blockingLockIn, chainRelated, chainText, lockName, trylockFix } from '.
 import type { FunctionRule } from './types';
 
 export const gpcLockInSchedOut: FunctionRule = {
-	meta: {
-		id: 'gpc-lock-in-sched-out',
-		severity: 'error',
-		summary: 'a gpc lock taken with a blocking primitive on a path the sched-out preempt notifier reaches (runqueue lock held)',
-		readerOnly: true,
-	},
+	id: 'gpc-lock-in-sched-out',
 	create: (ctx) => ({
 		observe(o) {
 			const hit = blockingLockIn(o, 'sched-out');

@@ -8,12 +8,7 @@ import type { LifecycleSite, TreeRule } from './treeRule';
 const ownerType = (instance: string) => instance.slice(0, Math.max(instance.lastIndexOf('.'), 0)) || instance;
 
 export const gpcMissingDeactivate: TreeRule = {
-	meta: {
-		id: 'gpc-missing-deactivate',
-		severity: 'warning',
-		summary: 'a cache activated but never deactivated in its owner\'s teardown',
-		readerOnly: true,
-	},
+	id: 'gpc-missing-deactivate',
 	check(instances, report) {
 		const all = [...instances.values()].flat();
 		const activatesIn = new Set(all.filter((s) => s.role === 'activate').map((s) => `${s.file}:${s.functionName}`));

@@ -2,12 +2,7 @@ import { displayPath, lastSegment } from '../paths';
 import type { FunctionRule } from './types';
 
 export const gpcMissingMarkDirty: FunctionRule = {
-	meta: {
-		id: 'gpc-missing-mark-dirty',
-		severity: 'warning',
-		summary: 'guest memory written through khva without marking it dirty',
-		readerOnly: true,
-	},
+	id: 'gpc-missing-mark-dirty',
 	create: (ctx) => ({
 		observe(o) {
 			// Before the helper (6.1: mark_page_dirty_in_slot() after the unlock) the contract differs.

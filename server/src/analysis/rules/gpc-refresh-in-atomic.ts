@@ -2,12 +2,7 @@ import { displayPath } from '../paths';
 import type { FunctionRule } from './types';
 
 export const gpcRefreshInAtomic: FunctionRule = {
-	meta: {
-		id: 'gpc-refresh-in-atomic',
-		severity: 'error',
-		summary: 'refresh or activate reachable on an atomic path',
-		readerOnly: true,
-	},
+	id: 'gpc-refresh-in-atomic',
 	create: (ctx) => ({
 		observe(o) {
 			if (o.kind !== 'gpcCall' || (o.api.role !== 'refresh' && o.api.role !== 'activate') || !o.atomic) return;

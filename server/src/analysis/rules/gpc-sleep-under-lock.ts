@@ -2,12 +2,7 @@ import { displayPath } from '../paths';
 import type { FunctionRule } from './types';
 
 export const gpcSleepUnderLock: FunctionRule = {
-	meta: {
-		id: 'gpc-sleep-under-lock',
-		severity: 'error',
-		summary: 'a call that may sleep while a gpc lock is held',
-		readerOnly: false,
-	},
+	id: 'gpc-sleep-under-lock',
 	create: (ctx) => ({
 		observe(o) {
 			if (o.kind !== 'sleep') return;

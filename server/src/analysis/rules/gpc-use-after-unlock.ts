@@ -3,12 +3,7 @@ import { displayPath } from '../paths';
 import type { FunctionRule, Related } from './types';
 
 export const gpcUseAfterUnlock: FunctionRule = {
-	meta: {
-		id: 'gpc-use-after-unlock',
-		severity: 'error',
-		summary: 'khva/pfn, or the memslot/gpa/uhva/generation fields, used after the lock that validated them was dropped',
-		readerOnly: true,
-	},
+	id: 'gpc-use-after-unlock',
 	create: (ctx) => {
 		// One finding per statement and dropped hold: `mark_page_dirty_in_slot(kvm, gpc->memslot, gpc->gpa >> PAGE_SHIFT)` reads two.
 		const reportedFieldReads = new Set<string>();

@@ -3,12 +3,7 @@ import type { LifecycleSite, TreeCallGraph, TreeRule } from './treeRule';
 import type { FunctionRule } from './types';
 
 export const gpcUseBeforeActivate: FunctionRule = {
-	meta: {
-		id: 'gpc-use-before-activate',
-		severity: 'warning',
-		summary: 'check or use of a cache that on some path was never activated, or was deactivated',
-		readerOnly: true,
-	},
+	id: 'gpc-use-before-activate',
 	create: (ctx) => {
 		// Once per function and cache: the first check or use on the inactive path.
 		const reported = new Set<string>();
@@ -38,7 +33,7 @@ const owner = (instance: string) => instance.slice(0, Math.max(instance.lastInde
  * does initialise it or activates its sibling caches (so the lifecycle is in view).
  */
 export const gpcUseBeforeActivateTree: TreeRule = {
-	meta: gpcUseBeforeActivate.meta,
+	id: gpcUseBeforeActivate.id,
 	check(instances, report, calls) {
 		neverInitialised(instances, report, calls);
 		const activatedOwners = new Set([...instances].filter(([, sites]) => sites.some((s) => s.role === 'activate')).map(([k]) => owner(k)));

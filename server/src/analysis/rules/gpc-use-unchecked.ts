@@ -3,12 +3,7 @@ import { displayPath } from '../paths';
 import type { FunctionRule, Related } from './types';
 
 export const gpcUseUnchecked: FunctionRule = {
-	meta: {
-		id: 'gpc-use-unchecked',
-		severity: 'error',
-		summary: 'khva/pfn used without a successful kvm_gpc_check() under the current lock hold',
-		readerOnly: true,
-	},
+	id: 'gpc-use-unchecked',
 	create: (ctx) => {
 		// One report per lock hold: the first unchecked use explains the rest.
 		const reportedHolds = new Set<SyntaxNode>();

@@ -1,4 +1,6 @@
-// Every rule of the catalogue, in catalogue order.
+// The rule registry: every rule's check, in the order the engine runs them.
+// What a rule is (severity, summary, page) is data in the catalogue (catalogue.ts).
+import type { RuleId } from '../../catalogue';
 import { gpcCheckUnlocked } from './gpc-check-unlocked';
 import { gpcLenMismatch, gpcLenMismatchTree } from './gpc-len-mismatch';
 import { gpcLockImbalance } from './gpc-lock-imbalance';
@@ -11,7 +13,8 @@ import { gpcUseUnchecked } from './gpc-use-unchecked';
 import { gpcMissingDeactivate } from './gpc-missing-deactivate';
 import { gpcLockInSchedOut } from './gpc-lock-in-sched-out';
 import { gpcLockInHardirq } from './gpc-lock-in-hardirq';
-import type { FunctionRule, RuleId, RuleMeta } from './types';
+import { gpcDeadUsageFlag } from './gpc-dead-usage-flag';
+import type { FunctionRule, SourceRule } from './types';
 
 export const FUNCTION_RULES: readonly FunctionRule[] = [
 	gpcCheckUnlocked,
@@ -29,21 +32,11 @@ export const FUNCTION_RULES: readonly FunctionRule[] = [
 
 export const TREE_RULES = [gpcMissingDeactivate, gpcLenMismatchTree, gpcUseBeforeActivateTree] as const;
 
-const DEAD_USAGE_FLAG: RuleMeta = {
-	id: 'gpc-dead-usage-flag',
-	severity: 'hint',
-	summary: 'usage argument, field or enum that no caller in the tree needs (no KVM_GUEST_USES_PFN)',
-	unnecessary: true,
-	readerOnly: false,
-};
+export const SOURCE_RULES: readonly SourceRule[] = [gpcDeadUsageFlag];
 
-export const RULES: ReadonlyMap<RuleId, RuleMeta> = new Map(
-	[...FUNCTION_RULES.map((r) => r.meta), ...TREE_RULES.map((r) => r.meta), DEAD_USAGE_FLAG].map((m) => [m.id, m]),
-);
-
-/** Rules the engine implements today; the fixture harness checks exactly these. */
+/** Rules the engine implements, in the order it registers them (SARIF and `gpcscope rules` list them so); the fixture harness checks exactly these. */
 export const IMPLEMENTED_RULES: ReadonlySet<RuleId> = new Set([
-	...FUNCTION_RULES.map((r) => r.meta.id),
-	...TREE_RULES.map((r) => r.meta.id),
-	DEAD_USAGE_FLAG.id,
+	...FUNCTION_RULES.map((r) => r.id),
+	...TREE_RULES.map((r) => r.id),
+	...SOURCE_RULES.map((r) => r.id),
 ]);

@@ -1,6 +1,6 @@
 // Rules that judge facts gathered across the whole indexed tree.
 import type { Range } from '../findings';
-import type { RuleMeta } from './types';
+import type { RuleId } from '../../catalogue';
 
 export interface LifecycleSite {
 	/** Owner struct + field, e.g. "kvm_vcpu.arch.xen.runstate_cache". */
@@ -24,7 +24,7 @@ export interface TreeCallGraph {
 }
 
 export interface TreeRule {
-	meta: RuleMeta;
+	id: RuleId;
 	check(
 		instances: Map<string, LifecycleSite[]>,
 		report: (at: LifecycleSite, message: string, related?: { site: LifecycleSite; message: string }[]) => void,

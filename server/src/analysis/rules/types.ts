@@ -1,43 +1,18 @@
 // The contract between the engine and one rule.
 import type { SyntaxNode } from '../../parse/parser';
+import type { NodeSpan } from '../../parse/positions';
 import type { ApiEra } from '../api';
-import type { Fix } from '../findings';
 import type { Observation } from '../observations';
-
-export const RULE_IDS = [
-	'gpc-check-unlocked',
-	'gpc-use-after-unlock',
-	'gpc-use-unchecked',
-	'gpc-sleep-under-lock',
-	'gpc-lock-imbalance',
-	'gpc-refresh-in-atomic',
-	'gpc-use-before-activate',
-	'gpc-missing-deactivate',
-	'gpc-missing-mark-dirty',
-	'gpc-len-mismatch',
-	'gpc-dead-usage-flag',
-	'gpc-lock-in-sched-out',
-	'gpc-lock-in-hardirq',
-] as const;
-export type RuleId = (typeof RULE_IDS)[number];
-
-export type Severity = 'error' | 'warning' | 'information' | 'hint';
-
-export interface RuleMeta {
-	id: RuleId;
-	severity: Severity;
-	summary: string;
-	/** Reported where the code is unused (the editor fades it). */
-	unnecessary?: boolean;
-	/** Reader rules do not apply to the cache's implementation (virt/kvm/pfncache.c). */
-	readerOnly: boolean;
-	/** Runs only with this engine option on (`gpc-lock-in-hardirq`: `preemptRt`). */
-	requires?: 'preemptRt';
-}
+import type { FileFacts } from '../facts';
+import type { Fix, Range } from '../findings';
+import type { SourceFile } from '../source';
+import type { UsageCensus } from '../../usage/census';
+import type { Parser } from 'web-tree-sitter';
+import type { RuleId } from '../../catalogue';
 
 export type Related =
 	| {
-			node: SyntaxNode;
+			node: NodeSpan;
 			message: string;
 			/** Another file than the finding's, relative to the root. */
 			file?: string;
@@ -59,7 +34,31 @@ export interface FunctionRuleContext {
 }
 
 export interface FunctionRule {
-	meta: RuleMeta;
+	/** Its catalogue entry (catalogue.ts) has the severity, summary and page. */
+	id: RuleId;
 	/** One checker per analysed function: observations arrive in replay order. */
 	create(ctx: FunctionRuleContext): { observe(o: Observation): void; finish?(): void };
+}
+
+/** What a rule over the analysed files as a whole sees. */
+export interface SourceRuleContext {
+	/** The analysed files (not the neighbours read for their call graph only). */
+	sources: readonly SourceFile[];
+	/** Pass-1 facts of every file, neighbours included. */
+	facts: readonly FileFacts[];
+	era: ApiEra;
+	/** A finding; the engine gives it the rule's severity. */
+	report(file: string, range: Range, message: string, fix?: Fix): void;
+}
+
+/** What rules leave for the editor features besides findings. */
+export interface RuleNotes {
+	/** gpc-dead-usage-flag's census: the hover explains why the rule fires or is silent. */
+	usageCensus?: UsageCensus;
+}
+
+/** A rule over the syntax of the analysed files as a whole; one checker per engine, keeping its own state between analyses. */
+export interface SourceRule {
+	id: RuleId;
+	create(parser: Parser): { check(ctx: SourceRuleContext): RuleNotes };
 }

@@ -1,22 +1,22 @@
 // `gpcscope fix --rule gpc-dead-usage-flag <tree> [--dry-run]`: the whole-tree
 // rewrite in place, or as a unified diff. All or nothing: any refusal, and
 // nothing is written.
-import { plural } from '../report/plural';
+import { plural } from './report/plural';
 import { statSync } from 'node:fs';
 import { diffArrays } from 'diff';
-import type { ApiEra } from '../analysis/api';
-import { detectEra } from '../analysis/era';
-import { extractFacts } from '../analysis/facts';
-import type { RuleId } from '../analysis/rules/types';
-import { createCParser } from '../parse/parser';
-import { applyChanges, RewriteError } from './apply';
-import { censusPhrase } from './census';
-import { renderPlan, unifiedDiff, type FileChange } from './diff';
-import { usageCensusExplanation } from './explain';
-import { ParsedFiles } from './files';
-import { planUsageRemoval, type Refusal, type UsagePlan } from './plan';
-import { USAGE_TEXT } from './syntax';
-import { diskTree } from './tree';
+import type { ApiEra } from './analysis/api';
+import { detectEra } from './analysis/era';
+import { extractFacts } from './analysis/facts';
+import type { RuleId } from './catalogue';
+import { createCParser } from './parse/parser';
+import { applyChanges, RewriteError } from './usage/apply';
+import { censusPhrase } from './usage/census';
+import { unifiedDiff, type FileChange } from './usage/diff';
+import { ParsedFiles } from './usage/files';
+import { outcomeOf, type Outcome } from './usage/outcome';
+import { planUsageRemovalSearching, type UsagePlan } from './usage/plan';
+import { diskTree, gpcFilesOf } from './index/diskTree';
+import { USAGE_TEXT } from './vocabulary';
 
 export interface FixOptions {
 	rule: RuleId;
@@ -81,53 +81,20 @@ export interface TreePlan {
 
 /** The whole-tree plan of a tree on disk and what it amounts to; nothing is written. */
 export async function planTree(path: string, apiEra?: ApiEra): Promise<TreePlan> {
-	const tree = diskTree(path);
+	const { root, files: gpcFiles } = await gpcFilesOf(path);
+	const tree = diskTree(root, { files: gpcFiles });
 	const parser = await createCParser();
 	const files = new ParsedFiles(parser);
 	try {
 		const usage = tree.sources.filter((s) => USAGE_TEXT.test(s.read()));
 		const era = apiEra ?? detectEra(usage.map((s) => extractFacts(s.file, files.add(s).tree))).era;
-		const plan = planUsageRemoval(files, tree.sources, { era, grep: (names) => tree.grep(names) });
+		const plan = await planUsageRemovalSearching(files, tree.sources, { era, search: (names) => tree.search(names) });
 		return { root: tree.root, plan, outcome: outcomeOf(plan), encodingOf: tree.encodingOf };
 	} finally {
 		files.dispose();
 		parser.delete();
+		await tree.dispose();
 	}
-}
-
-export type Outcome =
-	| { kind: 'nothing'; message: string }
-	| { kind: 'refused'; refusals: Refusal[]; explanation?: string }
-	| { kind: 'changes'; changes: FileChange[] };
-
-/** What a plan amounts to for the whole tree: nothing to do, a refusal, or the new file contents. */
-export function outcomeOf(plan: UsagePlan): Outcome {
-	const census = plan.census;
-	if (!census.usageEnum) return { kind: 'nothing', message: 'no enum pfn_cache_usage in the tree: no usage flags to remove' };
-	if (!census.dead) {
-		const at = census.guest[0] ?? census.unknown[0];
-		return {
-			kind: 'refused',
-			refusals: [{ file: at.file, line: at.line, message: census.guest.length ? 'passes KVM_GUEST_USES_PFN: the usage flags are live' : `cannot evaluate the usage value \`${at.value}\`` }],
-			explanation: plainText(usageCensusExplanation(census)),
-		};
-	}
-	if (plan.refusals.length) return { kind: 'refused', refusals: plan.refusals };
-	const { changes, conflicts } = renderPlan(plan);
-	const leftovers = changes.flatMap((c) => leftoverMentions(c));
-	if (conflicts.length || leftovers.length) return { kind: 'refused', refusals: [...conflicts, ...leftovers] };
-	if (!changes.length) return { kind: 'nothing', message: 'the usage flags are already gone' };
-	return { kind: 'changes', changes };
-}
-
-/** Code (not comments) that still names the machinery after the rewrite. */
-function leftoverMentions(c: FileChange): Refusal[] {
-	const code = c.after.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m) => m.replace(/[^\n]/g, ' '));
-	const out: Refusal[] = [];
-	code.split('\n').forEach((line, i) => {
-		if (USAGE_TEXT.test(line)) out.push({ file: c.file, line: i, message: 'the rewritten file still names the usage machinery here' });
-	});
-	return out;
 }
 
 function stat(changes: readonly FileChange[]): string {
@@ -140,8 +107,4 @@ function stat(changes: readonly FileChange[]): string {
 		}
 	}
 	return `${added} insertions(+), ${removed} deletions(-)`;
-}
-
-function plainText(markdown: string): string {
-	return markdown.replace(/\*\*|`|\*/g, '');
 }
