@@ -63,7 +63,7 @@ describe('runReader', () => {
 
 	it('finds a refresh on an atomic path', () => {
 		const r = runReader(
-			prog([{ op: 'irqSave' }, { op: 'trylock', else: 'out' }, { op: 'check', else: 'fail' }, { op: 'use' }, { op: 'unlock' }, { op: 'goto', target: 'out' }, { op: 'label', name: 'fail' }, { op: 'unlock' }, { op: 'refresh' }, { op: 'label', name: 'out' }, { op: 'irqRestore' }]),
+			prog([{ op: 'irqSave' }, { op: 'trylock', else: 'out' }, { op: 'check', else: 'fail' }, { op: 'use' }, { op: 'unlock', variant: 'plain' }, { op: 'goto', target: 'out' }, { op: 'label', name: 'fail' }, { op: 'unlock', variant: 'plain' }, { op: 'refresh' }, { op: 'label', name: 'out' }, { op: 'irqRestore' }]),
 			{ threads: ['invalidate'] },
 		);
 		expect(r.property).toBe('sleep-under-lock');

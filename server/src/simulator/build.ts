@@ -12,7 +12,8 @@ export interface BuiltModel extends Model {
 }
 
 export function assemble(world: World, specs: ThreadSpec[], flags: VariantFlags, names: { scenario: string; variant: string }): BuiltModel {
-	const ctx: Ctx = { world, flags, nThreads: specs.length };
+	const ids = new Map(specs.map((s, i) => [s.name, i + 1]));
+	const ctx: Ctx = { world, flags, nThreads: specs.length, threadId: (name) => ids.get(name) };
 	const threads = specs.map((s, i) => {
 		const t = new ThreadBuilder(s.name, i + 1, s.adversary);
 		s.emit(t, ctx);

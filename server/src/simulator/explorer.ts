@@ -14,7 +14,9 @@ export interface CInstr {
 	src: Instr;
 	guard: F | null;
 	body: Exec;
+	/** the next pc; for a nondeterministic branch, every pc it may go to (with the branch's label) */
 	next: F;
+	choices?: { k: number; label: string }[];
 }
 
 export interface CThread {
@@ -156,7 +158,12 @@ export function compileThreads(lay: Layout, asserts = true): CThread[] {
 		const target = (label: string) => (label === END ? end : index.get(label)!);
 		const instrs = th.instrs.map((ins): CInstr => {
 			let next: F;
-			if (typeof ins.next === 'string') {
+			let choices: CInstr['choices'];
+			if (typeof ins.next !== 'string' && 'choice' in ins.next) {
+				choices = ins.next.choice.map((c) => ({ k: target(c.goto), label: c.label }));
+				const first = choices[0].k;
+				next = () => first;
+			} else if (typeof ins.next === 'string') {
 				const k = target(ins.next);
 				next = () => k;
 			} else {
@@ -167,7 +174,7 @@ export function compileThreads(lay: Layout, asserts = true): CThread[] {
 					return otherwise;
 				};
 			}
-			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next };
+			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next, ...(choices ? { choices } : {}) };
 		});
 		return { name: th.name, adversary: th.adversary, pcSlot: lay.threadBase[t], brSlot: lay.localSlot(t, 'br'), end, instrs, locals: th.locals };
 	});
@@ -202,17 +209,27 @@ export const keyOf = (s: Int32Array, n: number): string => {
 	return k;
 };
 
-/** Runs one step of thread `th` on a copy of `s`: the successor state, or the violation its body raised. */
+/** Runs one step of thread `th` on a copy of `s`: the successor state (the first branch of a nondeterministic one), or the violation its body raised. */
 export function stepThread(th: CThread, s: Int32Array, ndone: number): { ns: Int32Array; v: Violation | null } {
+	return successors(th, s, ndone)[0];
+}
+
+/** Every successor of one step of thread `th` (one per branch of a nondeterministic step), or the violation its body raised. */
+export function successors(th: CThread, s: Int32Array, ndone: number): { ns: Int32Array; v: Violation | null; choice?: number }[] {
 	const ins = th.instrs[s[th.pcSlot]];
 	const ns = s.slice();
 	const v = ins.body(ns);
-	if (v) return { ns, v };
+	if (v) return [{ ns, v }];
+	// The branch outcome (br) decides the next pc; then it is cleared.
 	const np = ins.next(ns);
 	if (th.brSlot >= 0) ns[th.brSlot] = 0;
-	ns[th.pcSlot] = np;
-	if (np === th.end) ns[ndone]++;
-	return { ns, v: null };
+	const place = (to: Int32Array, pc: number) => {
+		to[th.pcSlot] = pc;
+		if (pc === th.end) to[ndone]++;
+		return to;
+	};
+	if (ins.choices) return ins.choices.map((c, i) => ({ ns: place(i === ins.choices!.length - 1 ? ns : ns.slice(), c.k), v: null, choice: i }));
+	return [{ ns: place(ns, np), v: null }];
 }
 
 export const enabledAt = (th: CThread, s: Int32Array): boolean => {
@@ -249,10 +266,13 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 	const K = lay.keyLength;
 	const endChecks = model.endChecks.map((c) => ({ f: compileExpr(c.assert, lay, 0), v: { property: c.prop, message: c.msg } as Violation }));
 
+	const snap = viewer(model, lay, threads);
+	const snapshotOf = snap;
 	const states: Int32Array[] = [lay.initial()];
 	const parent: number[] = [-1];
 	const viaThread: number[] = [-1];
 	const viaInstr: number[] = [-1];
+	const viaChoice: number[] = [-1];
 	const depth: number[] = [0];
 	const seen = new Map<string, number>([[keyOf(states[0], K), 0]]);
 	let transitions = 0;
@@ -273,32 +293,30 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 			enabled = true;
 			transitions++;
 			if (hit) hit[t][pc] = 1;
-			const ns = s.slice();
-			const v = ins.body(ns);
-			if (v) {
-				if (!found || d + 1 < found.len) found = { len: d + 1, state: i, kind: 'step', thread: t, instr: pc, violation: v };
-				continue;
+			for (const { ns, v, choice } of successors(th, s, ndone)) {
+				if (v) {
+					if (!found || d + 1 < found.len) found = { len: d + 1, state: i, kind: 'step', thread: t, instr: pc, violation: v };
+					continue;
+				}
+				const k = keyOf(ns, K);
+				if (seen.has(k)) continue;
+				if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
+				seen.set(k, states.length);
+				states.push(ns);
+				parent.push(i);
+				viaThread.push(t);
+				viaInstr.push(pc);
+				viaChoice.push(choice ?? -1);
+				depth.push(d + 1);
 			}
-			const np = ins.next(ns);
-			if (th.brSlot >= 0) ns[th.brSlot] = 0;
-			ns[th.pcSlot] = np;
-			if (np === th.end) ns[ndone]++;
-			const k = keyOf(ns, K);
-			if (seen.has(k)) continue;
-			if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
-			seen.set(k, states.length);
-			states.push(ns);
-			parent.push(i);
-			viaThread.push(t);
-			viaInstr.push(pc);
-			depth.push(d + 1);
 		}
 		if (enabled) continue;
 		const blocked = threads.findIndex((th) => s[th.pcSlot] !== th.end);
 		if (blocked >= 0 && opts.deadlocks === false) continue;
 		if (blocked >= 0) {
 			const names = threads.filter((th) => s[th.pcSlot] !== th.end).map((th) => `${th.name} (${th.instrs[s[th.pcSlot]].src.action})`);
-			const v: Violation = { property: 'deadlock', message: `no thread can move: ${names.join('; ')} blocked forever` };
+			const held = holdings(snapshotOf(s));
+			const v: Violation = { property: 'deadlock', message: `no thread can move: ${names.join('; ')} blocked forever${held ? `; held: ${held}` : ''}` };
 			if (!found || d < found.len) found = { len: d, state: i, kind: 'deadlock', thread: blocked, instr: s[threads[blocked].pcSlot], violation: v };
 			continue;
 		}
@@ -308,8 +326,6 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 			break;
 		}
 	}
-
-	const snap = viewer(model, lay, threads);
 
 	const result: RunResult = {
 		scenario: model.scenario,
@@ -324,7 +340,7 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 	if (found) {
 		result.property = found.violation.property;
 		result.message = found.violation.message;
-		if (opts.trace !== false) result.trace = buildTrace(found, states, parent, viaThread, viaInstr, threads, snap);
+		if (opts.trace !== false) result.trace = buildTrace(found, states, parent, viaThread, viaInstr, viaChoice, threads, snap);
 	}
 	if (hit) result.unreached = threads.flatMap((th, t) => th.instrs.filter((_, i) => !hit[t][i]).map((ins) => `${th.name}: ${ins.src.action}`));
 	if (opts.liveness !== false) {
@@ -337,13 +353,34 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 	return result;
 }
 
-function buildTrace(found: Found, states: Int32Array[], parent: number[], viaThread: number[], viaInstr: number[], threads: CThread[], snap: (s: Int32Array) => Snapshot): Step[] {
+/** Who holds or waits for which lock in a state, for a deadlock's message: the cycle in words. */
+export function holdings(st: Snapshot): string {
+	const out: string[] = [];
+	if (st.vm.rqLock) out.push(`rq->__lock by ${st.vm.rqLock}`);
+	if (st.vm.piLock) out.push(`p->pi_lock by ${st.vm.piLock}`);
+	for (const c of st.caches) {
+		const l = c.lock;
+		const who = [...(l.writer ? [`written by ${l.writer}`] : []), ...(l.readers.length ? [`read by ${l.readers.join(', ')}`] : []), ...(l.queued ? [`${l.queued} queued as the waiting writer`] : [])];
+		if (who.length) out.push(`${c.name}->lock ${who.join(', ')}`);
+	}
+	if (st.vm.gpcListLock) out.push(`kvm->gpc_lock by ${st.vm.gpcListLock}`);
+	return out.join('; ');
+}
+
+/** A step's action, with the way a nondeterministic branch went, or what a step that came back to itself did. */
+export function actionOf(ins: CInstr, choice: number, selfLoop = false): string {
+	if (selfLoop && ins.src.requeue) return ins.src.requeue;
+	return ins.choices && choice >= 0 ? `${ins.src.action} → ${ins.choices[choice].label}` : ins.src.action;
+}
+
+function buildTrace(found: Found, states: Int32Array[], parent: number[], viaThread: number[], viaInstr: number[], viaChoice: number[], threads: CThread[], snap: (s: Int32Array) => Snapshot): Step[] {
 	const path: number[] = [];
 	for (let i = found.state; i > 0; i = parent[i]) path.push(i);
 	path.reverse();
 	const steps: Step[] = path.map((i) => {
-		const ins = threads[viaThread[i]].instrs[viaInstr[i]].src;
-		return { thread: threads[viaThread[i]].name, action: ins.action, location: { ...ins.loc }, state: snap(states[i]) };
+		const th = threads[viaThread[i]];
+		const ins = th.instrs[viaInstr[i]];
+		return { thread: th.name, action: actionOf(ins, viaChoice[i], states[i][th.pcSlot] === viaInstr[i]), location: { ...ins.src.loc }, state: snap(states[i]) };
 	});
 	const last = states[found.state];
 	if (found.kind === 'step') {
@@ -382,9 +419,10 @@ export function replay(model: BuiltModel, schedule: string[]): RunResult {
 			skipped++;
 			continue;
 		}
-		const ins = threads[t].instrs[s[threads[t].pcSlot]].src;
+		const pc = s[threads[t].pcSlot];
+		const ins = threads[t].instrs[pc];
 		const { ns, v } = stepThread(threads[t], s, ndone);
-		const step: Step = { thread: name, action: ins.action, location: { ...ins.loc }, state: snap(ns) };
+		const step: Step = { thread: name, action: actionOf(ins, -1, !v && ns[threads[t].pcSlot] === pc), location: { ...ins.src.loc }, state: snap(ns) };
 		if (v) {
 			violation = v;
 			trace.push({ ...step, violation: true, note: v.message });

@@ -13,7 +13,7 @@ const where = (s: Step) => {
 export function summarize(st: Snapshot): string {
 	const caches = st.caches
 		.map((c) => {
-			const holders = [c.lock.writer ? `W:${c.lock.writer}` : '', ...c.lock.readers.map((r) => `R:${r}`)];
+			const holders = [c.lock.writer ? `W:${c.lock.writer}` : '', ...c.lock.readers.map((r) => `R:${r}`), c.lock.queued ? `Q:${c.lock.queued}` : ''];
 			// A count that disagrees with the holders means the lock was re-initialised under them.
 			if (c.lock.count !== c.lock.readers.length) holders.push(`count=${c.lock.count}`);
 			const lock = holders.filter(Boolean).join(',');
@@ -25,7 +25,8 @@ export function summarize(st: Snapshot): string {
 		.map(([h, p]) => `${h}→${p}`)
 		.join(' ');
 	const freed = st.host.pages.filter((p) => p.freed).map((p) => p.page);
-	return `${caches} ${host}${freed.length ? ` freed=${freed.join(',')}` : ''} seq=${vm.mmuInvalidateSeq} in_progress=${vm.mmuInvalidateInProgress} mn_active=${vm.mnActiveInvalidateCount} memslots.gen=${vm.memslotGeneration}`;
+	const sched = `${vm.rqLock ? ` rq=${vm.rqLock}` : ''}${vm.piLock ? ` pi=${vm.piLock}` : ''}`;
+	return `${caches} ${host}${freed.length ? ` freed=${freed.join(',')}` : ''}${sched} seq=${vm.mmuInvalidateSeq} in_progress=${vm.mmuInvalidateInProgress} mn_active=${vm.mnActiveInvalidateCount} memslots.gen=${vm.memslotGeneration}`;
 }
 
 function steps(lines: string[], list: Step[], width: number, first: number, property?: string): void {

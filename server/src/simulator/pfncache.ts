@@ -6,14 +6,13 @@
 // without gpc->lock, and a retrying refresh then never holds gpc->lock between
 // two steps, which is what lets weak fairness stand for the queued rwlock's
 // fairness to the invalidation waiting for it (docs/SIMULATOR.md).
-import { and, eq, g, inc, ite, ne, or, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
-import { PFNCACHE, br, gupInto, loc, mightSleep, putPage, seqMoved, seqSnapshot, unmap, type Ctx } from './ctx';
+import { eq, g, inc, ite, ne, or, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
+import { PFNCACHE, br, gupInto, loc, mightSleep, putPage, seqMoved, seqSnapshot, unmap, writeLocked, type Ctx } from './ctx';
 
 const tmp = ['o_pfn', 'o_khva', 'o_uhva', 'n_pfn', 'n_khva', 'hchg', 'unmap', 'ret'];
 
 const resetTemps = (t: ThreadBuilder): Stmt[] => tmp.map((n) => set(t.local(n), 0));
 
-const writeFree = (c: number) => and(eq(g('rd', c), 0), eq(g('wr', c), 0));
 
 const T518 = 'linux-5.18';
 const T60 = 'linux-6.0';
@@ -81,8 +80,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	const fix = ctx.flags.mnInvalidateSeq;
 	const snapshots: Stmt[] = [seqSnapshot(t), ...(fix ? [set(g('mnmv', t.me), 0)] : [])];
 	const startRetry: Stmt[] = [...(m.noValidFalse ? [] : [set(g('valid', c), 0)]), ...snapshots, set(br(t), 1)];
-	t.step('write_lock_irq(&gpc->lock); active? gpa→uhva; if (!valid || uhva changed) { gpc->valid = false; mmu_seq = kvm->mmu_invalidate_seq; } write_unlock_irq()', loc(PFNCACHE, '__kvm_gpc_refresh', 'write_lock_irq(&gpc->lock);'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); active? gpa→uhva; if (!valid || uhva changed) { gpc->valid = false; mmu_seq = kvm->mmu_invalidate_seq; } write_unlock_irq()', loc(PFNCACHE, '__kvm_gpc_refresh', 'write_lock_irq(&gpc->lock);'), {
 		body: [
 			when(
 				active,
@@ -121,8 +119,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	// The proposed fix (docs/findings/hva-cache-refresh.md): also retry when any invalidation ended since the snapshot.
 	const retryFix: Expr = fix ? or(retry, eq(g('mnmv', t.me), 1)) : retry;
 	const unmapOldWhen: Expr = m.alwaysUnmapOld ? ne(L('o_pfn'), 0) : ne(L('o_pfn'), L('n_pfn'));
-	t.step('write_lock_irq(&gpc->lock); mmu_notifier_retry_cache(kvm, mmu_seq)? publish; write_unlock_irq()', loc(PFNCACHE, 'hva_to_pfn_retry', 'while (mmu_notifier_retry_cache(gpc->kvm, mmu_seq));'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); mmu_notifier_retry_cache(kvm, mmu_seq)? publish; write_unlock_irq()', loc(PFNCACHE, 'hva_to_pfn_retry', 'while (mmu_notifier_retry_cache(gpc->kvm, mmu_seq));'), {
 		body: [
 			when(
 				retryFix,
@@ -143,8 +140,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	});
 	t.mark(outError);
 	// out_error: write_lock_irq(); return -EFAULT; then __kvm_gpc_refresh()'s out: purges the cache and unmaps the old mapping
-	t.step('out_error: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, '__kvm_gpc_refresh', 'gpc->pfn = KVM_PFN_ERR_FAULT;'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'out_error: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, '__kvm_gpc_refresh', 'gpc->pfn = KVM_PFN_ERR_FAULT;'), {
 		body: [
 			set(g('valid', c), 0),
 			set(g('pfn', c), 0),
@@ -177,8 +173,7 @@ function emitRefresh518(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	const done = t.fresh('refresh_done');
 	const active: Expr = refreshChecksActive(ctx) ? eq(g('active', c), 1) : 1;
 	const needsMap = or(eq(g('valid', c), 0), eq(L('hchg'), 1));
-	t.step('write_lock_irq(&gpc->lock); gpa→uhva; if (!valid || uhva changed) { placeholders: gpc->valid = true, pfn/khva unset } else return 0 ("already valid"); write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->valid = true;', T518), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpa→uhva; if (!valid || uhva changed) { placeholders: gpc->valid = true, pfn/khva unset } else return 0 ("already valid"); write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->valid = true;', T518), {
 		body: [
 			when(
 				active,
@@ -229,8 +224,7 @@ function emitRefresh518(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 			],
 		});
 	}
-	t.step('write_lock_irq(&gpc->lock); gpc->pfn = new_pfn; gpc->khva = new_khva; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->khva = new_khva;', T518), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->pfn = new_pfn; gpc->khva = new_khva; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->khva = new_khva;', T518), {
 		body: [
 			set(g('pfn', c), L('n_pfn')),
 			set(g('khva', c), L('n_khva')),
@@ -241,8 +235,7 @@ function emitRefresh518(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 		next: { cases: [{ when: eq(br(t), 3), goto: unmapOld }], else: done },
 	});
 	t.mark(mapDone);
-	t.step('map_done: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->pfn = KVM_PFN_ERR_FAULT;', T518), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'map_done: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->pfn = KVM_PFN_ERR_FAULT;', T518), {
 		body: [set(g('valid', c), 0), set(g('pfn', c), 0), set(g('khva', c), 0), set(L('ret'), 1), set(L('unmap'), ne(L('o_pfn'), 0)), when(eq(L('unmap'), 1), [set(br(t), 3)], finish(t, ctx, c, o))],
 		next: { cases: [{ when: eq(br(t), 3), goto: unmapOld }, { when: eq(br(t), 2), goto: o.onError }], else: done },
 	});
@@ -270,7 +263,7 @@ export function emitActivate(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateO
 	const early = ctx.flags.mutant?.activeBeforeListAdd;
 	if (ctx.flags.lockInitOnActivate) {
 		t.step('if (!gpc->active) { rwlock_init(&gpc->lock); mutex_init(&gpc->refresh_lock); }', loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_init', 'rwlock_init(&gpc->lock);', T60), {
-			body: [when(eq(g('active', c), 0), [set(g('rd', c), 0), set(g('wr', c), 0), set(g('mtx', c), 0)])],
+			body: [when(eq(g('active', c), 0), [set(g('rd', c), 0), set(g('wr', c), 0), set(g('wq', c), 0), set(g('mtx', c), 0)])],
 		});
 	}
 	t.step('mutex_lock(&gpc->refresh_lock)', loc(PFNCACHE, '__kvm_gpc_activate', 'guard(mutex)(&gpc->refresh_lock);'), {
@@ -289,8 +282,7 @@ export function emitActivate(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateO
 			next: early ? refresh : setActive,
 		});
 	const setActiveStep = () =>
-		t.step('write_lock_irq(&gpc->lock); gpc->active = true; write_unlock_irq(&gpc->lock)', loc(PFNCACHE, '__kvm_gpc_activate', 'gpc->active = true;'), {
-			guard: writeFree(c),
+		writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->active = true; write_unlock_irq(&gpc->lock)', loc(PFNCACHE, '__kvm_gpc_activate', 'gpc->active = true;'), {
 			body: [set(g('active', c), 1)],
 			next: early ? listAdd : refresh,
 		});
@@ -356,8 +348,7 @@ export function emitDeactivate(t: ThreadBuilder, ctx: Ctx, c: number): void {
 			body: [set(g('onlist', c), 0)],
 		});
 	if (late) listDel();
-	t.step('write_lock_irq(&gpc->lock); gpc->active = false; gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq()', loc(PFNCACHE, 'kvm_gpc_deactivate', 'gpc->active = false;'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->active = false; gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq()', loc(PFNCACHE, 'kvm_gpc_deactivate', 'gpc->active = false;'), {
 		body: [set(g('active', c), 0), set(g('valid', c), 0), set(L('o_khva'), g('khva', c)), set(g('khva', c), 0), set(L('o_pfn'), g('pfn', c)), set(g('pfn', c), 0)],
 	});
 	if (!late) listDel();
@@ -386,8 +377,7 @@ function emitDeactivate60(t: ThreadBuilder, ctx: Ctx, c: number): void {
 		guard: eq(g('mtx', c), 0),
 		body: [mightSleep(t, ctx, 'mutex_lock(&gpc->refresh_lock)'), set(g('mtx', c), me)],
 	});
-	t.step('write_lock_irq(&gpc->lock); gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq(); mutex_unlock', loc(PFNCACHE, 'kvm_gpc_unmap', 'gpc->valid = false;', T60), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq(); mutex_unlock', loc(PFNCACHE, 'kvm_gpc_unmap', 'gpc->valid = false;', T60), {
 		body: [set(g('valid', c), 0), set(L('o_khva'), g('khva', c)), set(g('khva', c), 0), set(L('o_pfn'), g('pfn', c)), set(g('pfn', c), 0), set(g('mtx', c), 0)],
 	});
 	t.step('gpc_unmap_khva(old_pfn, old_khva)', loc(PFNCACHE, 'kvm_gpc_unmap', 'gpc_unmap_khva(kvm, old_pfn, old_khva);', T60), {

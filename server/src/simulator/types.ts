@@ -17,7 +17,7 @@ export interface Location {
 }
 
 /** Safety properties, and the one liveness property (`refresh-terminates`: every non-adversary thread finishes). */
-export type PropertyId = 'stale-access' | 'leaked-mapping' | 'sleep-under-lock' | 'deadlock' | 'refresh-terminates';
+export type PropertyId = 'stale-access' | 'leaked-mapping' | 'sleep-under-lock' | 'deadlock' | 'lock-balance' | 'refresh-terminates';
 
 export type Verdict = 'safe' | 'violation';
 
@@ -34,7 +34,8 @@ export interface CacheSnapshot {
 	generation: number;
 	pfn: string | null;
 	khva: string | null;
-	lock: { readers: string[]; writer: string | null; count: number };
+	/** `queued`: the writer waiting for the lock (qrwlock _QW_WAITING); readers in process context wait behind it */
+	lock: { readers: string[]; writer: string | null; count: number; queued?: string };
 	refreshLock: string | null;
 	onList: boolean;
 	/** activated with kvm_gpc_activate_hva(): gpa is INVALID_GPA */
@@ -61,6 +62,8 @@ export interface Snapshot {
 		mnActiveInvalidateCount: number;
 		gpcListLock: string | null;
 		rqLock: string | null;
+		/** p->pi_lock of the task a waker is waking */
+		piLock: string | null;
 		vcpuMode?: 'IN_GUEST_MODE' | 'OUTSIDE_GUEST_MODE' | 'EXITING_GUEST_MODE';
 		vcpuRequest?: boolean;
 	};
@@ -74,7 +77,7 @@ export interface Snapshot {
 		outsideMemslots?: string[];
 		pages: PageSnapshot[];
 	};
-	threads: Record<string, { at: string; done: boolean; locals: Record<string, number> }>;
+	threads: Record<string, { at: string; done: boolean; locals: Record<string, number>; irqsOff?: boolean; interruptedBy?: string }>;
 }
 
 export interface Step {
