@@ -17,6 +17,12 @@ export interface CInstr {
 	/** the next pc; for a nondeterministic branch, every pc it may go to (with the branch's label) */
 	next: F;
 	choices?: { k: number; label: string }[];
+	/**
+	 * The step reads and writes only its own thread's locals, has no guard and
+	 * never jumps back: it commutes with every other thread's step, so the
+	 * safety search takes it alone where it is next (a partial-order reduction).
+	 */
+	local: boolean;
 }
 
 export interface CThread {
@@ -174,13 +180,28 @@ export function compileThreads(lay: Layout, asserts = true): CThread[] {
 					return otherwise;
 				};
 			}
-			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next, ...(choices ? { choices } : {}) };
+			const here = index.get(ins.label)!;
+			const forward = typeof ins.next === 'string' ? [ins.next] : 'choice' in ins.next ? ins.next.choice.map((c) => c.goto) : [...ins.next.cases.map((c) => c.goto), ins.next.else];
+			const local = ins.guard === undefined && onlyLocals(ins) && forward.every((l) => target(l) > here);
+			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next, local, ...(choices ? { choices } : {}) };
 		});
 		return { name: th.name, adversary: th.adversary, pcSlot: lay.threadBase[t], brSlot: lay.localSlot(t, 'br'), end, instrs, locals: th.locals };
 	});
 }
 
+/** Whether a step touches nothing but its own thread's locals (its body and its branch conditions). */
+function onlyLocals(ins: Instr): boolean {
+	const expr = (e: Expr): boolean => typeof e === 'number' || ('v' in e ? !!e.local && (e.i === undefined || expr(e.i)) : e.op === '!' ? expr(e.a) : e.op === '?' ? expr(e.c) && expr(e.a) && expr(e.b) : expr(e.a) && expr(e.b));
+	const stmts = (list: Stmt[]): boolean =>
+		list.every((st) => ('set' in st ? expr(st.set) && expr(st.to) : 'assert' in st ? expr(st.assert) : expr(st.if) && stmts(st.then) && stmts(st.else ?? [])));
+	const n = ins.next;
+	const conds = typeof n === 'string' || 'choice' in n ? [] : n.cases.map((c) => c.when);
+	return stmts(ins.body) && conds.every(expr);
+}
+
 export interface ExploreOptions {
+	/** partial-order reduction of purely local steps in the safety search (default true) */
+	reduce?: boolean;
 	maxStates?: number;
 	/** build the counterexample trace (default true) */
 	trace?: boolean;
@@ -260,6 +281,7 @@ export function viewer(model: BuiltModel, lay: Layout, threads: CThread[]): (s: 
 export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult {
 	const t0 = performance.now();
 	const maxStates = opts.maxStates ?? 4_000_000;
+	const reduce = opts.reduce !== false;
 	const lay = new Layout(model);
 	const threads = compileThreads(lay, opts.asserts !== false);
 	const ndone = lay.globals.get('ndone')!.off;
@@ -284,7 +306,11 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 		const d = depth[i];
 		if (found && d >= found.len) break;
 		let enabled = false;
+		// A thread whose next step is local goes alone: every interleaving of it with the others reaches the same states.
+		let only = -1;
+		if (reduce) for (let t = 0; t < threads.length && only < 0; t++) if (s[threads[t].pcSlot] !== threads[t].end && threads[t].instrs[s[threads[t].pcSlot]].local) only = t;
 		for (let t = 0; t < threads.length; t++) {
+			if (only >= 0 && t !== only) continue;
 			const th = threads[t];
 			const pc = s[th.pcSlot];
 			if (pc === th.end) continue;

@@ -1,6 +1,6 @@
 // Text rendering of a run: the verdict line, then one line per step with the
 // thread, the action and where it is in the kernel, and a short state summary.
-import type { MatrixCell, MutantResult, RunResult, Snapshot, Step } from './types';
+import type { MatrixCell, MutantResult, RunContext, RunResult, Snapshot, Step } from './types';
 import { findVariant } from './variants';
 
 const where = (s: Step) => {
@@ -44,6 +44,8 @@ export function formatTrace(r: RunResult): string {
 	const head = `${r.scenario} × ${r.variant}: ${r.verdict.toUpperCase()}`;
 	lines.push(r.verdict === 'safe' ? `${head} (${r.states} states, ${r.transitions} transitions, ${r.ms} ms)` : `${head}: ${r.property} — ${r.message} (${r.states} states, ${r.ms} ms)`);
 	if (r.liveness) lines.push(`liveness: ${r.liveness === 'holds' ? 'holds (every thread that is not an adversary finishes under weak fairness)' : `VIOLATED — ${r.lasso?.message ?? 'a fair schedule keeps a thread from finishing'}`}`);
+	if (r.context) lines.push(...contextLines(r.context));
+	if (r.pfncache) lines.push(`pfncache: ${r.pfncache.variant} (${r.pfncache.how === 'detected' ? 'detected' : r.pfncache.how === 'given' ? 'asked for' : 'default'}): ${r.pfncache.why}`);
 	if (r.explanation) lines.push(`why: ${r.explanation}`);
 	if (r.trace) {
 		lines.push(`threads: ${r.threads.join(', ')}`);
@@ -102,4 +104,26 @@ export function formatMatrix(cells: MatrixCell[], mutants: MutantResult[]): stri
 		lines.push(`  ${m.id.padEnd(mw)}  ${what}`);
 	}
 	return lines.join('\n') + '\n';
+}
+
+/** The calling context of a function's run: what kind, why, and the chain with its file:line per call. */
+function contextLines(c: RunContext): string[] {
+	const lines = [`context: ${c.label}${c.why ? ` — ${c.why}` : ''}`];
+	(c.chain ?? []).forEach((l, i) => {
+		const bound = Object.entries(l.bound).map(([k, v]) => `${k} = ${v}`).join(', ');
+		const call = i > 0 && l.callLine ? `called at ${c.chain![i - 1].file}:${l.callLine}, ` : '';
+		lines.push(`  ${i === 0 ? '  ' : '→ '}${l.fn}()  ${call}defined at ${l.file}:${l.line}${bound ? `  with ${bound}` : ''}`);
+	});
+	return lines;
+}
+
+/** `simulate --from`: every run of the function (per calling context and adversaries), then a summary. */
+export function formatFunctionRuns(fn: string, runs: RunResult[]): string {
+	const parts = runs.map(formatTrace);
+	const summary = runs.map((r) => {
+		const verdict = r.verdict === 'safe' ? 'safe' : `VIOLATION ${r.property}`;
+		const live = r.liveness === 'violated' ? ', LIVELOCK' : '';
+		return `  ${r.scenario.replace(/^\S+\(\) in /, '')}: ${verdict}${live} (${r.states} states)`;
+	});
+	return `${parts.join('\n')}\n${fn}(): ${runs.length} run${runs.length === 1 ? '' : 's'}\n${summary.join('\n')}\n`;
 }

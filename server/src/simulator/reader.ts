@@ -40,6 +40,8 @@ export type ReaderOp =
 	| ({ op: 'markDirty' } & CacheOp)
 	/** the caller holds the cache's read lock when the function is entered (it releases it first) */
 	| ({ op: 'held' } & CacheOp)
+	/** `if (gpc->active)` read without the lock: jumps to `else` when the cache is not active */
+	| ({ op: 'active'; else: string } & CacheOp)
 	/** `if (var)` on a value a check, trylock or refresh stored: jumps to `else` when it is 0 */
 	| ({ op: 'test'; var: string; else: string } & OpBase)
 	/** a branch the model does not decide (a condition on other data): every way is explored */
@@ -64,8 +66,8 @@ export type ReaderOp =
 	| ({ op: 'exitGuest' } & OpBase)
 	| { op: 'label'; name: string }
 	| { op: 'goto'; target: string }
-	/** leave the function; with `balance`, a lock still held (or the caller's lock not given back) is a violation */
-	| ({ op: 'return'; balance?: boolean } & OpBase);
+	/** leave the function (to the label `to`, default the thread's end); with `balance`, a lock still held (or the caller's lock not given back) is a violation */
+	| ({ op: 'return'; balance?: boolean; to?: string } & OpBase);
 
 /** The context a thread runs in (a calling context of the function, or an adversary's). */
 export interface ThreadContext {
@@ -104,6 +106,7 @@ const DEFAULT_TEXT: Record<string, string> = {
 	markDirty: 'kvm_gpc_mark_dirty_in_slot(gpc)',
 	held: 'the caller holds gpc->lock',
 	test: 'if (ret)',
+	active: 'if (gpc->active)',
 	choose: 'branch',
 	srcuLock: 'srcu_read_lock(&kvm->srcu)',
 	srcuUnlock: 'srcu_read_unlock(&kvm->srcu, idx)',
@@ -189,8 +192,9 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 							check(eq(t.local(`r${k}`), heldAtEntry.has(k) ? 1 : 0), 'lock-balance', heldAtEntry.has(k) ? `${prog.name} returns without the ${ctx.world.caches[k].name}->lock its caller holds` : `${prog.name} returns holding ${ctx.world.caches[k].name}->lock`),
 						)
 					: [];
-				if (balance.length) t.step(text, where, { body: balance, next: irqExit });
-				else t.goto(irqExit);
+				const out = op.to ? userLabel(op.to) : irqExit;
+				if (balance.length) t.step(text, where, { body: balance, next: out });
+				else t.goto(out);
 				break;
 			}
 			case 'held':
@@ -225,6 +229,9 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 				t.step(text, where, { body: [...(saw.length ? [when(kvmGpcCheck(ctx, c), saw)] : []), ...o.body], ...(o.next ? { next: o.next } : {}) });
 				break;
 			}
+			case 'active':
+				t.step(text, where, { body: [when(eq(g('active', c), 0), [set(br(t), 1)])], next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] } });
+				break;
 			case 'test':
 				t.step(text, where, { body: [when(eq(t.local(stored(op.var)), 0), [set(br(t), 1)])], next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] } });
 				break;

@@ -109,9 +109,37 @@ export interface Lasso {
 	cycle: Step[];
 }
 
+/** The calling context a function's run (`simulate --from`) is about. */
+export interface RunContext {
+	kind: 'process' | 'sched-out' | 'atomic' | 'hardirq';
+	/** "sched-out context (rq lock held)" */
+	label: string;
+	/** Why the entry point runs in this context. */
+	why?: string;
+	/** From the entry point down to the function, with 1-based lines: where each is defined and called. */
+	chain?: { fn: string; file: string; line: number; callLine?: number; bound: Record<string, string> }[];
+	/** The constants the context binds the function's parameters to. */
+	values?: Record<string, string>;
+}
+
+/** Which pfncache algorithm a run simulates, and why: the indexed tree's own shape, or the variant asked for. */
+export interface PfncacheChoice {
+	variant: string;
+	/** `detected` from the tree's virt/kvm/pfncache.c, or `given` with --variant */
+	how: 'detected' | 'given' | 'default';
+	/** What it recognised, in a sentence. */
+	why: string;
+	/** The kernel version whose code the steps' hints come from, when not today's. */
+	tree?: string;
+}
+
 export interface RunResult {
 	scenario: string;
 	variant: string;
+	/** for a function's run: the calling context it is about */
+	context?: RunContext;
+	/** for a function's run: the pfncache algorithm simulated */
+	pfncache?: PfncacheChoice;
 	/** the safety verdict */
 	verdict: Verdict;
 	property?: PropertyId;
