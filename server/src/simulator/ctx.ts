@@ -22,6 +22,11 @@ export const SCHED = 'kernel/sched/core.c';
 
 export const loc = (file: string, fn: string, hint: string, tree?: string): Location => (tree ? { file, function: fn, hint, tree } : { file, function: fn, hint });
 
+/** Today's location, or where 6.1's pfncache.c has the same step (flags.code === '6.1'). */
+export function at(ctx: Ctx, today: Location, v61: Location): Location {
+	return ctx.flags.code === '6.1' ? v61 : today;
+}
+
 /** Local that holds the branch outcome of a step; both checkers clear it after the step. */
 export const BR = 'br';
 export const br = (t: ThreadBuilder) => t.local(BR);
@@ -70,10 +75,23 @@ const QUEUED = 9;
  * reader leaves. A second writer waits on wait_lock (wq taken). The step comes
  * back to itself once, when it queues.
  */
-export function writeLocked(t: ThreadBuilder, c: number, action: string, where: Location, spec: { body: Stmt[]; next?: NextSpec }): void {
+export function writeLocked(t: ThreadBuilder, c: number, action: string, where: Location, spec: { body: Stmt[]; next?: NextSpec; skip?: Expr }): void {
 	const me = t.me;
 	const self = t.fresh('write_lock');
 	const free = and(eq(g('rd', c), 0), eq(g('wr', c), 0));
+	if (spec.skip) {
+		// The lock is not taken at all when `skip` holds (a cache that is not on kvm->gpc_list).
+		const n = spec.next;
+		const queue = { when: eq(br(t), QUEUED), goto: self };
+		t.mark(self);
+		t.step(action, where, {
+			guard: or(spec.skip, eq(g('wq', c), 0), and(eq(g('wq', c), me), free)),
+			body: [when(spec.skip, [], [when(free, [set(g('wq', c), 0), ...spec.body], [set(g('wq', c), me), set(br(t), QUEUED)])])],
+			next: n === undefined ? { cases: [queue] } : typeof n === 'string' ? { cases: [queue], else: n } : 'choice' in n ? n : { cases: [queue, ...n.cases], else: n.else },
+			requeue: 'write_lock_irq(&gpc->lock): contended, queued as the waiting writer (_QW_WAITING): new readers wait behind it',
+		});
+		return;
+	}
 	const queue = { when: eq(br(t), QUEUED), goto: self };
 	const n = spec.next;
 	const next: NextSpec =

@@ -52,7 +52,9 @@ export function formatTrace(r: RunResult): string {
 		lines.push(`   initial  ${summarize(r.initial)}`);
 		steps(lines, r.trace, Math.max(...r.trace.map((s) => s.thread.length)), 1, r.property);
 	}
-	if (r.lasso) {
+	if (r.lasso && r.property === 'deadlock' && !r.lasso.cycle.length) {
+		lines.push('lasso (refresh-terminates): the deadlock above; no thread can move, the last state repeats forever');
+	} else if (r.lasso) {
 		const all = [...r.lasso.stem, ...r.lasso.cycle];
 		const width = Math.max(4, ...all.map((s) => s.thread.length));
 		lines.push(`lasso (refresh-terminates): stem of ${r.lasso.stem.length} steps, then a cycle of ${r.lasso.cycle.length} steps that repeats forever`);

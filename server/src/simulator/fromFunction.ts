@@ -112,7 +112,9 @@ export function functionRuns(
 	const name = functionName(fn) ?? '<anonymous>';
 	const chosen = choiceVariant(opts.pfncache?.variant ?? 'upstream');
 	if (!chosen) throw new Error(`unknown variant '${opts.pfncache?.variant}'`);
-	const { variant, flags } = chosen;
+	const { variant } = chosen;
+	// 6.1's tree: the same algorithm, the steps placed in its own functions.
+	const flags = { ...chosen.flags, ...(opts.pfncache?.tree === 'linux-6.1' ? { code: '6.1' as const } : {}), ...(opts.pfncache?.noPeek ? { noPeek: true } : {}) };
 	const contexts = functionContexts(name, knowledge).filter((c) => !opts.kinds || opts.kinds.includes(c.run.kind));
 	const runs: { spec: FunctionRunSpec; model: BuiltModel }[] = [];
 	let names: string[] = [];

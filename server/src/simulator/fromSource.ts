@@ -352,6 +352,7 @@ class Extraction {
 	private readonly back: Set<string>;
 	/** identifiers some condition tests: only their values are worth knowing */
 	private readonly tested = new Set<string>();
+	private readonly lines: string[];
 
 	constructor(
 		private readonly name: string,
@@ -362,6 +363,7 @@ class Extraction {
 		private readonly knowledge: TreeKnowledge,
 		private readonly context: ExtractContext,
 	) {
+		this.lines = fn.text.split('\n');
 		this.comp = loopComponents(cfg);
 		this.back = backEdges(cfg);
 		for (const n of cfg.nodes) {
@@ -438,8 +440,11 @@ class Extraction {
 		return expr ? canonicalPath(expr, s.aliases) : undefined;
 	}
 
+	/** The source line an operation is on, as the step's text. */
 	private where(n: SyntaxNode): { text: string; line: number } {
-		return { text: n.text.split('\n')[0].trim().slice(0, 100), line: n.startPosition.row + 1 };
+		const row = n.startPosition.row - this.fn.startPosition.row;
+		const line = this.lines[row] ?? n.text.split('\n')[0];
+		return { text: line.trim().slice(0, 120), line: n.startPosition.row + 1 };
 	}
 
 	/** The gpc operations inside an AST range, in evaluation order (arguments before the call). */

@@ -109,8 +109,8 @@ export async function simulateFromSource(args: FromSourceArgs, out: (s: string) 
 				err(`gpcscope simulate: no function using a gpc${kinds ? ` in ${args.context} context` : ''} at ${args.from}\n`);
 				return 2;
 			}
-			const history = pfncache.tree;
-			const runs = sim.runs.map((r) => resolveLines(r, read, history));
+			// The tree's own shape: its older steps are its own code, read from it.
+			const runs = sim.runs.map((r) => resolveLines(r, read, pfncache.trees));
 			if (args.format === 'json') out(JSON.stringify({ ...primaryRun(runs), reader: sim.function, file: rel, instances: sim.instances, runs }) + '\n');
 			else out(formatFunctionRuns(sim.function, runs));
 			return runs.some((r) => r.verdict === 'violation') ? 1 : 0;

@@ -48,14 +48,24 @@ export function emitInvalidation(t: ThreadBuilder, ctx: Ctx, h: number, o: Inval
 			const hit: Expr = and(eq(g('valid', c), 1), ne(g('pfn', c), 0), eq(g('uhva', c), h));
 			const write = t.fresh('inval_write');
 			const nextCache = t.fresh('inval_next');
+			const clear: Stmt[] = [set(g('valid', c), 0)];
+			if (cache.usage === 'guest') clear.push(set(L('evict'), 1));
+			if (ctx.flags.code === '6.1' || ctx.flags.noPeek) {
+				// Before 6.9 every cache on the list is write-locked and tested under the write lock.
+				writeLocked(t, c, `list_for_each_entry(gpc, &kvm->gpc_list): write_lock_irq(&${cache.name}->lock); valid with uhva in [start, end)? valid = false; write_unlock_irq()`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'write_lock_irq(&gpc->lock);'), {
+					body: [when(hit, clear)],
+					skip: eq(g('onlist', c), 0),
+				});
+				t.mark(write);
+				t.mark(nextCache);
+				return;
+			}
 			// Peek under the read lock first (a process-context reader: it waits behind a queued writer); only take the write lock when it matters.
 			t.step(`list_for_each_entry(gpc, &kvm->gpc_list): ${cache.name} on the list? read_lock_irq(&gpc->lock): valid with uhva in [start, end)?`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'read_lock_irq(&gpc->lock);'), {
 				guard: or(eq(g('onlist', c), 0), readFree(c)),
 				next: { cases: [{ when: and(eq(g('onlist', c), 1), hit), goto: write }], else: nextCache },
 			});
 			t.mark(write);
-			const clear: Stmt[] = [set(g('valid', c), 0)];
-			if (cache.usage === 'guest') clear.push(set(L('evict'), 1));
 			// "check again whether invalidation is still necessary once the write lock has been acquired"
 			const again: Stmt[] = ctx.flags.mutant?.noRecheckInInvalidate ? clear : [when(hit, clear)];
 			writeLocked(t, c, `write_lock_irq(&gpc->lock); ${cache.name}->valid = false; write_unlock_irq(&gpc->lock)`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'gpc->valid = false;'), {

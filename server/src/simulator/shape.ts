@@ -32,6 +32,9 @@ export function detectPfncache(read: (file: string) => string | undefined): Pfnc
 	const retry = body(text, 'hva_to_pfn_retry') ?? '';
 	const check = first(text, ['kvm_gpc_check', 'kvm_gfn_to_pfn_cache_check']);
 	if (!refresh || !check) return { variant: 'upstream', how: 'default', why: `${PFNCACHE_FILE} has no refresh or check function the model knows: today's algorithm (Linux 6.12)` };
+	// Before 6.9 the invalidation write-locked every cache on the list; since, it peeks under the read lock first.
+	const invalidate = body(text, 'gfn_to_pfn_cache_invalidate_start');
+	const noPeek = invalidate !== undefined && !/read_lock_irq\s*\(\s*&gpc->lock\s*\)/.test(invalidate) ? { noPeek: true } : {};
 	const marks: string[] = [];
 	const ids: string[] = [];
 	// 5.18: `gpc->valid = true` with placeholders before the page is resolved, retry on mmu_notifier_retry_hva().
@@ -59,11 +62,12 @@ export function detectPfncache(read: (file: string) => string | undefined): Pfnc
 			variant: 'upstream',
 			how: 'detected',
 			why: `${PFNCACHE_FILE}: ${refresh.fn}() clears gpc->valid before it drops the lock and retries while an invalidation runs, refresh_lock serialises refreshes, ${check.fn}() tests gpc->active: today's algorithm (the ${era} code)`,
-			...(era === '6.1' ? { tree: 'linux-6.1' } : {}),
+			...(era === '6.1' ? { tree: 'linux-6.1', trees: ['linux-6.1'] } : {}),
+			...noPeek,
 		};
 	}
 	const older = ids.includes('valid-before-map') || ids.includes('no-refresh-mutex') ? 'linux-5.18' : 'linux-6.0';
-	return { variant: ids.join('+'), how: 'detected', why: `${PFNCACHE_FILE}: ${marks.join('; ')} (as in ${older.replace('linux-', 'Linux ')})`, tree: older };
+	return { variant: ids.join('+'), how: 'detected', why: `${PFNCACHE_FILE}: ${marks.join('; ')} (as in ${older.replace('linux-', 'Linux ')})`, tree: older, trees: ['linux-5.18', 'linux-6.0', 'linux-6.1'], ...noPeek };
 }
 
 /** The variant of a choice: one of VARIANTS, or several of them together (`no-active-flag+lock-init-on-activate`, 6.0). */

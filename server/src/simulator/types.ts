@@ -131,6 +131,10 @@ export interface PfncacheChoice {
 	why: string;
 	/** The kernel version whose code the steps' hints come from, when not today's. */
 	tree?: string;
+	/** Every older version whose steps the tree's own code has (their lines are read from the tree). */
+	trees?: string[];
+	/** gfn_to_pfn_cache_invalidate_start() write-locks every cache without the read-locked peek (before 6.9). */
+	noPeek?: boolean;
 }
 
 export interface RunResult {

@@ -46,6 +46,14 @@ export interface VariantFlags {
 	readerNoRecheck: boolean;
 	/** the fix of docs/findings/hva-cache-refresh.md: a counter every invalidation moves, checked with the sequence */
 	mnInvalidateSeq: boolean;
+	/**
+	 * The code the steps' lines come from when it is not 6.12's: 6.1's pfncache.c has the same
+	 * algorithm in other functions (kvm_gfn_to_pfn_cache_refresh(), an invalidation without the
+	 * read-locked peek, activation and deactivation in their 6.1 order). Set from the tree, never a variant.
+	 */
+	code?: '6.1';
+	/** gfn_to_pfn_cache_invalidate_start() write-locks every cache on the list without the read-locked peek (before 6.9); set from the tree */
+	noPeek?: boolean;
 	mutant?: MutantFlags;
 }
 
