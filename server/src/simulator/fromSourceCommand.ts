@@ -11,8 +11,8 @@ import { emitPromelaModel } from './promela';
 import { ExtractError, declineReason, functionAtRow } from './fromSource';
 import { functionRuns, simulateFunction } from './fromFunction';
 import { resolveLines } from './locations';
-import { choiceVariant, detectPfncache } from './shape';
-import type { PfncacheChoice, RunContext, RunResult } from './types';
+import { pfncacheFor, treeReader } from './shape';
+import type { RunContext, RunResult } from './types';
 
 export interface FromSourceArgs {
 	from: string;
@@ -31,27 +31,6 @@ export function treeRootOf(file: string): string {
 		if (existsSync(join(dir, 'include', 'linux', 'kvm_host.h'))) return dir;
 		if (dirname(dir) === dir) return dirname(resolve(file));
 	}
-}
-
-/** A reader of the tree's files by root-relative path. */
-export function treeReader(root: string | undefined): (file: string) => string | undefined {
-	return (file) => {
-		if (!root) return undefined;
-		try {
-			return readFileSync(join(root, file), 'utf8');
-		} catch {
-			return undefined;
-		}
-	};
-}
-
-/** The pfncache algorithm to simulate: --variant, else the tree's own. */
-export function pfncacheFor(variant: string | undefined, read: (file: string) => string | undefined): PfncacheChoice | string {
-	if (variant !== undefined) {
-		if (!choiceVariant(variant)) return `unknown variant '${variant}'`;
-		return { variant, how: 'given', why: `--variant ${variant}` };
-	}
-	return detectPfncache(read);
 }
 
 /** The run a single answer stands for: the first violation, else the first run. */

@@ -6,6 +6,8 @@
 // matching variant is simulated. Today's shape (6.1 through 6.12) is
 // `upstream`; 6.1's is the same algorithm in older code (the steps' lines come
 // from its own functions).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findFunction } from './locations';
 import type { PfncacheChoice } from './types';
 import { VARIANTS, variantFlags, type Variant, type VariantFlags } from './variants';
@@ -76,4 +78,25 @@ export function choiceVariant(id: string): { variant: Pick<Variant, 'id' | 'flag
 	if (!parts.length || parts.some((p) => !p)) return undefined;
 	const merged = Object.assign({}, ...parts.map((p) => p!.flags));
 	return { variant: { id, flags: merged }, flags: variantFlags({ flags: merged }) };
+}
+
+/** A reader of a tree's files by root-relative path (undefined for a file it cannot read, or without a tree). */
+export function treeReader(root: string | undefined): (file: string) => string | undefined {
+	return (file) => {
+		if (!root) return undefined;
+		try {
+			return readFileSync(join(root, file), 'utf8');
+		} catch {
+			return undefined;
+		}
+	};
+}
+
+/** The pfncache algorithm to simulate: the variant asked for, else the tree's own; a string is an error. */
+export function pfncacheFor(variant: string | undefined, read: (file: string) => string | undefined): PfncacheChoice | string {
+	if (variant !== undefined) {
+		if (!choiceVariant(variant)) return `unknown variant '${variant}'`;
+		return { variant, how: 'given', why: `--variant ${variant}` };
+	}
+	return detectPfncache(read);
 }
