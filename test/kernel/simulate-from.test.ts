@@ -12,7 +12,7 @@ import type { EngineResult } from '../../server/src/analysis/engine';
 import { scanTree } from '../../server/src/index/scan';
 import { resolveLines, type RunResult } from '../../server/src/simulator';
 import { simulateFunction } from '../../server/src/simulator/fromFunction';
-import { extractReader, functionAtRow } from '../../server/src/simulator/fromSource';
+import { extractReader } from '../../server/src/simulator/fromSource';
 import { detectPfncache, treeReader } from '../../server/src/simulator/shape';
 import { engine, REPO } from '../helpers';
 import { kernelTree, type KernelVersion } from './trees';

@@ -77,6 +77,11 @@ export interface ThreadContext {
 	irq?: boolean;
 	/** For an interrupt handler: the thread whose CPU it interrupts; it starts only while that thread has interrupts enabled, which then waits until the handler returns. */
 	interrupts?: string;
+	/**
+	 * Its read locks wait behind a queued writer even in interrupt context: qrwlock without its
+	 * in_interrupt() exception, to show what the exception is for (tests only).
+	 */
+	queueInInterrupt?: boolean;
 	/** Where the interrupt comes from (the handler's entry step). */
 	entry?: Location;
 	entryText?: string;
@@ -145,7 +150,7 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 	// A hard IRQ handler: interrupts stay off until it returns; it starts only while its CPU's thread has them on.
 	const irqExit = context.irq ? t.fresh('irq_exit') : END;
 	if (context.irq) {
-		t.inInterrupt = true;
+		t.inInterrupt = !context.queueInInterrupt;
 		const entry = context.entry ?? { file: prog.file, function: prog.function, hint: '' };
 		t.step(context.entryText ?? `hard IRQ${context.interrupts ? ` on ${context.interrupts}'s CPU` : ''}: ${prog.function}()`, entry, {
 			guard: victim ? and(eq(g('irqoff', victim), 0), eq(g('hirq', victim), 0)) : undefined,

@@ -11,6 +11,8 @@ import type { GuestEntry, VariantFlags } from './variants';
 export interface ThreadSpec {
 	name: string;
 	adversary: boolean;
+	/** a hard IRQ handler: the thread whose CPU it interrupts (that thread waits while the handler runs) */
+	interrupts?: string;
 	emit(t: ThreadBuilder, ctx: Ctx): void;
 }
 
@@ -24,6 +26,7 @@ const T61 = 'linux-6.1';
 export const readerThread = (prog: ReaderProgram): ThreadSpec => ({
 	name: prog.name,
 	adversary: prog.adversary ?? false,
+	...(prog.context?.interrupts ? { interrupts: prog.context.interrupts } : {}),
 	emit: (t, ctx) => compileReader(t, ctx, prog),
 });
 
