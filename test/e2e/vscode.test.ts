@@ -329,6 +329,9 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 		await openFolder(page, server!, ws.v61);
 		await openFile(page, 'arch/x86/kvm/xen.c');
 		await until('the 6.1 index', async () => (await languageStatus()).includes('gpcscope: 6.1 ·'), 180_000);
+		// Room for the lanes: no panel, no side bar.
+		if (await page.locator('.monaco-workbench .part.panel').isVisible().catch(() => false)) await runCommand(page, 'View: Hide Panel');
+		await setSideBar(page, false);
 		await goTo(page, line, column);
 		await until('the sched-out finding drawn', () => page.locator('.squiggly-error').count(), 60_000);
 		const action = 'Show interleaving for gpc-lock-in-sched-out';
@@ -348,9 +351,6 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 			opened = true;
 		}
 		expect(opened).toBe(true);
-		// Room for the lanes.
-		await runCommand(page, 'View: Hide Panel');
-		await setSideBar(page, false);
 		const frame = await webviewFrame(page, '#context');
 		const body = await until('the deadlock in the panel', async () => {
 			const b = await frame.locator('body').innerText();

@@ -652,15 +652,25 @@ class Extraction {
 		}
 		if (x.type === 'pointer_expression' && x.childForFieldName('operator')?.text === '&') {
 			const a = x.childForFieldName('argument');
-			const inner = a && stripParens(a);
-			if (inner?.type === 'field_expression' && inner.childForFieldName('operator')?.text === '->') {
-				const b = inner.childForFieldName('argument');
-				return b ? this.mappingBase(b, s) : undefined;
-			}
-			if (inner?.type === 'subscript_expression') {
-				const b = inner.childForFieldName('argument');
-				return b ? this.mappingBase(b, s) : undefined;
-			}
+			return a ? this.lvalueBase(stripParens(a), s) : undefined;
+		}
+		return undefined;
+	}
+
+	/** The cache whose mapping an lvalue lies in (`shinfo->arch.wc_sec_hi`, `rs_times[1]`). */
+	private lvalueBase(e: SyntaxNode, s: PathState): string | undefined {
+		if (e.type === 'field_expression') {
+			const b = e.childForFieldName('argument');
+			if (!b) return undefined;
+			return e.childForFieldName('operator')?.text === '->' ? this.mappingBase(b, s) : this.lvalueBase(stripParens(b), s);
+		}
+		if (e.type === 'subscript_expression') {
+			const b = e.childForFieldName('argument');
+			return b ? (this.mappingBase(b, s) ?? this.lvalueBase(stripParens(b), s)) : undefined;
+		}
+		if (e.type === 'pointer_expression' && e.childForFieldName('operator')?.text === '*') {
+			const b = e.childForFieldName('argument');
+			return b ? this.mappingBase(b, s) : undefined;
 		}
 		return undefined;
 	}
@@ -729,11 +739,12 @@ class Extraction {
 			return;
 		}
 		// Nondeterministic: both ways, each learning what it tested.
+		const cond = atom.text.replace(/\s+/g, ' ').slice(0, 100);
 		const ways = [
-			{ to: tNode, label: here.text, state: this.learn(atom, s, true) },
-			{ to: fNode, label: `!(${here.text})`, state: this.learn(atom, s, false) },
+			{ to: tNode, label: cond, state: this.learn(atom, s, true) },
+			{ to: fNode, label: `!(${cond})`, state: this.learn(atom, s, false) },
 		];
-		this.choose(n, s, ways, `branch on ${here.text}`, here.line);
+		this.choose(n, s, ways, here.text, here.line);
 	}
 
 	/** A branch the model does not decide; a loop gone round LOOP_BOUND times may only leave. */
