@@ -367,9 +367,13 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 		expect(where.length).toBeGreaterThanOrEqual(7);
 		for (const w of where) expect(w, w).toMatch(/^[\w/.-]+\.[ch]:\d+ · \w+\(\)$/);
 		expect(await frame.locator('#inspector').innerText()).toMatch(/queued writer invalidate/);
+		// The panel on the whole editor area (closing xen.c closes its group) for the picture: every lane.
+		const tab = page.locator('.part.editor .tab', { hasText: 'xen.c' }).first();
+		await tab.hover();
+		await tab.locator('.codicon-close').click();
+		await until('the panel alone', async () => (await page.locator('.part.editor .tab', { hasText: 'xen.c' }).count()) === 0, 10_000);
 		await frame.locator('#lanes .step.violation').scrollIntoViewIfNeeded();
 		metrics.showInterleaving = { steps: where.length, screenshot: await shot(page, '08-show-interleaving-sched-out-6.1') };
-		await page.locator('.part.editor .tab', { hasText: 'xen.c' }).first().click();
 		await setSideBar(page, true);
 	});
 

@@ -158,6 +158,28 @@ describe('the demo tree', () => {
 		expect(bad.trace!.filter((s) => s.location.file === 'arch/x86/kvm/demo_bugs.c').map((s) => s.location.line)).toContain(51);
 	});
 
+	it.each([
+		['gpc-use-after-unlock', 'demo_vcpu_wants_upcall', 'process', 'stale-access'],
+		['gpc-refresh-in-atomic', 'demo_time_info_stamp', 'process', 'sleep-under-lock'],
+		['gpc-lock-in-sched-out', 'demo_pvclock_note_preempted', 'sched-out', 'deadlock'],
+	])('Show interleaving on a %s finding opens %s in its %s context, refuted (%s)', async (rule, fn, kind, property) => {
+		const file = 'arch/x86/kvm/demo_bugs.c';
+		const result = await analysed(DEMO);
+		expect(result.findings.some((f) => f.rule === rule && f.file === file), `${rule} is a finding of the demo`).toBe(true);
+		const text = readFileSync(join(DEMO, file), 'utf8');
+		const row = text.split('\n').findIndex((l) => new RegExp(`^\\S.*\\b${fn}\\(`).test(l));
+		const tree = (await engine()).parser.parse(text)!;
+		try {
+			const r = simulateAt({ tree, file, result, root: DEMO }, row + 3, { rule });
+			const run = r.result as RunResult;
+			expect(run.context!.kind).toBe(kind);
+			expect(run.property).toBe(property);
+			expect(r.runs![r.shown!].verdict).toBe('violation');
+		} finally {
+			tree.delete();
+		}
+	});
+
 	it.each(['kvm_xen_inject_pending_events', 'kvm_xen_update_runstate_guest'])('finds %s safe in every context', async (fn) => {
 		const all = await runs(DEMO, 'arch/x86/kvm/xen.c', fn);
 		for (const r of all) expect(r.verdict, `${r.scenario}: ${r.message}`).toBe('safe');

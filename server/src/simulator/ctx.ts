@@ -46,7 +46,7 @@ export function holdsNothing(t: ThreadBuilder, ctx: Ctx): Expr {
 export function mightSleep(t: ThreadBuilder, ctx: Ctx, what: string): Stmt {
 	// A thread that runs in atomic context (the sched-out notifier, a hard IRQ, preemption off) may never sleep.
 	if (t.atomic) return check(0, 'sleep-under-lock', `${what} may sleep, but ${t.name} runs in ${t.atomic}`);
-	return check(holdsNothing(t, ctx), 'sleep-under-lock', `${what} may sleep, but ${t.name} holds a gpc rwlock or runs in atomic context`);
+	return check(holdsNothing(t, ctx), 'sleep-under-lock', `${what} may sleep, but ${t.name} holds a gpc rwlock or a scheduler lock, or has interrupts disabled`);
 }
 
 /**

@@ -443,7 +443,7 @@ class Extraction {
 	/** The source line an operation is on, as the step's text. */
 	private where(n: SyntaxNode): { text: string; line: number } {
 		const row = n.startPosition.row - this.fn.startPosition.row;
-		const line = this.lines[row] ?? n.text.split('\n')[0];
+		const line = (this.lines[row] ?? n.text.split('\n')[0]).replace(/\/\*.*?\*\//g, '').replace(/\/\/.*$/, '');
 		return { text: line.trim().slice(0, 120), line: n.startPosition.row + 1 };
 	}
 
