@@ -267,7 +267,7 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 			const b = await frame.locator('body').innerText();
 			return /VIOLATION/i.test(b) && b;
 		}, 60_000);
-		expect(header).toMatch(/reader:__kvm_xen_has_interrupt/);
+		expect(header).toMatch(/__kvm_xen_has_interrupt\(\) in process context × upstream/);
 		expect(header).toMatch(/stale/i);
 		await shot(page, '04-simulator');
 		// "initial state · N steps" before the first step, then "step k / N".
