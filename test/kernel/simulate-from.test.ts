@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineResult } from '../../server/src/analysis/engine';
 import { scanTree } from '../../server/src/index/scan';
-import { resolveLines, type RunResult } from '../../server/src/simulator';
+import { resolveLines, type ReaderOp, type RunResult } from '../../server/src/simulator';
 import { simulateFunction } from '../../server/src/simulator/fromFunction';
 import { extractReader } from '../../server/src/simulator/fromSource';
 import { detectPfncache, treeReader } from '../../server/src/simulator/shape';
@@ -36,6 +36,8 @@ const EXPECTED: Record<KernelVersion, Record<string, { property: string; why: st
 };
 
 interface TreeRuns {
+	/** each function's thread in process context */
+	programs: Map<string, ReaderOp[]>;
 	functions: string[];
 	contexts: number;
 	runs: (RunResult & { fn: string; file: string })[];
@@ -51,7 +53,7 @@ async function simulateTree(version: KernelVersion): Promise<TreeRuns> {
 	const read = treeReader(root);
 	const pfncache = detectPfncache(read);
 	const t0 = performance.now();
-	const out: TreeRuns = { functions: [], contexts: 0, runs: [], ms: 0 };
+	const out: TreeRuns = { programs: new Map(), functions: [], contexts: 0, runs: [], ms: 0 };
 	for (const file of FILES) {
 		const users = new Set(result.facts.find((f) => f.file === file)!.functions.filter((f) => f.usesGpc).map((f) => f.name));
 		const tree = e.parser.parse(readFileSync(join(root, file), 'utf8'))!;
@@ -64,6 +66,7 @@ async function simulateTree(version: KernelVersion): Promise<TreeRuns> {
 				const x = extractReader(fn, file, knowledge);
 				if (!x?.program.ops.some((o) => o.op === 'lock' || o.op === 'trylock')) continue;
 				const sim = simulateFunction(fn, file, knowledge, { pfncache })!;
+				out.programs.set(name, x.program.ops);
 				out.functions.push(`${file}:${name}`);
 				out.contexts += new Set(sim.runs.map((r) => r.context!.kind)).size;
 				for (const r of sim.runs) out.runs.push({ ...resolveLines(r, read, pfncache.trees), fn: name, file });
@@ -104,6 +107,42 @@ describe.each(['6.1', '6.12'] as const)('simulate --from on linux-%s', (version)
 				: ['kvm_sched_out', 'kvm_arch_vcpu_put', 'kvm_xen_runstate_set_preempted', 'kvm_xen_update_runstate', 'kvm_xen_update_runstate_guest'],
 		);
 		expect(sched.context!.values).toEqual(version === '6.1' ? { state: 'RUNSTATE_runnable' } : { atomic: 'true' });
+	});
+
+	it('follows the paths the C has, and only those', () => {
+		const ops = (fn: string) => measured.get(version)!.programs.get(fn)!;
+		// kvm_xen_shared_info_init(): 6.1 deactivates when the gfn is invalid, else activates in a loop; both write the wall clock
+		const init = ops('kvm_xen_shared_info_init').map((o) => o.op);
+		for (const op of ['lock', 'check', 'use', 'unlock', ...(version === '6.1' ? ['deactivate', 'activate'] : ['refresh'])]) expect(init, op).toContain(op);
+		if (version === '6.12') {
+			// kvm_xen_update_runstate_guest(): a trylock is taken only when atomic, and then a failed check returns: no refresh after it
+			const prog = ops('kvm_xen_update_runstate_guest');
+			const at = new Map(prog.flatMap((o, i) => (o.op === 'label' ? [[o.name, i] as const] : [])));
+			const next = (i: number): number[] => {
+				const o = prog[i];
+				const to = (l: string) => at.get(l)!;
+				if (o.op === 'goto') return [to(o.target)];
+				if (o.op === 'return') return [];
+				if (o.op === 'choose') return o.ways.map((w) => to(w.target));
+				const out = i + 1 < prog.length ? [i + 1] : [];
+				return 'else' in o && o.else ? [...out, to(o.else)] : out;
+			};
+			const starts = prog.flatMap((o, i) => (o.op === 'trylock' ? [i] : []));
+			expect(starts.length).toBeGreaterThan(0);
+			const seen = new Set<number>();
+			const work = [...starts];
+			while (work.length) {
+				const i = work.pop()!;
+				if (seen.has(i)) continue;
+				seen.add(i);
+				work.push(...next(i));
+			}
+			expect([...seen].filter((i) => prog[i].op === 'refresh' || prog[i].op === 'activate')).toEqual([]);
+		}
+		// kvm_xen_set_evtchn_fast(): the unlock at out_rcu is each cache's on the path that reaches it
+		const fast = ops('kvm_xen_set_evtchn_fast');
+		const outRcu = fast.filter((o) => o.op === 'unlock' && /out_rcu|read_unlock_irqrestore/.test(o.text ?? '')).map((o) => ('cache' in o ? o.cache : -1));
+		expect(new Set(outRcu)).toEqual(new Set([0, 1]));
 	});
 
 	it(`is safe everywhere but ${version === '6.1' ? 'the three bugs 6.1 still carries' : 'nowhere'}`, () => {
