@@ -27,7 +27,11 @@ export class StatusItem implements vscode.Disposable {
 		if (s.state === 'indexing') this.set('gpcscope: indexing…', `${s.filesIndexed} files`, undefined, true);
 		else if (s.state === 'error') this.set('gpcscope: error', s.message ?? '', { title: 'Show log', command: 'gpcscope.showOutput' }, false, true);
 		else if (!s.apiEra) this.set(NO_GPC_CODE, `${s.filesScanned} C files scanned`, { title: 'Details', command: 'gpcscope.showOutput' });
-		else this.set(`gpcscope: ${s.apiEra} · ${s.filesIndexed} files`, `${s.findings} finding${s.findings === 1 ? '' : 's'}`, { title: 'Details', command: 'gpcscope.showOutput' });
+		else {
+			// Code tree-sitter could not parse is not analysed: say so next to the count of findings.
+			const unparsed = s.unparsedFiles ? ` · ${s.unparsedFiles} file${s.unparsedFiles === 1 ? '' : 's'} not fully parsed` : '';
+			this.set(`gpcscope: ${s.apiEra} · ${s.filesIndexed} files`, `${s.findings} finding${s.findings === 1 ? '' : 's'}${unparsed}`, { title: 'Details', command: 'gpcscope.showOutput' });
+		}
 	}
 
 	failed(message: string): void {

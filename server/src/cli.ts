@@ -7,6 +7,7 @@ import { join, relative, sep } from 'node:path';
 import { checkRoot } from './index/root';
 import { API_ERAS, type ApiEra } from './analysis/api';
 import { Engine, type EngineResult } from './analysis/engine';
+import { UNPARSED_CODE, type UnparsedNotice } from './analysis/findings';
 import { RULES } from './analysis/rules';
 import { RULE_IDS, type RuleId } from './analysis/rules/types';
 import { checkTrees, type TreeCheck } from './index/check';
@@ -115,6 +116,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	for (const s of skipped) if (!large.includes(s)) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
 	if (large.length && options.verbose && !options.quiet) process.stderr.write(`gpcscope: skipped ${plural(large.length, 'file')} over the size limit, not searched (e.g. ${large[0].file}: ${large[0].reason})\n`);
 	for (const s of result.skipped) process.stderr.write(`gpcscope: skipped ${s.file}: ${s.reason}\n`);
+	if (result.unparsed.length && !options.quiet) process.stderr.write(`gpcscope: ${unparsedSummary(result.unparsed)}\n`);
 	const stats = {
 		filesScanned: checked.stats.filesScanned,
 		filesParsed: checked.stats.filesIndexed,
@@ -127,6 +129,8 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		filesAnalysed: result.stats.filesAnalysed,
 		functionsAnalysed: result.stats.functionsAnalysed,
 		unparsedRegions: result.stats.unparsedRegions,
+		unparsedGpcFiles: result.unparsed.length,
+		unparsedGpcFunctions: result.unparsed.reduce((n, u) => n + u.functions.length, 0),
 		apiCallSites: result.stats.apiCallSites,
 		apiCallSitesAnalysed: result.stats.apiCallSitesAnalysed,
 		findingsSuppressed: result.stats.findingsSuppressed,
@@ -144,7 +148,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 				return '';
 			}
 		};
-		process.stdout.write(formatSarif(result.findings, VERSION, lineText));
+		process.stdout.write(formatSarif(result.findings, VERSION, lineText, { notices: result.unparsed }));
 	} else {
 		process.stdout.write(formatText(result.findings));
 		if (!options.quiet) {
@@ -157,6 +161,14 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	}
 	const serious = result.findings.some((f) => f.severity === 'error' || f.severity === 'warning');
 	return serious ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
+/** One line for every file whose gpc code tree-sitter could not (all) parse: silence there is not a clean bill. */
+function unparsedSummary(notices: readonly UnparsedNotice[]): string {
+	const MAX_FILES = 6;
+	const files = notices.slice(0, MAX_FILES).map((n) => `${n.file} (${n.functions.map((f) => f.name).join(', ')})`);
+	const more = notices.length > MAX_FILES ? `, and ${notices.length - MAX_FILES} more files` : '';
+	return `gpc code tree-sitter could not parse, not analysed there [${UNPARSED_CODE}]: ${files.join('; ')}${more}`;
 }
 
 function cacheSummary(s: TreeCheck['stats']): string {

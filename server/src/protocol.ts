@@ -10,6 +10,8 @@ export interface ServerStatus {
 	filesScanned: number;
 	filesIndexed: number;
 	findings: number;
+	/** Files with gpc code tree-sitter could not parse (not analysed there; a hint at each). */
+	unparsedFiles?: number;
 	message?: string;
 }
 

@@ -10,8 +10,9 @@ import type { Diagnostic } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
 import { Engine, type EngineHooks, type EngineResult, type SourceFile } from './analysis/engine';
 import { extractFacts, type FileFacts } from './analysis/facts';
+import { UNPARSED_CODE } from './analysis/findings';
 import { engineOptions, type Settings } from './config';
-import { toDiagnostic } from './features/diagnostics';
+import { toDiagnostic, unparsedDiagnostic } from './features/diagnostics';
 import { defaultCacheDir } from './index/cache';
 import { gpcUsers, localEdit, shiftResult } from './index/incremental';
 import { IndexCancelled, indexTree, type IndexResult } from './index/indexer';
@@ -48,6 +49,8 @@ interface Folder {
 	changes: number;
 	/** False: walk without .gitignore (it hides every C file of the root; index/root.ts). */
 	gitignore?: boolean;
+	/** The unparsed-code notices last logged (logged again only when they change). */
+	noticesLogged?: string;
 }
 
 /** LSP work-done progress, as the server creates it. */
@@ -293,6 +296,7 @@ export class Workspace {
 			filesScanned: folders.reduce((n, f) => n + f.scanned, 0),
 			filesIndexed: folders.reduce((n, f) => n + (f.index?.sources.length ?? 0), 0),
 			findings: results.reduce((n, f) => n + (f.result?.findings.length ?? 0), 0),
+			unparsedFiles: results.reduce((n, f) => n + (f.result?.unparsed.length ?? 0), 0),
 		};
 	}
 
@@ -481,6 +485,11 @@ export class Workspace {
 		}
 		folder.stale = false;
 		folder.result = result;
+		const notices = result.unparsed.map((n) => `${n.file}: ${n.message}`).join('\n');
+		if (notices !== (folder.noticesLogged ?? '')) {
+			for (const n of result.unparsed) this.host.log(`${n.file}: ${n.message} [${UNPARSED_CODE}]`);
+			folder.noticesLogged = notices;
+		}
 		this.publish(folder, result);
 		this.host.status(this.status());
 	}
@@ -522,6 +531,11 @@ export class Workspace {
 			const uri = uriOf(f.file);
 			if (!byUri.has(uri)) byUri.set(uri, []);
 			byUri.get(uri)!.push(toDiagnostic(f, uriOf));
+		}
+		for (const n of result.unparsed) {
+			const uri = uriOf(n.file);
+			if (!byUri.has(uri)) byUri.set(uri, []);
+			byUri.get(uri)!.push(unparsedDiagnostic(n));
 		}
 		const next = new Map<string, string>();
 		for (const [uri, diagnostics] of byUri) {

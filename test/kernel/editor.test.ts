@@ -38,8 +38,14 @@ describe('the stdio language server on linux-6.12 arch/x86/kvm/xen.c', () => {
 		// didOpen → diagnostics
 		const published = client.diagnostics(uri, false, 120_000);
 		client.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
-		const diagnostics = await published;
+		const all = await published;
 		const readAfterUnlock = lines.findIndex((l) => l === UNLOCK_MOVED.injected.split('\n')[1]);
+		// Besides the finding, at most once for the file: gpc code tree-sitter could not parse, a hint at the
+		// first such function's name (kvm_xen_shared_info_init() today; none once the parser reads it all).
+		const unparsed = all.filter((d) => d.code === 'gpc-unparsed');
+		expect(unparsed.length).toBeLessThanOrEqual(1);
+		for (const d of unparsed) expect([d.severity, lines[d.range.start.line].slice(d.range.start.character, d.range.end.character)]).toEqual([4, expect.stringMatching(/^\w+$/)]);
+		const diagnostics = all.filter((d) => d.code !== 'gpc-unparsed');
 		expect(diagnostics.map((d) => [d.code, d.range.start.line])).toEqual([['gpc-use-after-unlock', readAfterUnlock]]);
 
 		// hover: the computed state at real calls
@@ -84,7 +90,7 @@ describe('the stdio language server on linux-6.12 arch/x86/kvm/xen.c', () => {
 			textDocument: { uri, version: 2 },
 			contentChanges: [{ range: { start: pos(start), end: pos(start + UNLOCK_MOVED.injected.length) }, text: UNLOCK_MOVED.original }],
 		});
-		expect(await cleared).toEqual([]);
+		expect((await cleared).filter((d) => d.code !== 'gpc-unparsed')).toEqual([]);
 
 		// shutdown
 		await client.rpc.sendRequest('shutdown');

@@ -125,6 +125,117 @@ describe('sleepSummaries', () => {
 		expect(s.from('sound/avs/skl.c', 'log_offset')).toBeUndefined();
 	});
 
+	it('takes no statement nested in a body for a function: `else list_for_each_entry(...) { }` (vmwgfx)', async () => {
+		// vmw_validation_res_unreserve() in linux-6.1 and 6.12: tree-sitter parses the second loop as a
+		// definition of list_for_each_entry() typed `else`, nested in the function's body.
+		const facts = await factsOf({
+			'drivers/gpu/drm/vmwgfx/vmwgfx_validation.c': [
+				'void vmw_validation_res_unreserve(struct vmw_validation_context *ctx,',
+				'\t\t\t\t bool backoff)',
+				'{',
+				'\tstruct vmw_validation_res_node *val;',
+				'',
+				'\tlist_splice_init(&ctx->resource_ctx_list, &ctx->resource_list);',
+				'\tif (backoff)',
+				'\t\tlist_for_each_entry(val, &ctx->resource_list, head) {',
+				'\t\t\tif (val->reserved)',
+				'\t\t\t\tvmw_resource_unreserve(val->res, false, false, false, NULL, 0);',
+				'\t\t}',
+				'\telse',
+				'\t\tlist_for_each_entry(val, &ctx->resource_list, head) {',
+				'\t\t\tif (val->reserved)',
+				'\t\t\t\tvmw_resource_unreserve(val->res, val->dirty_set, val->dirty, false, NULL, 0);',
+				'\t\t}',
+				'}',
+				'',
+			].join('\n'),
+			'drivers/gpu/drm/vmwgfx/vmwgfx_resource.c': 'void vmw_resource_unreserve(struct vmw_resource *res, bool a, bool b, bool c, struct vmw_bo *bo, unsigned long off) { mutex_lock(&res->lock); }\n',
+			'kernel/locking/lockdep.c': 'void lock_acquire(struct lockdep_map *lock) { list_for_each_entry(entry, &lock->list, list) { } }\n',
+		});
+		expect(facts[0].functions.map((f) => f.name)).toEqual(['vmw_validation_res_unreserve']);
+		expect(facts[0].functions[0].callees).toContain('vmw_resource_unreserve');
+		const s = sleepSummaries(facts);
+		expect(s.from('drivers/gpu/drm/vmwgfx/vmwgfx_validation.c', 'vmw_validation_res_unreserve')).toBe('it calls vmw_resource_unreserve(), which calls mutex_lock()');
+		// No call of list_for_each_entry anywhere in the tree resolves to the misread loop.
+		expect(s.from('kernel/locking/lockdep.c', 'lock_acquire')).toBeUndefined();
+	});
+
+	it('lets the tree decide for KVM\'s guest-memory helpers it defines, and the table for those it does not', async () => {
+		const caller = {
+			'arch/x86/kvm/x86.c': 'void record_steal_time(struct kvm_vcpu *v, gpa_t gpa) { kvm_gfn_to_hva_cache_init(v->kvm, &v->arch.st.cache, gpa, 64); }\n' +
+				'void write_clock(struct kvm_vcpu *v, gpa_t gpa) { kvm_write_guest(v->kvm, gpa, &v->arch.clock, 8); }\n',
+		};
+		// Not defined here (a fixture, a subdirectory): the table says both may sleep.
+		const bare = sleepSummaries(await factsOf(caller));
+		expect(bare.from('arch/x86/kvm/x86.c', 'kvm_write_guest')).toBe('');
+		expect(bare.from('arch/x86/kvm/x86.c', 'write_clock')).toBe('it calls kvm_write_guest()');
+		expect(bare.from('arch/x86/kvm/x86.c', 'record_steal_time')).toBe('it calls kvm_gfn_to_hva_cache_init()');
+		// Defined as virt/kvm/kvm_main.c defines them: a memslot lookup does not sleep; a copy to user space does.
+		const s = sleepSummaries(await factsOf({
+			...caller,
+			'virt/kvm/kvm_main.c': [
+				'int kvm_gfn_to_hva_cache_init(struct kvm *kvm, struct gfn_to_hva_cache *ghc, gpa_t gpa, unsigned long len)',
+				'{',
+				'\tghc->memslot = __gfn_to_memslot(kvm_memslots(kvm), gpa >> PAGE_SHIFT);',
+				'\tghc->hva = gfn_to_hva_many(ghc->memslot, gpa >> PAGE_SHIFT, NULL);',
+				'\treturn kvm_is_error_hva(ghc->hva) ? -EFAULT : 0;',
+				'}',
+				'int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data, unsigned long len)',
+				'{',
+				'\treturn __copy_to_user((void __user *)gfn_to_hva(kvm, gpa >> PAGE_SHIFT), data, len) ? -EFAULT : 0;',
+				'}',
+				'',
+			].join('\n'),
+		}));
+		expect(s.from('arch/x86/kvm/x86.c', 'record_steal_time')).toBeUndefined();
+		expect(s.from('arch/x86/kvm/x86.c', 'kvm_gfn_to_hva_cache_init')).toBeUndefined();
+		expect(s.from('arch/x86/kvm/x86.c', 'write_clock')).toBe('it calls kvm_write_guest(), which calls __copy_to_user()');
+	});
+
+	it('follows calls through a vendor ops table to every implementation the tree\'s tables name', async () => {
+		const facts = await factsOf({
+			'arch/x86/kvm/x86.c': [
+				'static int vcpu_enter_guest(struct kvm_vcpu *vcpu)',
+				'{',
+				'\tstatic_call(kvm_x86_prepare_switch_to_guest)(vcpu);',
+				'\tkvm_x86_call(vcpu_load)(vcpu, 0);',
+				'\tkvm_x86_ops.vcpu_put(vcpu);',
+				'\tstatic_call_cond(kvm_x86_pmu_refresh)(vcpu);',
+				'\treturn kvm_x86_call(vcpu_run)(vcpu, false);',
+				'}',
+				'',
+			].join('\n'),
+			'arch/x86/kvm/vmx/main.c': [
+				'struct kvm_x86_ops vt_x86_ops __initdata = {',
+				'\t.prepare_switch_to_guest = vmx_prepare_switch_to_guest,',
+				'\t.vcpu_run = vmx_vcpu_run,',
+				'};',
+				'',
+			].join('\n'),
+			'arch/x86/kvm/svm/svm.c': [
+				'static void svm_prepare_switch_to_guest(struct kvm_vcpu *vcpu) { }',
+				'static int svm_vcpu_run(struct kvm_vcpu *vcpu, bool force) { return 0; }',
+				'static struct kvm_x86_ops svm_x86_ops __initdata = {',
+				'\t.prepare_switch_to_guest = svm_prepare_switch_to_guest,',
+				'\t.vcpu_run = svm_vcpu_run,',
+				'};',
+				'',
+			].join('\n'),
+			'arch/x86/kvm/vmx/vmx.c': 'void vmx_prepare_switch_to_guest(struct kvm_vcpu *vcpu) { mutex_lock(&vcpu->mutex); }\nint vmx_vcpu_run(struct kvm_vcpu *vcpu, bool force) { return 0; }\n',
+		});
+		expect(facts[0].functions[0].callees).toEqual(expect.arrayContaining([
+			'kvm_x86_ops.prepare_switch_to_guest', 'kvm_x86_ops.vcpu_load', 'kvm_x86_ops.vcpu_put', 'kvm_pmu_ops.refresh', 'kvm_x86_ops.vcpu_run',
+		]));
+		expect(facts[1].opsTables?.map((e) => `${e.table}.${e.member} = ${e.impl}`)).toEqual([
+			'vt_x86_ops.prepare_switch_to_guest = vmx_prepare_switch_to_guest', 'vt_x86_ops.vcpu_run = vmx_vcpu_run',
+		]);
+		const s = sleepSummaries(facts);
+		// One vendor's implementation sleeps: the call may sleep (whichever module is loaded runs).
+		expect(s.from('arch/x86/kvm/x86.c', 'kvm_x86_ops.prepare_switch_to_guest')).toBe('it is vmx_prepare_switch_to_guest() (vt_x86_ops), which calls mutex_lock()');
+		expect(s.from('arch/x86/kvm/x86.c', 'vcpu_enter_guest')).toBe('it calls kvm_x86_ops.prepare_switch_to_guest(), which is vmx_prepare_switch_to_guest() (vt_x86_ops), which calls mutex_lock()');
+		expect(s.from('arch/x86/kvm/x86.c', 'kvm_x86_ops.vcpu_run')).toBeUndefined();
+	});
+
 	it('does not follow calls into functions made for atomic context (a page reference dropped under a spinlock)', async () => {
 		// linux-6.12: put_page() → folio_put() → __folio_put() → free_huge_folio() → … → cond_resched(),
 		// a slow path the last reference to a hugetlb folio takes, not one under a spinlock.

@@ -134,7 +134,9 @@ export const IRQ_ENABLE: Record<string, { flags?: number }> = {
 };
 
 /**
- * Primitives that may sleep. Seeds for the transitive may-sleep summary.
+ * Primitives that may sleep by contract, whatever the tree shows: macros (might_sleep(),
+ * wait_event()), config stubs (`static inline void might_fault(void) { }`), core files
+ * outside the indexed set. Seeds for the transitive may-sleep summary.
  * GFP_KERNEL allocations are recognised by their flags argument (allocationMaySleep).
  */
 export const SLEEPING_PRIMITIVES: ReadonlySet<string> = new Set([
@@ -145,15 +147,25 @@ export const SLEEPING_PRIMITIVES: ReadonlySet<string> = new Set([
 	'wait_event', 'wait_event_interruptible', 'flush_work', 'cancel_work_sync', 'kthread_stop',
 	'copy_to_user', 'copy_from_user', 'get_user', 'put_user', 'clear_user', 'strncpy_from_user',
 	'__copy_to_user', '__copy_from_user', '__get_user', '__put_user',
+	'vmalloc', 'vzalloc', 'vfree', 'vunmap', 'iounmap', 'memunmap', 'kunmap', 'get_user_pages', 'pin_user_pages',
+	'kvm_gpc_activate', 'kvm_gpc_activate_hva', 'kvm_gpc_refresh', 'kvm_gpc_deactivate',
+	'kvm_gfn_to_pfn_cache_refresh', 'kvm_gfn_to_pfn_cache_init', 'kvm_gfn_to_pfn_cache_destroy',
+	'kvm_gfn_to_pfn_cache_unmap',
+]);
+
+/**
+ * KVM's own guest-memory helpers (virt/kvm/kvm_main.c, arch/x86/kvm/x86.c). Where the indexed
+ * tree defines one, its may-sleep summary decides: kvm_gfn_to_hva_cache_init() only looks a
+ * memslot up, and kvm_write_guest() sleeps through __copy_to_user(). This table answers only
+ * for a tree that does not define them (a fixture, a subdirectory checked on its own).
+ */
+export const SLEEPING_UNLESS_DEFINED: ReadonlySet<string> = new Set([
 	'kvm_read_guest', 'kvm_write_guest', 'kvm_read_guest_page', 'kvm_write_guest_page',
 	'kvm_read_guest_cached', 'kvm_write_guest_cached', 'kvm_read_guest_offset_cached',
 	'kvm_write_guest_offset_cached', 'kvm_vcpu_read_guest', 'kvm_vcpu_write_guest',
 	'kvm_vcpu_read_guest_page', 'kvm_vcpu_write_guest_page', 'kvm_gfn_to_hva_cache_init',
 	'kvm_read_guest_virt', 'kvm_write_guest_virt_system', 'kvm_vcpu_map', 'kvm_vcpu_unmap',
-	'kvm_vcpu_block', 'kvm_vcpu_halt', 'vmalloc', 'vzalloc', 'vfree', 'get_user_pages', 'pin_user_pages',
-	'kvm_gpc_activate', 'kvm_gpc_activate_hva', 'kvm_gpc_refresh', 'kvm_gpc_deactivate',
-	'kvm_gfn_to_pfn_cache_refresh', 'kvm_gfn_to_pfn_cache_init', 'kvm_gfn_to_pfn_cache_destroy',
-	'kvm_gfn_to_pfn_cache_unmap',
+	'kvm_vcpu_block', 'kvm_vcpu_halt',
 ]);
 
 /**

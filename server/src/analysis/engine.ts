@@ -7,11 +7,14 @@
 import type { Parser } from 'web-tree-sitter';
 import { createCParser, type SyntaxNode, type Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, GPC_API_NAME, type ApiEra, type GpcFunction } from './api';
+import { CallerLocks } from './callerLocks';
+import { Escapes } from './escapes';
+import { OpsTables } from './ops';
 import { callingContexts } from './contexts';
 import { apiTable, detectEra, type EraDecision } from './era';
 import { dirtyExemptions, type DirtyExemption } from './exemptions';
-import { extractFacts, type FileFacts } from './facts';
-import { compareFindings, type Finding, type Range, type RelatedLocation } from './findings';
+import { extractFacts, GPC_API_MENTION, type FileFacts } from './facts';
+import { compareFindings, type Finding, type Range, type RelatedLocation, type UnparsedNotice } from './findings';
 import { NodeCache } from '../parse/cachedNodes';
 import { analyzeFunction, functionHeader, functionName, variableTypes, type TreeKnowledge } from './flow';
 import { functionNode, Outlines, type FileOutline, type FunctionOutline } from './outline';
@@ -90,6 +93,8 @@ export interface EngineResult {
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** Files over the time budget, functions nested too deeply to analyse: skipped, never a crash. */
 	skipped: EngineSkip[];
+	/** Per file, gpc code tree-sitter could not parse: what the analysis could not see. */
+	unparsed: UnparsedNotice[];
 }
 
 const IGNORE_COMMENT = /gpcscope-ignore:\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
@@ -119,6 +124,8 @@ interface TreeContext {
 	implementationFiles: Set<string>;
 	/** Functions worth analysing: gpc users and their callers. */
 	relevant: Set<string>;
+	/** And those that dereference a field some function stored a khva in. */
+	escapes: Escapes;
 	instanceId(path: string, types: Map<string, string>): string | undefined;
 	/** The settings and tree facts every function's result depends on (part of its memo key). */
 	fingerprint: string;
@@ -134,6 +141,8 @@ interface FilePass {
 	unparsedRegions: number;
 	apiCallsAnalysed: number;
 	suppressed: number;
+	/** Functions that use the gpc API and overlap an ERROR region. */
+	unparsed: { name: string; row: number; range: Range }[];
 }
 
 export class Engine {
@@ -210,12 +219,16 @@ export class Engine {
 		const gpcFacts = facts.filter((f) => analysable.has(f.file));
 		const era = detectEra(gpcFacts, options.era);
 		const api = apiTable(era.era, gpcFacts);
-		const maySleep = sleepSummaries(facts);
+		// Calls through vendor ops tables reach the implementations the tables name (ops.ts).
+		const ops = new OpsTables(facts);
+		const maySleep = sleepSummaries(facts, ops);
 
 		const atomicEntry = new Map<string, AtomicContext>();
 		const gpcUsers = new Set(gpcFacts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
-		const entryContexts = callingContexts(facts, (name) => gpcUsers.has(name));
+		const entryContexts = callingContexts(ops.expanded(facts), (name) => gpcUsers.has(name));
 		const callerHolds = new Map<string, 'none' | 'some'>();
+		const callerLocks = new CallerLocks(facts);
+		const escapes = new Escapes();
 		let learntCallers = false;
 		let deadline = Infinity;
 		const ctx: TreeContext = {
@@ -225,6 +238,9 @@ export class Engine {
 				maySleep: (name) => maySleep.from(undefined, name),
 				atomicEntry: (name) => atomicEntry.get(name),
 				callersHoldGpc: (name) => (learntCallers ? callerHolds.get(name) ?? 'none' : 'unknown'),
+				callerLocks: (name) => callerLocks.of(undefined, name),
+				khvaHolder: (field) => escapes.holder(field),
+				lockedKhvaReturn: (name) => escapes.lockedReturn(name),
 				checkWrapper: checkWrappers(gpcFacts, api),
 				entryContexts: (name) => entryContexts.get(name) ?? [],
 				checkBudget: () => {
@@ -237,10 +253,11 @@ export class Engine {
 			era: era.era,
 			hasMarkDirtyHelper: hasMarkDirtyHelper(api, gpcFacts),
 			implementationFiles: new Set(gpcFacts.filter((f) => f.functions.some((fn) => ALL_GPC_FUNCTION_NAMES.has(fn.name) && api.has(fn.name))).map((f) => f.file)),
-			relevant: relevantFunctions(gpcFacts),
+			relevant: relevantFunctions(ops.expanded(gpcFacts)),
+			escapes,
 			instanceId: instanceIdentity(gpcFacts),
 			fingerprint: '',
-			knowledgeFor: (file) => ({ ...ctx.knowledge, maySleep: (name) => maySleep.from(file, name) }),
+			knowledgeFor: (file) => ({ ...ctx.knowledge, maySleep: (name) => maySleep.from(file, name), callerLocks: (name) => callerLocks.of(file, name) }),
 		};
 		ctx.fingerprint = JSON.stringify([
 			ctx.era, [...ctx.enabled].sort(), options.severity ?? {}, [...ctx.exemptions], ctx.hasMarkDirtyHelper, [...api],
@@ -272,7 +289,8 @@ export class Engine {
 					deadline = Infinity;
 				}
 			}
-			changed = learnFromCalls([...perFile.values()], atomicEntry, callerHolds) || !learntCallers;
+			const analysed = [...perFile.values()].flatMap((p) => p.analyses);
+			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds, ops), callerLocks.learn(analysed), escapes.learn(analysed)].includes(true) || !learntCallers;
 			learntCallers = true;
 		}
 		this.outlines.retain(new Set(gpcFiles));
@@ -313,7 +331,8 @@ export class Engine {
 		stats.ms = Math.round(performance.now() - started);
 		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
 		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips };
+		const unparsed = unparsedNotices(gpcFacts, perFile, (file) => lines.get(file) ?? (texts.get(file) ?? byFile.get(file)?.read() ?? '').split('\n'));
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips, unparsed };
 	}
 
 	/**
@@ -411,27 +430,69 @@ export function ownerKey(path: string, types: Map<string, string>): string | und
 }
 
 /** Updates what callees learn from their callers; true when something new was learnt. */
-function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>): boolean {
+function learnFromCalls(passes: FilePass[], atomicEntry: Map<string, AtomicContext>, callerHolds: Map<string, 'none' | 'some'>, ops: OpsTables): boolean {
 	let changed = false;
 	for (const pass of passes) {
 		for (const { analysis, file } of pass.analyses) {
 			for (const call of analysis.calls) {
-				const held = call.heldGpc.length > 0;
-				const before = callerHolds.get(call.callee);
-				const after = held || before === 'some' ? 'some' : 'none';
-				if (before !== after) {
-					callerHolds.set(call.callee, after);
-					changed = true;
-				}
-				const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
-				if (ctx && !atomicEntry.has(call.callee)) {
-					atomicEntry.set(call.callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node, file });
-					changed = true;
+				// A call through an ops table is a call of each implementation it names.
+				for (const callee of ops.expand(call.callee)) {
+					const held = call.heldGpc.length > 0;
+					const before = callerHolds.get(callee);
+					const after = held || before === 'some' ? 'some' : 'none';
+					if (before !== after) {
+						callerHolds.set(callee, after);
+						changed = true;
+					}
+					const ctx = call.atomic ?? (held ? { why: `called with ${call.heldGpc[0]}.lock held`, site: call.node } : undefined);
+					if (ctx && !atomicEntry.has(callee)) {
+						atomicEntry.set(callee, { why: `${analysis.name}() calls it while ${ctx.why}`, site: call.node, file });
+						changed = true;
+					}
 				}
 			}
 		}
 	}
 	return changed;
+}
+
+/** Where a function's name is, from the line its definition starts on (the type may be on a line of its own). */
+function nameRange(lines: readonly string[], row: number, name: string): Range {
+	const word = new RegExp(`\\b${name}\\b`);
+	for (let r = row; r < Math.min(lines.length, row + 4); r++) {
+		const m = word.exec(lines[r]);
+		if (m) return { start: { line: r, character: m.index }, end: { line: r, character: m.index + name.length } };
+	}
+	return { start: { line: row, character: 0 }, end: { line: row, character: (lines[row] ?? '').length } };
+}
+
+/**
+ * One notice per file whose gpc code tree-sitter could not (all) parse: functions that use the
+ * API and overlap an ERROR region, and gpc calls that lie in no function (a definition the
+ * parser lost). Findings are never reported from inside ERROR regions: this says so.
+ */
+function unparsedNotices(facts: readonly FileFacts[], passes: Map<string, FilePass>, linesOf: (file: string) => readonly string[]): UnparsedNotice[] {
+	const notices: UnparsedNotice[] = [];
+	for (const f of facts) {
+		const functions = passes.get(f.file)?.unparsed ?? [];
+		const orphans = f.apiCalls.filter((c) => !c.inFunction);
+		if (!functions.length && !orphans.length) continue;
+		const lines = linesOf(f.file);
+		const orphanRange = (c: { name: string; line: number }): Range => {
+			const at = Math.max(0, (lines[c.line] ?? '').indexOf(c.name));
+			return { start: { line: c.line, character: at }, end: { line: c.line, character: at + c.name.length } };
+		};
+		const listed = [...functions.map((fn) => ({ name: `${fn.name}()`, line: fn.row })), ...orphans.map((c) => ({ name: `${c.name}() outside any function`, line: c.line }))];
+		const names = listed.map((l) => `${l.name} (line ${l.line + 1})`);
+		const what = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+		notices.push({
+			file: f.file,
+			range: functions[0]?.range ?? orphanRange(orphans[0]),
+			functions: listed,
+			message: `tree-sitter could not parse all of the gpc code here: ${what}. What it could not parse is not analysed: no finding there is no evidence that it is right.`,
+		});
+	}
+	return notices;
 }
 
 /** A `gpcscope-ignore: rule-a, rule-b` comment on one of these lines names the rule. */
@@ -444,15 +505,21 @@ function isIgnored(rule: RuleId, lines: string[]): boolean {
 
 /** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
 function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
-	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0 };
+	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0, unparsed: [] };
 	const { errors, lines } = outline;
+	// gpc code tree-sitter could not parse: not analysed there, and said so (unparsedNotices()).
+	// An annotation in the header (`__must_hold(&gpc->lock)`) is read from the text: only the body counts.
+	for (const fn of outline.functions) {
+		if (!fn.name || !errors.some(([s, e]) => s < fn.endIndex && e > fn.bodyIndex)) continue;
+		if (GPC_API_MENTION.test(text.slice(fn.startIndex, fn.endIndex))) pass.unparsed.push({ name: fn.name, row: fn.startRow, range: nameRange(lines, fn.startRow, fn.name) });
+	}
 	const ignored = (line: number, rule: RuleId) => isIgnored(rule, [lines[line] ?? '', lines[line - 1] ?? '']);
 	const isImplementation = ctx.implementationFiles.has(file);
 	const fileKnowledge = ctx.knowledgeFor(file);
 
 	for (const fn of outline.functions) {
 		const name = fn.name;
-		if (!name || !ctx.relevant.has(name)) continue;
+		if (!name || !(ctx.relevant.has(name) || ctx.escapes.mentionsHolder(text.slice(fn.startIndex, fn.endIndex)))) continue;
 		fileKnowledge.checkBudget?.();
 		const origin = { row: fn.startRow, index: fn.startIndex };
 		const key = memoKey(fn);
@@ -493,7 +560,7 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 		}
 		const out: FunctionResult = {
 			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0,
-			summary: { name, params: [], calls: [], types: new Map() },
+			summary: { name, params: [], calls: [], stores: [], types: new Map() },
 		};
 		try {
 			analyzeInto(out, fn, name, knowledge);
@@ -558,6 +625,8 @@ function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeCont
 			name: analysis.name,
 			params: analysis.params,
 			types,
+			stores: analysis.stores.map((st) => ({ ...st, node: detached(st.node) })),
+			returnsLocked: analysis.returnsLocked,
 			calls: analysis.calls.map((call) => ({
 				...call,
 				node: detached(call.node),

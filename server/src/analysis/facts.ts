@@ -4,10 +4,12 @@
 import type { SyntaxNode, Tree } from '../parse/parser';
 import { ALL_GPC_FUNCTION_NAMES, ALLOCATORS, GPC_API_NAME, SLEEPING_GFP, SLEEPING_PRIMITIVES } from './api';
 import { functionName } from './flow';
+import { opsTables, type OpsEntry } from './ops';
 import { bindable } from './contexts';
 import { irqEntries, type IrqEntries } from './entries';
 import { callArguments, calleeName, declaratorName, typeName } from './paths';
 import { GPC_IDENTIFIER } from '../index/prefilter';
+import { enclosingDefinition, functionDefinitions } from '../parse/definitions';
 
 export interface ApiDeclaration {
 	name: string;
@@ -42,6 +44,13 @@ export interface FunctionFacts {
 	calls: string[];
 	/** The row of each call of `calls` (its first occurrence): the call sites of a calling context's chain. */
 	callLines?: number[];
+	/**
+	 * Only for gpc users: the file names the function other than by calling it (an ops table, a
+	 * callback): then calls the tree cannot see may reach it, and no caller's lock is its entry state.
+	 */
+	addressTaken?: boolean;
+	/** Names written like calls inside the function's ERROR regions ('*' when too many): calls pass 2 never sees. */
+	unparsedCalls?: string[];
 }
 
 export interface UsageArgument {
@@ -64,9 +73,12 @@ export interface FileFacts {
 	errorNodes: number;
 	/** hrtimer and interrupt handler registrations (hard-IRQ entry points). */
 	irqEntries?: IrqEntries;
+	/** Vendor ops tables the file defines (`.prepare_switch_to_guest = vmx_prepare_switch_to_guest`), when it has any. */
+	opsTables?: OpsEntry[];
 }
 
-const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
+/** Text that uses the gpc API (a function that does is a gpc user). */
+export const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
 const LOCK_MENTION = /->lock\b/;
 
 export function extractFacts(file: string, tree: Tree): FileFacts {
@@ -95,16 +107,17 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		if (e?.childForFieldName('name')?.text === 'pfn_cache_usage' && e.childForFieldName('body')) facts.hasUsageEnum = true;
 	}
 	facts.errorNodes = root.descendantsOfType('ERROR').length;
+	const tables = opsTables(root);
+	if (tables.length) facts.opsTables = tables;
 	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
 	// the kernel's thousands of other locks (`check --all-files` would analyse them all). Searched
 	// for only when a function takes such a lock.
 	let lockMayBeGpc: boolean | undefined;
 	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
-	const definitions = root.descendantsOfType('function_definition').flatMap((fn) => {
-		const fnDecl = fn ? findFunctionDeclarator(fn.childForFieldName('declarator')) : undefined;
-		return fn && !isMacroLoop(fnDecl) ? [{ fn, fnDecl }] : [];
-	});
+	// Statements tree-sitter misread as definitions (`else list_for_each_entry(...) { }`) are not
+	// functions: their calls are their function's.
+	const definitions = functionDefinitions(root).map((fn) => ({ fn, fnDecl: findFunctionDeclarator(fn.childForFieldName('declarator')) }));
 	for (const [i, { fn, fnDecl }] of definitions.entries()) {
 		const name = functionName(fn);
 		if (!name) continue;
@@ -130,11 +143,15 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 		const dropsCallerLock = !!firstLockOp && /unlock|lockdep_assert_held/.test(firstLockOp);
 		const params = parameterNames(fnDecl);
 		const withArguments = callsWithArguments(calls, params);
+		const user = usesGpc(fn.text);
+		const unparsed = fn.hasError ? unparsedCalls(fn) : [];
 		facts.functions.push({
 			name, file, line: fn.startPosition.row, isStatic: isStatic(fn), callees: [...callees], sleeps, dropsCallerLock,
 			params, returnsCheck: returnedCheck(fn),
 			returnType: fn.childForFieldName('type')?.text ?? '', calls: withArguments.calls, callLines: withArguments.lines,
-			usesGpc: usesGpc(fn.text), hasErrors: fn.hasError,
+			usesGpc: user, hasErrors: fn.hasError,
+			...(user && isAddressTaken(root, name) ? { addressTaken: true } : {}),
+			...(unparsed.length ? { unparsedCalls: unparsed } : {}),
 		});
 	}
 
@@ -189,13 +206,35 @@ function detach<T>(value: T): T {
 	return value;
 }
 
+const MAX_UNPARSED_CALLS = 64;
+const CALL_LIKE = /\b([A-Za-z_]\w*)\s*\(/g;
+
+/** Names followed by `(` in the function's ERROR regions. */
+function unparsedCalls(fn: SyntaxNode): string[] {
+	const names = new Set<string>();
+	for (const e of fn.descendantsOfType('ERROR')) {
+		for (const m of e?.text.matchAll(CALL_LIKE) ?? []) names.add(m[1]);
+		if (names.size > MAX_UNPARSED_CALLS) return ['*'];
+	}
+	return [...names];
+}
+
 /**
- * `for_each_set_bit(i, &mask, n) { ... }` after an `if` without braces: tree-sitter takes the
- * macro loop for a function definition. A real one declares each parameter.
+ * Whether the file names the function other than by calling, declaring or defining it
+ * (`.prepare = helper`, `register(helper)`); comments do not count.
  */
-function isMacroLoop(fnDecl: SyntaxNode | undefined): boolean {
-	const params = fnDecl?.childForFieldName('parameters');
-	return !!params && params.namedChildren.some((p) => !!p && p.type !== 'parameter_declaration' && p.type !== 'variadic_parameter' && p.type !== 'comment');
+function isAddressTaken(root: SyntaxNode, name: string): boolean {
+	const text = root.text;
+	for (const m of text.matchAll(new RegExp(`\\b${name}\\b`, 'g'))) {
+		const node = root.descendantForIndex(m.index, m.index + name.length);
+		if (!node || node.type === 'comment' || node.type === 'string_content' || node.type === 'string_literal') continue;
+		if (node.type !== 'identifier') return true;
+		const parent = node.parent;
+		if (parent?.type === 'call_expression' && parent.childForFieldName('function')?.startIndex === node.startIndex) continue;
+		if (parent?.type === 'function_declarator') continue;
+		return true;
+	}
+	return false;
 }
 
 function isStatic(fn: SyntaxNode): boolean {
@@ -203,8 +242,7 @@ function isStatic(fn: SyntaxNode): boolean {
 }
 
 function insideFunction(node: SyntaxNode): boolean {
-	for (let p = node.parent; p; p = p.parent) if (p.type === 'function_definition') return true;
-	return false;
+	return !!enclosingDefinition(node);
 }
 
 function findFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | undefined {

@@ -35,6 +35,22 @@ export interface Finding {
 	fix?: Fix;
 }
 
+/**
+ * Not a finding: gpc code tree-sitter could not parse (an ERROR region over a function that
+ * uses the gpc API, or gpc calls in no function at all), said once per file so that silence
+ * there is never taken for a clean bill. Code `gpc-unparsed`, hint level; no rule of the catalogue.
+ */
+export interface UnparsedNotice {
+	file: string;
+	/** The first such function's name (or the first such call), where the editor shows the hint. */
+	range: Range;
+	/** The functions (or `<no function>` for calls outside any) and their 0-based first line. */
+	functions: { name: string; line: number }[];
+	message: string;
+}
+
+export const UNPARSED_CODE = 'gpc-unparsed';
+
 export function compareFindings(a: Finding, b: Finding): number {
 	return (
 		a.file.localeCompare(b.file) ||

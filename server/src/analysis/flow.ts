@@ -32,6 +32,8 @@ export interface TreeKnowledge {
 	 * known call holds none (a check or use in it then needs its own lock), 'some' otherwise.
 	 */
 	callersHoldGpc(name: string): 'none' | 'some' | 'unknown';
+	/** Instances (in the function's terms) whose lock every known call of it holds (callerLocks.ts). */
+	callerLocks?(name: string): string[];
 	/** For a function that returns a check of one of its parameters: that parameter's index. */
 	checkWrapper?(name: string): number | undefined;
 	/**
@@ -41,6 +43,30 @@ export interface TreeKnowledge {
 	entryContexts?(name: string): EntryContext[];
 	/** Throws when the current file is over its time budget (the engine then skips the file). */
 	checkBudget?(): void;
+	/**
+	 * A field some function of the tree stores a khva in (`vmx->nested.pi_desc = gpc->khva`),
+	 * by owner type and path ("vcpu_vmx.nested.pi_desc"): the cache it points into (escapes.ts).
+	 */
+	khvaHolder?(field: string): KhvaHolder | undefined;
+	/** For a function that returns a khva with that cache's lock held: which cache, and how it is held. */
+	lockedKhvaReturn?(name: string): LockedKhvaReturn | undefined;
+}
+
+/** The cache a khva-holding field points into, relative to the field's owner (".nested.pi_desc_gpc"), and where it was stored. */
+export interface KhvaHolder {
+	cache: string;
+	site: SyntaxNode;
+	file: string;
+}
+
+/** `return gpc->khva;` with gpc->lock held: the cache, as the parameter `param` followed by `suffix`. */
+export interface LockedKhvaReturn {
+	param: number;
+	suffix: string;
+	mode: 'read' | 'write';
+	variant: LockPrimitive['variant'];
+	/** Every return returns the pointer with the lock held (no NULL return without it). */
+	always: boolean;
 }
 
 /** A calling context the function is entered in: its kind, the chain from the entry point, the constants bound. */
@@ -57,6 +83,10 @@ export interface FunctionAnalysis {
 	/** Parameter names in order. */
 	params: string[];
 	iterations: number;
+	/** khva (or a pointer derived from it) stored in a field: `path = ...instance.khva`. */
+	stores: { path: string; instance: string; node: SyntaxNode }[];
+	/** Set when the function returns a khva with its cache's lock held. */
+	returnsLocked?: LockedKhvaReturn;
 }
 
 const WORLD_LIMIT = 16;
@@ -67,6 +97,8 @@ export const CONSTANT = /^([A-Z][A-Za-z0-9_]*|\d+[uUlL]*|0x[0-9a-fA-F]+|true|fal
 const MAX_VISITS_PER_NODE = 64;
 /** Fields the refresher rewrites together with khva/pfn under the write lock. */
 const REFRESHED_FIELDS: ReadonlySet<string> = new Set(['memslot', 'gpa', 'uhva', 'generation']);
+/** A gpc's own mapping fields: uses of them are uses of the cache, never of a stored copy. */
+const MAPPING_FIELD = /\.(khva|pfn)$/;
 
 interface FunctionScope {
 	params: Map<string, string>;
@@ -82,6 +114,8 @@ interface FunctionScope {
 	paramOrder: string[];
 	/** The function's labeled statements, in source order. */
 	labels: SyntaxNode[];
+	/** Instances every caller holds locked when it calls the function (set by analyzeFunction). */
+	entryHeld: Set<string>;
 }
 
 let holdIds = 0;
@@ -96,14 +130,18 @@ export function analyzeFunction(
 	const name = functionName(fn) ?? '<anonymous>';
 	const scope = collectScope(fn);
 	const cfg = buildCfg(fn, scope.labels);
-	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder };
+	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder, stores: [] };
 
-	// A function that takes the lock itself, or whose callers never hold one, starts unlocked.
+	// A function that takes the lock itself, or whose callers never hold one, starts unlocked;
+	// one whose every caller holds an instance's lock starts with it held (by them).
 	const startsUnlocked = tree.callersHoldGpc(name) === 'none';
+	scope.entryHeld = new Set(tree.callerLocks?.(name) ?? []);
 	const fallback = (instance: string): InstanceState =>
 		scope.managed.has(instance) || (startsUnlocked && !scope.callerHeld.has(instance))
 			? { held: 'no', valid: 'no', life: 'unknown' }
-			: { held: 'maybe', valid: 'maybe', life: 'unknown' };
+			: scope.entryHeld.has(instance)
+				? { held: 'yes', valid: 'maybe', life: 'unknown', byCaller: true }
+				: { held: 'maybe', valid: 'maybe', life: 'unknown' };
 
 	const entryWorld = emptyWorld();
 	const entryAtomic = tree.atomicEntry(name);
@@ -168,7 +206,11 @@ export function analyzeFunction(
 	}
 
 	// Replay once over the fixpoint to report.
-	const reporter = new Interpreter(tree, scope, fallback, (o) => observe?.(o), analysis);
+	const returns: ReturnedKhva[] = [];
+	const reporter: Interpreter = new Interpreter(tree, scope, fallback, (o) => {
+		observe?.(o);
+		if (o.kind === 'exit') returns.push(reporter.returnedKhva(o.returnValue, o.world));
+	}, analysis);
 	// Source order, so that "the first use" is the first a reader sees.
 	const bySource = [...cfg.nodes].sort((a, b) => (a.ast?.startIndex ?? Infinity) - (b.ast?.startIndex ?? Infinity));
 	for (const node of bySource) {
@@ -177,7 +219,35 @@ export function analyzeFunction(
 		analysis.statesAt.set(node.id, worlds);
 		for (const w of worlds) reporter.transfer(node, w);
 	}
+	analysis.returnsLocked = lockedReturn(returns, scope.paramOrder);
 	return analysis;
+}
+
+/** What one return returns: a khva with the lock held, a failure (NULL, an error), or something else. */
+type ReturnedKhva = { kind: 'khva'; instance: string; mode: 'read' | 'write'; variant: LockPrimitive['variant'] } | { kind: 'failure' } | { kind: 'other' };
+
+/** A function whose every non-failure return returns one cache's khva with its lock held and checked. */
+function lockedReturn(returns: ReturnedKhva[], params: string[]): LockedKhvaReturn | undefined {
+	const khva = returns.filter((r): r is Extract<ReturnedKhva, { kind: 'khva' }> => r.kind === 'khva');
+	if (!khva.length || returns.some((r) => r.kind === 'other')) return undefined;
+	const [first] = khva;
+	if (khva.some((r) => r.instance !== first.instance || r.mode !== first.mode || r.variant !== first.variant)) return undefined;
+	const base = baseIdentifier(first.instance);
+	const param = params.indexOf(base);
+	if (param < 0) return undefined;
+	return { param, suffix: first.instance.slice(base.length), mode: first.mode, variant: first.variant, always: khva.length === returns.length };
+}
+
+/** The derived pointer a returned expression is (`vi`, `(void *)vi + off`), without touching the world. */
+function returnedPointer(e: SyntaxNode, w: World): string | undefined {
+	const x = stripParens(e);
+	if (x.type === 'identifier') return w.derived[x.text] ? x.text : undefined;
+	if (x.type === 'binary_expression') {
+		const l = x.childForFieldName('left');
+		const r = x.childForFieldName('right');
+		return (l && returnedPointer(l, w)) ?? (r && returnedPointer(r, w)) ?? undefined;
+	}
+	return undefined;
 }
 
 /** The declaration part of a definition (return type, name, parameters, annotations). */
@@ -284,7 +354,7 @@ function collectScope(fn: SyntaxNode): FunctionScope {
 	}
 	for (const p of callerHeld) managed.delete(p);
 	const labels = found.filter((n): n is SyntaxNode => n?.type === 'labeled_statement');
-	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder, labels };
+	return { params, locals, gpcVars, managed, atomicParams, callerHeld, paramOrder, labels, entryHeld: new Set() };
 }
 
 type Successors = [succ: number, world: World][];
@@ -346,6 +416,19 @@ class Interpreter {
 		return out;
 	}
 
+	/** What a return statement's value is, for the lock-returning-helper summary. */
+	returnedKhva(value: SyntaxNode | undefined, w: World): ReturnedKhva {
+		if (!value) return { kind: 'other' };
+		const v = stripParens(value);
+		if (v.type === 'null' || v.text === 'NULL' || v.text === '0' || /^ERR_PTR\b/.test(v.text)) return { kind: 'failure' };
+		// Read only: the world is the replay's input, shared with hover's states.
+		const derived = returnedPointer(v, w);
+		const instance = this.khvaIn(v, w) ?? (derived && w.derived[derived].stale === 'no' ? w.derived[derived].instance : undefined);
+		const s = instance ? w.instances[instance] : undefined;
+		if (!instance || s?.held !== 'yes' || s.valid !== 'yes' || !s.hold) return { kind: 'other' };
+		return { kind: 'khva', instance, mode: s.hold.mode, variant: s.hold.variant };
+	}
+
 	/** The world's state of an instance, as a copy this transfer may change (the world shares the original). */
 	private instance(path: string, w: World): InstanceState {
 		const shared = w.instances[path];
@@ -400,6 +483,7 @@ class Interpreter {
 				if (right) this.evaluate(right, w, 'read');
 				if (left) this.evaluate(left, w, 'write');
 				if (left?.type === 'identifier') this.bind(left.text, right, w, node.childForFieldName('operator')?.text === '=');
+				else if (left?.type === 'field_expression') this.store(left, right, w, node.childForFieldName('operator')?.text === '=');
 				return;
 			}
 			case 'init_declarator': {
@@ -441,6 +525,12 @@ class Interpreter {
 				const arrow = node.childForFieldName('operator')?.text === '->';
 				if (base.type === 'identifier' && w.derived[base.text] && arrow) {
 					this.derivedUse(node, base.text, w, mode);
+					return;
+				}
+				// `vmx->nested.pi_desc->control`: through a field that holds a khva.
+				const held = arrow && base.type === 'field_expression' ? this.storedPointer(base, w) : undefined;
+				if (held) {
+					this.derivedUse(node, held, w, mode);
 					return;
 				}
 				// `((struct vcpu_info *)gpc->khva)->evtchn_upcall_pending = 1`
@@ -503,6 +593,7 @@ class Interpreter {
 	private derivedBase(e: SyntaxNode, w: World): string | undefined {
 		const x = stripParens(e);
 		if (x.type === 'identifier') return w.derived[x.text] ? x.text : undefined;
+		if (x.type === 'field_expression') return this.storedPointer(x, w);
 		if (x.type === 'binary_expression') {
 			const l = x.childForFieldName('left');
 			const r = x.childForFieldName('right');
@@ -564,6 +655,7 @@ class Interpreter {
 			});
 			return;
 		}
+		if (v.type === 'call_expression' && this.bindLockedReturn(name, v, w)) return;
 		if (v.type === 'call_expression') {
 			const api = this.apiOf(v);
 			const callee = calleeName(v);
@@ -646,6 +738,11 @@ class Interpreter {
 				this.derivedUse(a, base.text, w, 'read');
 				continue;
 			}
+			const stored = base.type === 'field_expression' && !api ? this.storedPointer(base, w) : undefined;
+			if (stored) {
+				this.derivedUse(a, stored, w, 'read');
+				continue;
+			}
 			this.evaluate(a, w, 'read');
 		}
 		if (!callee) {
@@ -655,7 +752,11 @@ class Interpreter {
 		this.analysis?.calls.push({
 			callee,
 			node,
-			heldGpc: Object.entries(w.instances).filter(([, s]) => s.held === 'yes').map(([k]) => k),
+			// An instance the callers hold and this function has not touched yet is held too.
+			heldGpc: [
+				...Object.entries(w.instances).filter(([, s]) => s.held === 'yes').map(([k]) => k),
+				...[...this.scope.entryHeld].filter((k) => !w.instances[k] && !this.scope.managed.has(k)),
+			],
 			atomic: this.atomicContext(w),
 			argPaths: args.map((a) => canonicalPath(a, w.aliases)),
 		});
@@ -718,7 +819,7 @@ class Interpreter {
 			return `${callee}() with ${args.find((a) => SLEEPING_GFP.test(a.text))!.text.trim()} may sleep in reclaim`;
 		}
 		const chain = this.tree.maySleep(callee);
-		return chain ? `${callee}() may sleep: ${chain}` : undefined;
+		return chain === undefined ? undefined : chain ? `${callee}() may sleep: ${chain}` : `${callee}() may sleep`;
 	}
 
 	/** Which argument a call writes through, if it is one that does. */
@@ -752,6 +853,7 @@ class Interpreter {
 		const s = this.instance(inst, w);
 		this.observe?.({ kind: 'lock', node, instance: inst, primitive: prim, state: { ...s }, world: w });
 		s.held = 'yes';
+		s.byCaller = undefined;
 		s.hold = { id: ++holdIds, mode: prim.mode, variant: prim.variant, flags, trylock: prim.op === 'trylock', site: node };
 		if (prim.op === 'trylock' && w.irqOff === 'yes' && w.irqFlags) s.hold.irqPairFlags = w.irqFlags;
 		s.valid = 'no';
@@ -784,6 +886,7 @@ class Interpreter {
 		for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') setEntry(w, 'derived', k, { ...p, stale: 'yes' });
 		if (s.dirty && !s.dirty.unlock) s.dirty = { ...s.dirty, unlock: node };
 		s.held = 'no';
+		s.byCaller = undefined;
 		s.hold = undefined;
 		s.valid = 'no';
 		s.checkSite = undefined;
@@ -966,7 +1069,8 @@ class Interpreter {
 		if (w.known[name] !== undefined && w.known[name] !== value) return false;
 		setEntry(w, 'known', name, value);
 		const check = w.checkVars[name];
-		if (check) this.checkOutcome(check.instance, check.site, w, value);
+		if (check?.locks) this.lockOutcome(check.instance, check.site, check.locks, w, value);
+		else if (check) this.checkOutcome(check.instance, check.site, w, value);
 		return true;
 	}
 
@@ -983,6 +1087,79 @@ class Interpreter {
 			s.valid = 'no';
 			s.failedSite = site;
 			s.lastFailedCheck = site;
+		}
+	}
+
+	/**
+	 * `vmx->nested.pi_desc = gpc->khva`: the field holds a pointer into the mapping, like a local
+	 * would (escapes.ts explains the scope). Anything else stored there replaces it.
+	 */
+	private store(left: SyntaxNode, value: SyntaxNode | null, w: World, plain: boolean): void {
+		const path = canonicalPath(left, w.aliases);
+		// The cache's own fields (pfncache.c sets gpc->khva) are the mapping, not a copy of it.
+		if (!path || MAPPING_FIELD.test(path)) return;
+		deleteEntry(w, 'derived', path);
+		if (!plain || !value) return;
+		const v = stripParens(value);
+		const khva = this.khvaIn(v, w);
+		const fromDerived = khva ? undefined : this.derivedBase(v, w);
+		const inst = khva ?? (fromDerived ? w.derived[fromDerived].instance : undefined);
+		if (!inst) return;
+		const s = this.instance(inst, w);
+		const stale = fromDerived ? w.derived[fromDerived].stale : s.held === 'yes' && s.valid === 'yes' ? 'no' : 'maybe';
+		setEntry(w, 'derived', path, { instance: inst, stale, site: value });
+		if (!this.analysis?.stores.some((st) => st.path === path && st.node.startIndex === value.startIndex)) this.analysis?.stores.push({ path, instance: inst, node: value });
+	}
+
+	/**
+	 * The field path (`vmx.nested.pi_desc`) of an expression that holds a khva: stored in this
+	 * function, or in another one of the tree (then a pointer from an earlier hold: stale here
+	 * unless this function holds the cache's lock).
+	 */
+	private storedPointer(e: SyntaxNode, w: World): string | undefined {
+		const path = canonicalPath(e, w.aliases);
+		if (!path || MAPPING_FIELD.test(path)) return undefined;
+		if (w.derived[path]) return path;
+		const base = baseIdentifier(path);
+		const type = this.scope.params.get(base) ?? this.scope.locals.get(base);
+		const holder = type ? this.tree.khvaHolder?.(`${type}${path.slice(base.length)}`) : undefined;
+		if (!holder) return undefined;
+		const instance = base + holder.cache;
+		const s = this.instance(instance, w);
+		setEntry(w, 'derived', path, { instance, stale: s.held === 'no' ? 'yes' : 'maybe', site: holder.site, file: holder.file, escaped: true });
+		return path;
+	}
+
+	/** `vi = xen_vcpu_info_lock(v, &flags)`: a helper that returns the khva with the lock held. */
+	private bindLockedReturn(name: string, call: SyntaxNode, w: World): boolean {
+		const callee = calleeName(call);
+		const summary = callee ? this.tree.lockedKhvaReturn?.(callee) : undefined;
+		const arg = summary && callArguments(call)[summary.param];
+		const owner = arg && canonicalPath(arg, w.aliases);
+		if (!summary || !owner) return false;
+		const instance = owner + summary.suffix;
+		const locks = { mode: summary.mode, variant: summary.variant };
+		setEntry(w, 'derived', name, { instance, stale: 'no', site: call });
+		setEntry(w, 'checkVars', name, { instance, site: call, locks });
+		if (summary.always) this.lockOutcome(instance, call, locks, w, true);
+		return true;
+	}
+
+	/** The pointer a lock-returning helper gave is non-NULL: the lock is held and the cache checked; NULL: not held. */
+	private lockOutcome(inst: string, site: SyntaxNode, locks: { mode: 'read' | 'write'; variant: LockPrimitive['variant'] }, w: World, taken: boolean): void {
+		const s = this.instance(inst, w);
+		s.byCaller = undefined;
+		if (taken) {
+			s.held = 'yes';
+			s.hold = { id: ++holdIds, mode: locks.mode, variant: locks.variant, trylock: false, site };
+			s.valid = 'yes';
+			s.checkSite = site;
+			s.failedSite = undefined;
+			s.dropped = undefined;
+		} else {
+			s.held = 'no';
+			s.hold = undefined;
+			s.valid = 'no';
 		}
 	}
 

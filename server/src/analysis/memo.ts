@@ -12,7 +12,7 @@ import type { FunctionAnalysis, TreeKnowledge } from './flow';
 import type { LifecycleSite } from './rules/treeRule';
 
 /** What pass 2 keeps of one function: the calls and parameters for the next rounds and the lifecycle. */
-export type FunctionSummary = Pick<FunctionAnalysis, 'name' | 'params' | 'calls'> & { types: Map<string, string> };
+export type FunctionSummary = Pick<FunctionAnalysis, 'name' | 'params' | 'calls' | 'stores' | 'returnsLocked'> & { types: Map<string, string> };
 
 /** One function's pass-2 output, in the file's coordinates. */
 export interface FunctionResult {
@@ -32,8 +32,8 @@ export interface Origin {
 	index: number;
 }
 
-type Question = 'maySleep' | 'atomicEntry' | 'callersHoldGpc' | 'checkWrapper' | 'entryContexts';
-const QUESTIONS: Question[] = ['maySleep', 'atomicEntry', 'callersHoldGpc', 'checkWrapper', 'entryContexts'];
+type Question = 'maySleep' | 'atomicEntry' | 'callersHoldGpc' | 'callerLocks' | 'checkWrapper' | 'entryContexts' | 'khvaHolder' | 'lockedKhvaReturn';
+const QUESTIONS: Question[] = ['maySleep', 'atomicEntry', 'callersHoldGpc', 'callerLocks', 'checkWrapper', 'entryContexts', 'khvaHolder', 'lockedKhvaReturn'];
 
 interface Entry {
 	/** `${question}\0${name}` → the answer, as JSON. */
@@ -146,6 +146,7 @@ function moved(result: FunctionResult, by: Origin): FunctionResult {
 				node: node(c.node),
 				atomic: c.atomic && (c.atomic.site && !c.atomic.file ? { ...c.atomic, site: node(c.atomic.site) } : c.atomic),
 			})),
+			stores: summary.stores.map((st) => ({ ...st, node: node(st.node) })),
 		},
 	};
 }

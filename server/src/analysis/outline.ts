@@ -1,6 +1,7 @@
 // Where a file's functions and ERROR regions are, kept per file while its text
 // stays the same: an analysis whose functions all come from the memo then needs
 // neither the tree nor a walk over it (x86.c has thousands of nodes per function).
+import { functionDefinitions } from '../parse/definitions';
 import { errorRegions, type SyntaxNode, type Tree } from '../parse/parser';
 
 export interface FunctionOutline {
@@ -13,8 +14,8 @@ export interface FunctionOutline {
 export interface FileOutline {
 	lines: string[];
 	errors: [number, number][];
-	/** Every function_definition, in document order. */
-	functions: (FunctionOutline & { name: string | undefined })[];
+	/** Every function definition (not a statement tree-sitter misread as one), in document order. */
+	functions: (FunctionOutline & { name: string | undefined; bodyIndex: number })[];
 }
 
 export class Outlines {
@@ -28,8 +29,8 @@ export class Outlines {
 		const outline: FileOutline = {
 			lines: text.split('\n'),
 			errors: errorRegions(root),
-			functions: root.descendantsOfType('function_definition').filter((fn): fn is SyntaxNode => !!fn).map((fn) => ({
-				name: functionName(fn), startIndex: fn.startIndex, endIndex: fn.endIndex, startRow: fn.startPosition.row, endRow: fn.endPosition.row,
+			functions: functionDefinitions(root).map((fn) => ({
+				name: functionName(fn), bodyIndex: fn.childForFieldName('body')?.startIndex ?? fn.startIndex, startIndex: fn.startIndex, endIndex: fn.endIndex, startRow: fn.startPosition.row, endRow: fn.endPosition.row,
 			})),
 		};
 		this.byFile.set(file, { text, outline });

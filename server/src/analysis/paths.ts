@@ -1,6 +1,7 @@
 // Canonical access paths: `&vx->runstate_cache` with `vx = &v->arch.xen`
 // and `gpc1 = &vx->runstate_cache` all name "v.arch.xen.runstate_cache".
 import type { SyntaxNode } from '../parse/parser';
+import { dispatchedCallee } from './ops';
 
 export function stripParens(node: SyntaxNode): SyntaxNode {
 	let cur = node;
@@ -54,11 +55,12 @@ export function baseIdentifier(path: string): string {
 	return path.split(/[.[]/, 1)[0];
 }
 
+/** The called function's name, or "kvm_x86_ops.member" for a call through a vendor ops table (ops.ts). */
 export function calleeName(call: SyntaxNode): string | undefined {
 	const fn = call.childForFieldName('function');
 	if (!fn) return undefined;
 	const e = stripParens(fn);
-	return e.type === 'identifier' ? e.text : undefined;
+	return e.type === 'identifier' ? e.text : dispatchedCallee(e);
 }
 
 export function callArguments(call: SyntaxNode): SyntaxNode[] {

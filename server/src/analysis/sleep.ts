@@ -7,11 +7,18 @@
 // definition may: a whole kernel tree has thousands of same-named functions,
 // and one that sleeps must not make all the others look as if they did. Calls
 // of functions made for atomic context (put_page(), kfree()) are not followed.
-import { ATOMIC_SAFE } from './api';
+// KVM's guest-memory helpers sleep by the tree's own definitions where it has
+// them, by the table (SLEEPING_UNLESS_DEFINED) where it does not. A call
+// through a vendor ops table may sleep if any implementation it names may (ops.ts).
+import { ATOMIC_SAFE, SLEEPING_UNLESS_DEFINED } from './api';
+import { isDispatched, OpsTables } from './ops';
 import type { FileFacts, FunctionFacts } from './facts';
 
 export interface SleepSummaries {
-	/** Why a call of `name` from `file` may sleep (file undefined: a call from outside every file-local scope). */
+	/**
+	 * Why a call of `name` from `file` may sleep (file undefined: a call from outside every
+	 * file-local scope); '' for a helper of the table the tree does not define (no chain to tell).
+	 */
 	from(file: string | undefined, name: string): string | undefined;
 }
 
@@ -22,7 +29,7 @@ interface Definition {
 	chain?: string;
 }
 
-export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
+export function sleepSummaries(facts: readonly FileFacts[], ops = new OpsTables(facts)): SleepSummaries {
 	const definitions: Definition[] = [];
 	const locals = new Map<string, Definition>();
 	const localNames = new Set<string>();
@@ -56,20 +63,36 @@ export function sleepSummaries(facts: readonly FileFacts[]): SleepSummaries {
 		return externals.get(name);
 	};
 	const chainOf = (targets: Definition[] | undefined) => (targets?.every((t) => t.chain !== undefined) ? targets[0].chain : undefined);
+	/** The chain of a call, or '' for an undefined helper of the table. */
+	const callChain = (file: string | undefined, name: string): string | undefined => {
+		if (isDispatched(name)) return dispatchChain(name);
+		const targets = resolve(file, name);
+		if (!targets && SLEEPING_UNLESS_DEFINED.has(name) && !definedAnywhere(name)) return '';
+		return chainOf(targets);
+	};
+	const definedAnywhere = (name: string) => externals.has(name) || localNames.has(name);
+	/** A call through an ops table runs one of its implementations, whichever the loaded vendor module's table names. */
+	const dispatchChain = (name: string): string | undefined => {
+		for (const t of ops.of(name)) {
+			const chain = callChain(t.file, t.impl);
+			if (chain !== undefined) return `it is ${t.impl}() (${t.table})${chain ? `, which ${chain.replace(/^it /, '')}` : ''}`;
+		}
+		return undefined;
+	};
 
 	for (let changed = true; changed; ) {
 		changed = false;
 		for (const d of definitions) {
 			if (d.chain !== undefined) continue;
 			for (const callee of d.fn.callees) {
-				const chain = chainOf(resolve(d.fn.file, callee));
+				const chain = callChain(d.fn.file, callee);
 				if (chain !== undefined) {
-					d.chain = `it calls ${callee}(), ${chain.replace(/^it /, 'which ')}`;
+					d.chain = chain ? `it calls ${callee}(), ${chain.replace(/^it /, 'which ')}` : `it calls ${callee}()`;
 					changed = true;
 					break;
 				}
 			}
 		}
 	}
-	return { from: (file, name) => chainOf(resolve(file, name)) };
+	return { from: callChain };
 }

@@ -20,6 +20,8 @@ export interface Hold {
 
 export interface InstanceState {
 	held: Tri;
+	/** Held because every caller holds it at the call; this function never took it. */
+	byCaller?: boolean;
 	hold?: Hold;
 	valid: Tri;
 	checkSite?: SyntaxNode;
@@ -46,6 +48,10 @@ export interface DerivedPointer {
 	/** yes once the hold it was taken under has been dropped (even if the lock is taken again). */
 	stale: Tri;
 	site: SyntaxNode;
+	/** The file of `site` when another function stored the pointer in a field. */
+	file?: string;
+	/** Stored in a field by another function: taken under a hold this function never saw. */
+	escaped?: boolean;
 }
 
 export interface World {
@@ -59,7 +65,7 @@ export interface World {
 	/** Values of locals and parameters known equal to a constant (`state == RUNSTATE_runnable`). */
 	values: Record<string, string>;
 	/** `ret = kvm_gpc_check(...)`: the variable carries the check result. */
-	checkVars: Record<string, { instance: string; site: SyntaxNode }>;
+	checkVars: Record<string, { instance: string; site: SyntaxNode; locks?: { mode: 'read' | 'write'; variant: LockVariant } }>;
 	irqOff: Tri;
 	irqFlags?: string;
 	irqSite?: SyntaxNode;
@@ -136,7 +142,7 @@ export class WorldKeys {
 				this.record('instances', w.instances, (k, s) => `${k}=${this.state(s)}`),
 				this.record('aliases', w.aliases, (k, path) => `${k}=${path}`),
 				this.record('derived', w.derived, (k, p) => `${k}=${p.instance}/${p.stale}`),
-				this.record('checkVars', w.checkVars, (k, c) => `${k}=${c.instance}`),
+				this.record('checkVars', w.checkVars, (k, c) => `${k}=${c.instance}${c.locks ? '/locks' : ''}`),
 				this.record('spins', w.spins, (k) => k),
 			];
 			id = this.id(`${records.join(';')};${w.irqOff}/${w.irqFlags ?? ''};${w.sleepable};${w.atomicReason?.why ?? ''}`);
@@ -161,7 +167,7 @@ export class WorldKeys {
 		let id = this.stateIds.get(s);
 		if (id === undefined) {
 			id = this.id([
-				s.held, s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
+				s.held, s.byCaller ? 'c' : '', s.hold?.id ?? '', s.hold?.variant ?? '', s.hold?.flags ?? '', s.hold?.irqPairFlags ?? '',
 				s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock),
 				siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock), s.life, siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck),
 			].join(','));
@@ -222,6 +228,7 @@ function joinInstance(a: InstanceState | undefined, b: InstanceState | undefined
 	const y = b ?? fallback;
 	return {
 		held: joinTri(x.held, y.held),
+		...(x.byCaller && y.byCaller ? { byCaller: true } : {}),
 		hold: joinHold(x.hold, y.hold),
 		valid: joinTri(x.valid, y.valid),
 		checkSite: x.checkSite === y.checkSite ? x.checkSite : undefined,

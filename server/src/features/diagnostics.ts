@@ -3,7 +3,7 @@
 import { DiagnosticSeverity, DiagnosticTag, type Diagnostic } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
 import { join } from 'node:path';
-import type { Finding } from '../analysis/findings';
+import { UNPARSED_CODE, type Finding, type UnparsedNotice } from '../analysis/findings';
 import { RULES } from '../analysis/rules';
 import { packageRoot } from '../packageRoot';
 import { fixData } from './findingFixes';
@@ -34,4 +34,19 @@ export function toDiagnostic(f: Finding, uriOf: (file: string) => string): Diagn
 	// Code actions are listed from the diagnostic alone, without planning anything.
 	if (f.fix) d.data = fixData(f.fix);
 	return d;
+}
+
+/**
+ * gpc code tree-sitter could not parse, once per file, at the first such function's name: a
+ * hint (not a finding of the catalogue) so that silence there is not taken for a clean bill.
+ */
+export function unparsedDiagnostic(n: UnparsedNotice): Diagnostic {
+	return {
+		range: n.range,
+		severity: DiagnosticSeverity.Hint,
+		code: UNPARSED_CODE,
+		codeDescription: { href: URI.file(join(packageRoot(), 'docs', 'decisions.md')).toString() },
+		source: 'gpcscope',
+		message: n.message,
+	};
 }

@@ -17,6 +17,7 @@ import type { RuleId } from '../analysis/rules/types';
 import type { InstanceState } from '../analysis/state';
 import { packageRoot } from '../packageRoot';
 import { censusOf, usageCensusExplanation } from '../usage';
+import { enclosingDefinition } from '../parse/definitions';
 import type { SyntaxNode, Tree } from '../parse/parser';
 
 export interface HoverContext {
@@ -83,14 +84,10 @@ function contains(range: { start: Position; end: Position }, p: Position): boole
 	return after && before;
 }
 
-function enclosingFunction(node: SyntaxNode): SyntaxNode | undefined {
-	for (let p: SyntaxNode | null = node; p; p = p.parent) if (p.type === 'function_definition') return p;
-	return undefined;
-}
 
 /** Observations made at `target` on every path that reaches it. */
 function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
-	const fn = enclosingFunction(target);
+	const fn = enclosingDefinition(target);
 	if (!fn) return [];
 	const seen: Observation[] = [];
 	analyzeFunction(fn, ctx.result.knowledgeFor(ctx.file), (o) => {
@@ -119,7 +116,7 @@ function apiHover(ctx: HoverContext, call: SyntaxNode, api: GpcFunction): string
 	const lines = [`**${signature}** · API era ${ctx.result.era.era}${where}`, contract(api.role, ctx.result.era.era)];
 	const obs = observationsAt(ctx, call).filter((o): o is Extract<Observation, { kind: 'gpcCall' }> => o.kind === 'gpcCall');
 	if (obs.length) lines.push(stateSummary(ctx, obs[0].instance, obs.map((o) => o.state), obs.map((o) => o.atomic)));
-	else if (!enclosingFunction(call)) lines.push('_Not inside a function: no state to show._');
+	else if (!enclosingDefinition(call)) lines.push('_Not inside a function: no state to show._');
 	else lines.push('_This call is not reached by the analysis (unreachable code or an unparsed region)._');
 	return lines.join('\n\n');
 }
@@ -200,7 +197,7 @@ function stateSummary(ctx: HoverContext, instance: string, states: InstanceState
 }
 
 function instanceHover(ctx: HoverContext, node: SyntaxNode): string | undefined {
-	const fn = enclosingFunction(node);
+	const fn = enclosingDefinition(node);
 	let expr: SyntaxNode | undefined;
 	if (node.type === 'field_identifier' && node.parent?.type === 'field_expression') expr = node.parent;
 	else if (node.type === 'identifier' && fn) expr = node;

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EraDecision } from '../analysis/era';
 import type { FileFacts } from '../analysis/facts';
-import type { Finding } from '../analysis/findings';
+import type { Finding, UnparsedNotice } from '../analysis/findings';
 import { packageRoot } from '../packageRoot';
 import { VERSION } from '../version';
 import { Kind, type Signature } from './tasks';
@@ -26,6 +26,7 @@ export interface CachedResult {
 	era: EraDecision;
 	findings: Finding[];
 	stats: Record<string, number>;
+	unparsed?: UnparsedNotice[];
 }
 
 interface CacheBody {

@@ -27,7 +27,7 @@ export interface TreeCheckOptions {
 }
 
 /** What a cached or fresh analysis gives the reports. */
-export type CheckResult = Pick<EngineResult, 'era' | 'findings' | 'stats' | 'skipped'>;
+export type CheckResult = Pick<EngineResult, 'era' | 'findings' | 'stats' | 'skipped' | 'unparsed'>;
 
 export interface TreeCheck {
 	/** The single path's root (paths in the result are relative to it), or the cwd. */
@@ -112,7 +112,7 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 	const caches = indexes.map((i) => i.index.cache);
 	const cached = key && single ? caches[0]?.result(key) : undefined;
 	let result: CheckResult;
-	if (cached) result = { era: cached.era, findings: cached.findings, stats: cached.stats as unknown as EngineResult['stats'], skipped: [] };
+	if (cached) result = { era: cached.era, findings: cached.findings, stats: cached.stats as unknown as EngineResult['stats'], skipped: [], unparsed: cached.unparsed ?? [] };
 	else {
 		const owner = new Map<string, { index: IndexResult; rel: string }>();
 		for (const { index, prefix } of indexes) for (const s of index.sources) owner.set(prefix ? `${prefix}/${s.file}` : s.file, { index, rel: s.file });
@@ -130,7 +130,7 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 		}
 		// Files skipped over a time budget depend on the machine's load: such results are not kept.
 		if (key && single && !result.skipped.length) {
-			caches[0]?.setResult({ key, era: result.era, findings: result.findings, stats: { ...result.stats } as unknown as CachedResult['stats'] });
+			caches[0]?.setResult({ key, era: result.era, findings: result.findings, stats: { ...result.stats } as unknown as CachedResult['stats'], unparsed: result.unparsed });
 		}
 	}
 	trees.dispose();

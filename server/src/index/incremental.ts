@@ -9,7 +9,8 @@ import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
 import { REGISTERS_IRQ_ENTRY } from '../analysis/entries';
-import type { SyntaxNode, Tree } from '../parse/parser';
+import { enclosingDefinition } from '../parse/definitions';
+import type { Tree } from '../parse/parser';
 
 /** What a function's text must not mention for the shortcut (facts.ts's GPC_MENTION, usage flags, suppressions). */
 const GPC_TEXT = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|pfn_cache_usage|KVM_(GUEST|HOST)_USES_PFN)\b|->lock\b|gpcscope-ignore/;
@@ -40,8 +41,8 @@ export function changedSpan(oldText: string, newText: string): { start: number; 
 export function localEdit(file: string, oldText: string, oldFacts: FileFacts, newText: string, newTree: Tree, users: ReadonlySet<string>): LocalEdit | undefined {
 	const { start, oldEnd, newEnd } = changedSpan(oldText, newText);
 	if (start === oldEnd && start === newEnd) return undefined;
-	let fn: SyntaxNode | null = newTree.rootNode.descendantForIndex(start, Math.max(start, newEnd - 1));
-	while (fn && fn.type !== 'function_definition') fn = fn.parent;
+	const at = newTree.rootNode.descendantForIndex(start, Math.max(start, newEnd - 1));
+	const fn = at && enclosingDefinition(at);
 	const body = fn?.childForFieldName('body');
 	// Strictly inside the braces: the header, and so the name and start row, are untouched.
 	if (!fn || !body || start <= body.startIndex || newEnd >= body.endIndex || fn.hasError) return undefined;
@@ -77,6 +78,11 @@ export function shiftResult(result: EngineResult, file: string, edit: LocalEdit)
 		})),
 		facts: result.facts.map((f) => (f.file === file ? edit.facts : f)),
 		lifecycle,
+		unparsed: result.unparsed.map((n) => ({
+			...n,
+			range: moveRange(n.file, n.range),
+			functions: n.functions.map((fn) => ({ ...fn, line: moveRange(n.file, { start: { line: fn.line, character: 0 }, end: { line: fn.line, character: 0 } }).start.line })),
+		})),
 	};
 }
 

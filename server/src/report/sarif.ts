@@ -1,8 +1,8 @@
 // SARIF 2.1.0 for code scanning: relative paths under a %SRCROOT% base, rule
 // metadata with help links, and a fingerprint that survives unrelated edits
 // (rule + file + the line's own text; see fingerprint.ts).
-import type { Log, ReportingDescriptor, Result } from 'sarif';
-import type { Finding } from '../analysis/findings';
+import type { Log, Notification, ReportingDescriptor, Result } from 'sarif';
+import { UNPARSED_CODE, type Finding, type UnparsedNotice } from '../analysis/findings';
 import { RULES } from '../analysis/rules';
 import { FINGERPRINT_KEY, fingerprintFindings } from './fingerprint';
 
@@ -33,6 +33,8 @@ export function formatSarif(findings: readonly Finding[], version: string, lineT
 		runs: [{
 			tool: { driver: { name: 'gpcscope', version, informationUri: 'https://gpcscope.invalid/', rules } },
 			originalUriBaseIds: { SRCROOT: { description: { text: 'The analysed tree' } } },
+			// Code the tool could not analyse is a notification about the run, not a result.
+			...(extra.notices?.length ? { invocations: [{ executionSuccessful: true, toolExecutionNotifications: extra.notices.map(notification) }] } : {}),
 			results,
 		}],
 	};
@@ -44,6 +46,12 @@ export interface SarifExtra {
 	baselineState?: Result['baselineState'];
 	/** Precomputed, index for index: a subset's occurrence counts would differ from the whole tree's. */
 	fingerprints?: readonly string[];
+	/** gpc code tree-sitter could not parse (one per file). */
+	notices?: readonly UnparsedNotice[];
+}
+
+function notification(n: UnparsedNotice): Notification {
+	return { descriptor: { id: UNPARSED_CODE }, level: 'note', message: { text: n.message }, locations: [location(n.file, n.range)] };
 }
 
 function location(file: string, range: Finding['range']) {

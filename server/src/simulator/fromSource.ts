@@ -12,6 +12,7 @@
 // resolved here, per path. Loops the model does not decide run at most
 // LOOP_BOUND times round; loops it decides (the check-and-refresh retry loop)
 // stay loops.
+import { functionDefinitions } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import type { Cfg, CfgNode } from '../analysis/cfg';
 import { deeperThan, MAX_FUNCTION_DEPTH } from '../analysis/engine';
@@ -43,8 +44,8 @@ export const LOOP_BOUND = 2;
 /** The innermost function definition around a 0-based row. */
 export function functionAtRow(root: SyntaxNode, row: number): SyntaxNode | undefined {
 	let best: SyntaxNode | undefined;
-	for (const fn of root.descendantsOfType('function_definition')) {
-		if (fn && fn.startPosition.row <= row && fn.endPosition.row >= row) best = fn;
+	for (const fn of functionDefinitions(root)) {
+		if (fn.startPosition.row <= row && fn.endPosition.row >= row) best = fn;
 	}
 	return best;
 }

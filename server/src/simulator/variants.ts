@@ -79,7 +79,7 @@ export const VARIANTS: Variant[] = [
 		id: 'valid-before-map',
 		title: 'Refresh marks the cache valid before the new mapping exists',
 		fix: 'KVM: Fix multiple races in gfn=>pfn cache refresh (58cd407ca4c6)',
-		release: '5.19',
+		release: '6.0-rc1',
 		description:
 			'The 5.18 refresh: under gpc->lock it sets valid=true with placeholder pfn/khva, drops the lock, resolves hva→pfn retrying only on mmu_invalidate_in_progress/mmu_invalidate_seq (elevated after the gpc invalidation), maps, and stores pfn/khva without re-checking.',
 		hazard:
@@ -92,7 +92,7 @@ export const VARIANTS: Variant[] = [
 		id: 'no-refresh-mutex',
 		title: 'Refresh not serialised by refresh_lock (the 5.18 refresh)',
 		fix: 'KVM: Fully serialize gfn=>pfn cache refresh via mutex (93984f19e7bc)',
-		release: '5.19',
+		release: '6.0-rc1',
 		description:
 			'The 5.18 kvm_gfn_to_pfn_cache_refresh() without mutex_lock(&gpc->refresh_lock): after a memslot update, the first refresher stores the new uhva and generation, sets the placeholder valid = true and drops gpc->lock to resolve the pfn; a second refresher sees a fresh generation, the same uhva and valid, skips the hva→pfn step and returns success.',
 		hazard:

@@ -4,11 +4,12 @@
 // caller, or one value gpcscope cannot evaluate, keeps it alive.
 import { gpcFunctionsFor, type ApiEra } from '../analysis/api';
 import type { Range } from '../analysis/findings';
+import { enclosingDefinition } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import { evaluate, type EvalEnv } from './evaluate';
 import { nodesMatching, wordsPattern, type UsageFile } from './files';
 import {
-	ancestor, calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
+	calleeIdentifier, callsOf, declaredFunction, descendants, isUsageParam, isVcpuParam, listItems, parametersOf, USAGE_ENUM,
 } from './syntax';
 
 export const GUEST = 'KVM_GUEST_USES_PFN';
@@ -84,7 +85,7 @@ export function usageSites(f: UsageFile, functions: Map<string, UsageFunction>, 
 	const sites: UsageSite[] = [];
 	for (const call of callsOf(f, [...functions.keys()])) {
 		const fn = functions.get(calleeIdentifier(call)!)!;
-		if (!ancestor(call, 'function_definition')) continue;
+		if (!enclosingDefinition(call)) continue;
 		const args = listItems(call.childForFieldName('arguments')!);
 		const arg = args[fn.usage];
 		if (!arg) continue;
@@ -184,7 +185,7 @@ function mentionsGuest(node: SyntaxNode, members: Map<string, number>, guestBit:
 
 /** `usage` passed on by a function that has an `enum pfn_cache_usage usage` parameter itself. */
 function forwardsParameter(call: SyntaxNode, name: string): boolean {
-	const def = ancestor(call, 'function_definition');
+	const def = enclosingDefinition(call);
 	const fn = def && declaredFunction(def);
 	return !!fn && parametersOf(fn.declarator).some((p) => p.name === name && isUsageParam(p));
 }

@@ -1,6 +1,7 @@
 // The plan's second step, per file, once the bodies have decided which
 // parameters go: prototypes, definitions and kernel-doc lose them, every call
 // loses the arguments; the enum and the struct's usage fields go.
+import { enclosingDefinition } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import type { UsageFunction, UsageSite } from './census';
 import { nodesMatching, wordsPattern, type UsageFile } from './files';
@@ -93,7 +94,7 @@ function rewriteSignaturesAndCalls(ctx: SignaturePlanning, f: UsageFile): void {
 			group(ctx.out, id, 'call', `Remove ${dropped.join(', ')} from this ${name}() call`);
 			const site = ctx.sites.find((s) => s.line === args[usageFn!.usage]?.startPosition.row && s.callee === name);
 			const usageArg = args[usageFn!.usage];
-			if (usageArg && ancestor(call, 'function_definition')) {
+			if (usageArg && enclosingDefinition(call)) {
 				const vcpuArg = usageFn!.vcpu !== undefined ? args[usageFn!.vcpu] : undefined;
 				const from = vcpuArg && indexes.includes(usageFn!.vcpu!) && vcpuArg.startPosition.row === usageArg.startPosition.row ? vcpuArg : usageArg;
 				const message = site

@@ -1,5 +1,6 @@
 // Small tree-sitter and text helpers shared by the census, the findings and the rewrite.
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { isFunctionDefinition } from '../parse/definitions';
 import { declaratorName } from '../analysis/paths';
 
 export const TAB_WIDTH = 8;
@@ -73,8 +74,9 @@ export function typeText(t: SyntaxNode | null): string {
 export const isUsageParam = (p: Param) => p.type === `enum ${USAGE_ENUM}` && !p.pointer;
 export const isVcpuParam = (p: Param) => p.type === 'struct kvm_vcpu' && p.pointer;
 
-/** Name and declarator of a function definition or a declaration of one. */
+/** Name and declarator of a function definition or a declaration of one (never of a statement tree-sitter misread as a definition). */
 export function declaredFunction(node: SyntaxNode): { name: string; declarator: SyntaxNode } | undefined {
+	if (node.type === 'function_definition' && !isFunctionDefinition(node)) return undefined;
 	const candidates = node.type === 'function_definition' ? [node.childForFieldName('declarator')] : node.childrenForFieldName('declarator');
 	for (const c of candidates) {
 		const fd = functionDeclarator(c);

@@ -1,13 +1,14 @@
 // The rewrite's last step, per file: every mention of the machinery must be
 // inside text the plan removes; anything else is a refusal naming its line.
 import { variableTypes } from '../analysis/flow';
+import { enclosingDefinition } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import { references } from './bodies';
 import type { UsageFunction } from './census';
 import { errorAt, type UsageFile } from './files';
 import { emptyPart, oneLine, refuse, where, type FilePart } from './output';
 import { usageIndexes, type Drop } from './signatures';
-import { ancestor, declaredFunction, descendants, parametersOf, USAGE_ENUM } from './syntax';
+import { declaredFunction, descendants, parametersOf, USAGE_ENUM } from './syntax';
 
 export interface VerifyContext {
 	functions: ReadonlyMap<string, UsageFunction>;
@@ -43,7 +44,7 @@ export function verifyFile(f: UsageFile, ctx: VerifyContext, removed: readonly [
 				if (name) for (const r of references(body, name)) if (!gone(r)) leftover(r, `the dropped parameter \`${name}\``);
 			}
 		} else if (n.type === 'field_expression' && ctx.removedFields.has(n.childForFieldName('field')?.text ?? '')) {
-			const def = ancestor(n, 'function_definition');
+			const def = enclosingDefinition(n);
 			const base = n.childForFieldName('argument');
 			if (!def || !base) continue;
 			const defTypes = types.get(def.id) ?? variableTypes(def);

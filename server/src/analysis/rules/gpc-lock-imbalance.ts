@@ -72,6 +72,8 @@ export const gpcLockImbalance: FunctionRule = {
 					if (leaking.every((e) => e.value !== undefined && !ERRORISH.test(e.value)) && clean.every((e) => e.value !== undefined && ERRORISH.test(e.value))) continue;
 					for (const e of leaking) {
 						const s = e.held.get(inst)!;
+						// Still the callers' hold, untouched on this path: theirs to release.
+						if (s.byCaller) continue;
 						ctx.report(e.node, `returns with ${displayPath(inst)}.lock held; other paths release it`, s.hold ? [{ node: s.hold.site, message: 'lock taken here' }] : []);
 					}
 				}

@@ -11,8 +11,8 @@ export const gpcRefreshInAtomic: FunctionRule = {
 	create: (ctx) => ({
 		observe(o) {
 			if (o.kind !== 'gpcCall' || (o.api.role !== 'refresh' && o.api.role !== 'activate') || !o.atomic) return;
-			// Under a gpc lock this is gpc-sleep-under-lock's finding.
-			if (Object.values(o.world.instances).some((s) => s.held === 'yes')) return;
+			// Under a gpc lock this is gpc-sleep-under-lock's finding (the callers' lock: theirs, at the call).
+			if (Object.values(o.world.instances).some((s) => s.held === 'yes' && !s.byCaller)) return;
 			ctx.report(
 				o.node,
 				`${o.api.name}() on ${displayPath(o.instance)} may sleep, but this path may be atomic: ${o.atomic.why}; bail out and let a sleepable path refresh`,

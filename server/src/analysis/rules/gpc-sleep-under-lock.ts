@@ -11,7 +11,8 @@ export const gpcSleepUnderLock: FunctionRule = {
 	create: (ctx) => ({
 		observe(o) {
 			if (o.kind !== 'sleep') return;
-			const held = Object.entries(o.world.instances).find(([, s]) => s.held === 'yes');
+			// A lock only the callers hold is reported at their call, through this function's may-sleep summary.
+			const held = Object.entries(o.world.instances).find(([, s]) => s.held === 'yes' && !s.byCaller);
 			if (!held) return;
 			const [inst, s] = held;
 			ctx.report(
