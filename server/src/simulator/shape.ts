@@ -69,7 +69,9 @@ export function detectPfncache(read: (file: string) => string | undefined): Pfnc
 		};
 	}
 	const older = ids.includes('valid-before-map') || ids.includes('no-refresh-mutex') ? 'linux-5.18' : 'linux-6.0';
-	return { variant: ids.join('+'), how: 'detected', why: `${PFNCACHE_FILE}: ${marks.join('; ')} (as in ${older.replace('linux-', 'Linux ')})`, tree: older, trees: ['linux-5.18', 'linux-6.0', 'linux-6.1'], ...noPeek };
+	// The 5.18 shape is the refresh of 5.17 to 5.19: its fixes landed in 6.0-rc1.
+	const era = older === 'linux-5.18' ? 'Linux 5.17 to 5.19' : 'Linux 6.0';
+	return { variant: ids.join('+'), how: 'detected', why: `${PFNCACHE_FILE}: ${marks.join('; ')} (as in ${era})`, tree: older, trees: ['linux-5.18', 'linux-6.0', 'linux-6.1'], ...noPeek };
 }
 
 /** The variant of a choice: one of VARIANTS, or several of them together (`no-active-flag+lock-init-on-activate`, 6.0). */
