@@ -129,12 +129,19 @@ describe('linux-6.1 after `gpcscope fix --rule gpc-dead-usage-flag`', () => {
 		expect(g.status).toBe(1);
 	});
 
-	it('gives gpcscope check nothing to report for gpc-dead-usage-flag (and nothing else either)', () => {
-		const r = timed('check', () => spawnSync(process.execPath, [CLI, 'check', '--no-cache', '--format', 'json', fixed], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-		expect(r.stderr).not.toMatch(/internal error/);
-		const report = JSON.parse(r.stdout);
-		expect(report.diagnostics.filter((d: { rule: string }) => d.rule === 'gpc-dead-usage-flag')).toEqual([]);
-		expect(report.diagnostics).toEqual([]);
+	it('gives gpcscope check nothing to report for gpc-dead-usage-flag, and nothing the pristine tree does not have', () => {
+		type Report = { apiEra: string; diagnostics: { file: string; rule: string; message: string }[] };
+		const check = (tree: string): Report => {
+			const r = spawnSync(process.execPath, [CLI, 'check', '--no-cache', '--format', 'json', tree], { encoding: 'utf8', maxBuffer: 64 << 20 });
+			expect(r.stderr).not.toMatch(/internal error/);
+			return JSON.parse(r.stdout);
+		};
+		const report = timed('check', () => check(fixed));
+		expect(report.diagnostics.filter((d) => d.rule === 'gpc-dead-usage-flag')).toEqual([]);
+		// 6.1's real bugs (issue 14: the sched-out lock, memslot/gpa read after unlock) stay, and nothing joins them.
+		const key = (d: Report['diagnostics'][number]) => `${d.file}:${d.rule}:${d.message}`;
+		const pristineOthers = check(pristine).diagnostics.filter((d) => d.rule !== 'gpc-dead-usage-flag');
+		expect(report.diagnostics.map(key).sort()).toEqual(pristineOthers.map(key).sort());
 		expect(report.apiEra).toBe('6.1');
 	});
 
