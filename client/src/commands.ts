@@ -21,8 +21,8 @@ export function registerCommands(ctx: GpcscopeContext): vscode.Disposable[] {
 			if (!editor) return void vscode.window.showWarningMessage('gpcscope: open a C file and put the cursor in a function.');
 			await simulateAt(ctx, editor.document.uri, editor.selection.active);
 		}),
-		vscode.commands.registerCommand('gpcscope.showInterleaving', async (uri: string, line: number) => {
-			await simulateAt(ctx, vscode.Uri.parse(uri), new vscode.Position(line, 0));
+		vscode.commands.registerCommand('gpcscope.showInterleaving', async (uri: string, line: number, rule?: string) => {
+			await simulateAt(ctx, vscode.Uri.parse(uri), new vscode.Position(line, 0), typeof rule === 'string' ? rule : undefined);
 		}),
 		vscode.commands.registerCommand('gpcscope.openCounterexample', (scenario?: string, variant?: string) => openCounterexample(ctx, scenario, variant)),
 		// The server builds one WorkspaceEdit over the tree and asks to apply it (with a preview).

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { simulateRequest, simulateScenarioRequest, simulatorCatalogRequest, type SimulateResponse } from '../../server/src/protocol';
+import { simulateRequest, simulateScenarioRequest, simulatorCatalogRequest, type SimulateParams, type SimulateResponse } from '../../server/src/protocol';
 import type { GpcscopeContext } from './context';
 
 interface StepLocation {
@@ -19,6 +19,11 @@ interface PanelContent {
 	compare?: unknown;
 	root?: string;
 	chains?: SimulateResponse['chains'];
+	/** a function's runs (one per calling context and adversaries) and the one shown */
+	runs?: SimulateResponse['runs'];
+	shown?: number;
+	/** asks the server for another run of the same function */
+	rerun?: (index: number) => Promise<void>;
 }
 
 /** Historical steps link to kernel.org; nothing else leaves the editor. */
@@ -28,6 +33,7 @@ export class SimulatorPanel {
 	private static current: SimulatorPanel | undefined;
 	private root: string | undefined;
 	private pending: PanelContent | undefined;
+	private rerun: PanelContent['rerun'];
 	private ready = false;
 
 	private constructor(private readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri) {
@@ -38,8 +44,9 @@ export class SimulatorPanel {
 			.replaceAll('{{nonce}}', nonce)
 			.replaceAll('{{cspSource}}', panel.webview.cspSource)
 			.replaceAll('{{baseUri}}', panel.webview.asWebviewUri(webviewDir).toString());
-		panel.webview.onDidReceiveMessage((msg: { type: string; location?: StepLocation; url?: string }) => {
-			if (msg.type === 'ready') {
+		panel.webview.onDidReceiveMessage((msg: { type: string; location?: StepLocation; url?: string; index?: number }) => {
+			if (msg.type === 'run' && typeof msg.index === 'number' && this.rerun) void this.rerun(msg.index);
+			else if (msg.type === 'ready') {
 				this.ready = true;
 				if (this.pending) this.post(this.pending);
 			} else if (msg.type === 'reveal' && msg.location) void this.reveal(msg.location);
@@ -62,11 +69,12 @@ export class SimulatorPanel {
 
 	private post(response: PanelContent): void {
 		this.root = response.root;
+		this.rerun = response.rerun;
 		if (!this.ready) {
 			this.pending = response;
 			return;
 		}
-		void this.panel.webview.postMessage({ type: 'trace', result: response.result, compare: response.compare });
+		void this.panel.webview.postMessage({ type: 'trace', result: response.result, compare: response.compare, runs: response.runs, shown: response.shown });
 		void this.panel.webview.postMessage({ type: 'paths', chains: response.chains ?? [] });
 	}
 
@@ -78,15 +86,22 @@ export class SimulatorPanel {
 	}
 }
 
-/** Runs the function around `position` through the simulator and shows the result. */
-export async function simulateAt(ctx: GpcscopeContext, uri: vscode.Uri, position: vscode.Position): Promise<void> {
+/**
+ * Runs the function around `position` through the simulator in each of its calling contexts and
+ * shows a run: the one `rule` (a finding's, from Show interleaving) points at, else the first violation.
+ */
+export async function simulateAt(ctx: GpcscopeContext, uri: vscode.Uri, position: vscode.Position, rule?: string): Promise<void> {
 	const client = await ctx.ensureStarted('Simulate');
-	const response = await client.sendRequest(simulateRequest, { uri: uri.toString(), position: { line: position.line, character: position.character } });
-	if (response.error) {
-		void vscode.window.showWarningMessage(`gpcscope: ${response.error}`);
-		return;
-	}
-	SimulatorPanel.show(ctx, response);
+	const params: SimulateParams = { uri: uri.toString(), position: { line: position.line, character: position.character }, ...(rule ? { rule } : {}) };
+	const show = async (run?: number) => {
+		const response = await client.sendRequest(simulateRequest, run === undefined ? params : { ...params, run });
+		if (response.error) {
+			void vscode.window.showWarningMessage(`gpcscope: ${response.error}`);
+			return;
+		}
+		SimulatorPanel.show(ctx, { ...response, rerun: (index) => show(index) });
+	};
+	await show();
 }
 
 /**

@@ -13,7 +13,7 @@
 	 * @type {{ result: any, compare: any, mode: 'trace' | 'lasso', steps: any[], cycleFrom: number, index: number, timer: any,
 	 *          delay: number, lanes: string[], cards: HTMLElement[], numbers: HTMLElement[], showCompare: boolean }}
 	 */
-	const view = { result: null, compare: null, mode: 'trace', steps: [], cycleFrom: -1, index: -1, timer: null, delay: 800, lanes: [], cards: [], numbers: [], showCompare: false };
+	const view = { result: null, compare: null, mode: 'trace', steps: [], cycleFrom: -1, index: -1, timer: null, delay: 800, lanes: [], cards: [], numbers: [], showCompare: false, runs: null, shown: -1 };
 
 	function el(tag, cls, text) {
 		const e = document.createElement(tag);
@@ -78,11 +78,61 @@
 		const why = $('why');
 		why.hidden = !r.explanation;
 		why.textContent = r.explanation || '';
+		renderContext(r);
 		const both = !!(r.trace && r.trace.length && r.lasso);
 		$('views').hidden = !both;
 		$('view-trace').setAttribute('aria-pressed', String(view.mode === 'trace'));
 		$('view-lasso').setAttribute('aria-pressed', String(view.mode === 'lasso'));
 		$('compare-toggle').hidden = !view.compare;
+	}
+
+	/**
+	 * A function's run (simulate --from, Show interleaving): the calling context it is about, with
+	 * the chain of calls from the entry point (each a link to its line), the pfncache algorithm it
+	 * simulates and why, and the other runs of the same function (one per context and adversaries).
+	 */
+	function renderContext(r) {
+		const box = $('context');
+		const c = r.context;
+		box.hidden = !c && !r.pfncache;
+		if (box.hidden) return;
+		const line = $('context-line');
+		line.replaceChildren();
+		if (c) {
+			line.appendChild(el('span', 'ctx-kind ' + c.kind, c.label));
+			if (c.why) line.appendChild(el('span', 'ctx-why', ' — ' + c.why.split('; it reaches this')[0]));
+		}
+		const chain = $('context-chain');
+		chain.replaceChildren();
+		const links = (c && c.chain) || [];
+		links.forEach((l, i) => {
+			if (i) chain.appendChild(el('span', 'arrow', ' → '));
+			const a = el('a', 'link', l.fn + '()');
+			a.tabIndex = 0;
+			const at = i > 0 && l.callLine ? { file: links[i - 1].file, function: links[i - 1].fn, line: l.callLine } : { file: l.file, function: l.fn, line: l.line };
+			a.title = (i > 0 && l.callLine ? 'called at ' : 'defined at ') + at.file + ':' + at.line;
+			a.addEventListener('click', () => post({ type: 'reveal', location: at }));
+			chain.appendChild(a);
+			const bound = Object.entries(l.bound || {}).map(([k, v]) => k + ' = ' + v).join(', ');
+			if (bound) chain.appendChild(el('span', 'bound', ' (' + bound + ')'));
+		});
+		chain.hidden = !links.length;
+		const pf = $('pfncache');
+		pf.hidden = !r.pfncache;
+		if (r.pfncache) pf.textContent = 'pfncache: ' + r.pfncache.variant + ' (' + (r.pfncache.how === 'given' ? 'asked for' : r.pfncache.how) + ') — ' + r.pfncache.why;
+		const runs = $('runs');
+		runs.replaceChildren();
+		runs.hidden = !(view.runs && view.runs.length > 1);
+		if (!runs.hidden) {
+			for (const run of view.runs) {
+				const verdict = run.verdict === 'safe' ? 'safe' : run.property;
+				const b = el('button', 'run ' + run.verdict, run.context + (run.adversaries.includes('memslot') ? ' + memslot' : '') + ': ' + verdict);
+				b.setAttribute('aria-pressed', String(run.index === view.shown));
+				b.title = 'against ' + run.adversaries + ' · ' + run.states + ' states';
+				b.addEventListener('click', () => post({ type: 'run', index: run.index }));
+				runs.appendChild(b);
+			}
+		}
 	}
 
 	/** One grid of lanes: a header per thread, a card per step; the lasso's cycle is marked where it starts. */
@@ -210,7 +260,7 @@
 		$('back').disabled = $('first').disabled = view.index < 0;
 		$('fwd').disabled = $('last').disabled = view.index >= steps.length - 1;
 		renderInspector();
-		if (vscode) vscode.setState({ result: view.result, compare: view.compare, mode: view.mode, index: view.index });
+		if (vscode) vscode.setState({ result: view.result, compare: view.compare, mode: view.mode, index: view.index, runs: view.runs, shown: view.shown });
 	}
 
 	function play() {
@@ -246,6 +296,7 @@
 		for (const c of state.caches) {
 			const holders = c.lock.readers.map((r) => 'R ' + r);
 			if (c.lock.writer) holders.push('W ' + c.lock.writer);
+			if (c.lock.queued) holders.push('queued writer ' + c.lock.queued);
 			const items = [
 				['gpa', c.gpa],
 				['uhva', orDash(c.uhva)],
@@ -275,6 +326,7 @@
 			['memslots generation', vm.memslotGeneration + (vm.memslotUpdateInProgress ? ' (update in progress)' : '')],
 			['kvm->gpc_lock', orDash(vm.gpcListLock)],
 			['rq->__lock', orDash(vm.rqLock)],
+			['p->pi_lock', orDash(vm.piLock)],
 		];
 		if (vm.vcpuMode) vmItems.push(['vcpu->mode', vm.vcpuMode], ['request pending', yes(vm.vcpuRequest)]);
 		groups.push({ section: 'vm', title: 'struct kvm', pills: [], items: vmItems });
@@ -291,7 +343,10 @@
 		}
 		groups.push({ section: 'host', title: 'host memory', pills: [], items: host });
 		const threads = [];
-		for (const [name, t] of Object.entries(state.threads)) threads.push([name, t.done ? 'done' : 'next: ' + t.at]);
+		for (const [name, t] of Object.entries(state.threads)) {
+			const flags = (t.irqsOff ? ' · irqs off' : '') + (t.interruptedBy ? ' · interrupted by ' + t.interruptedBy : '');
+			threads.push([name, (t.done ? 'done' : 'next: ' + t.at) + flags]);
+		}
 		groups.push({ section: 'threads', title: 'threads', pills: [], items: threads });
 		return groups;
 	}
@@ -406,6 +461,8 @@
 		if (!msg || typeof msg !== 'object') return;
 		if (msg.type === 'trace' && msg.result) {
 			view.showCompare = !!msg.compare;
+			view.runs = msg.runs || null;
+			view.shown = typeof msg.shown === 'number' ? msg.shown : -1;
 			load(msg.result, msg.step, msg.compare);
 		} else if (msg.type === 'select' && typeof msg.step === 'number') select(msg.step);
 		else if (msg.type === 'paths') renderPaths(msg.chains);
@@ -414,6 +471,8 @@
 	const saved = vscode && vscode.getState();
 	if (saved && saved.result) {
 		view.showCompare = !!saved.compare;
+		view.runs = saved.runs || null;
+		view.shown = typeof saved.shown === 'number' ? saved.shown : -1;
 		load(saved.result, saved.index, saved.compare, saved.mode);
 	}
 	post({ type: 'ready' });

@@ -16,7 +16,11 @@ export interface RuleInfo {
 	unnecessary?: boolean;
 	/** Reader rules do not apply to the cache's implementation (virt/kvm/pfncache.c). */
 	readerOnly: boolean;
-	/** A race of one reader's locking and checking: the simulator can replay it against an invalidation. */
+	/**
+	 * About one function's locking and checking: the simulator plays the function out in its
+	 * calling contexts, and the rule picks the run that shows the finding (the sched-out
+	 * deadlock, the sleep in atomic context, the stale access).
+	 */
 	interleaving?: boolean;
 	/**
 	 * Rules that can all fire on one check call rank here (lowest first); only the first
@@ -124,6 +128,7 @@ export const RULE_CATALOGUE = [
 		summary: 'a gpc lock taken with a blocking primitive on a path the sched-out preempt notifier reaches (runqueue lock held)',
 		doc: 'docs/rules/gpc-lock-in-sched-out.md',
 		readerOnly: true,
+		interleaving: true,
 	},
 	{
 		id: 'gpc-lock-in-hardirq',

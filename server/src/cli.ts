@@ -221,11 +221,12 @@ export function buildProgram(): Command {
 		.description('explore interleavings of gpc refresh, invalidation and readers')
 		.option('--variant <name>', 'algorithm variant')
 		.option('--scenario <name>', 'workload scenario')
-		.option('--from <file:line>', 'take the reader from the function at this line')
+		.option('--from <file:line>', 'simulate the function at this line, in each of its calling contexts')
+		.option('--context <kind>', 'with --from: only the calling contexts of this kind (process, sched-out, atomic, hardirq)')
 		.option('--matrix', 'run every scenario against every variant')
 		.option('--emit-promela', 'print the model as Promela (for Spin) instead of exploring it')
 		.addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
-		.action(async (options: SimulateArgs & { from?: string }) => {
+		.action(async (options: SimulateArgs & { from?: string; context?: string }) => {
 			const out = (s: string) => process.stdout.write(s);
 			process.exitCode = options.from
 				? await simulateFromSource({ ...options, from: options.from }, out, (s) => process.stderr.write(s))

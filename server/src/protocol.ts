@@ -36,9 +36,29 @@ export interface SimulateParams {
 	uri: string;
 	/** A position inside the function to simulate. */
 	position: { line: number; character: number };
+	/** The pfncache algorithm; default: the indexed tree's own (detected from its virt/kvm/pfncache.c). */
 	variant?: string;
-	/** A built-in scenario whose adversary threads to run against; default: one invalidation. */
+	/** A built-in scenario whose adversary threads to run against (process context only); default: the function's own contexts and adversaries. */
 	scenario?: string;
+	/** Show the run in this calling context (process, sched-out, atomic, hardirq). */
+	context?: string;
+	/** The finding the request comes from ("Show interleaving"): its rule picks the run that shows it. */
+	rule?: string;
+	/** Show this run (an index into the response's `runs`). */
+	run?: number;
+}
+
+/** One run of the function (a calling context against its adversaries), for the panel's list of runs. */
+export interface SimulateRunSummary {
+	index: number;
+	/** "sched-out context (rq lock held)" */
+	context: string;
+	kind: string;
+	adversaries: string;
+	verdict: 'safe' | 'violation';
+	property?: string;
+	liveness: 'holds' | 'violated';
+	states: number;
 }
 
 export interface CallChain {
@@ -47,8 +67,11 @@ export interface CallChain {
 }
 
 export interface SimulateResponse {
-	/** The simulator's RunResult (verdict, property, states, ms, trace). */
+	/** The simulator's RunResult (verdict, property, states, ms, trace, context, pfncache) of the run shown. */
 	result?: unknown;
+	/** Every run of the function (one per calling context and adversary set); `shown` is the index of `result`. */
+	runs?: SimulateRunSummary[];
+	shown?: number;
 	reader?: string;
 	instances?: string[];
 	/** Absolute path of the folder that trace locations are relative to. */

@@ -181,11 +181,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 	connection.onDidChangeConfiguration(async () => workspace?.configure(await readSettings()));
 	const CHANGE_KINDS = { [FileChangeType.Created]: 'created', [FileChangeType.Changed]: 'changed', [FileChangeType.Deleted]: 'deleted' } as const;
 	connection.onDidChangeWatchedFiles(({ changes }) => workspace?.filesChanged(changes.map((c) => ({ uri: c.uri, kind: CHANGE_KINDS[c.type] }))));
-	connection.onRequest(simulateRequest, ({ uri, position, variant, scenario }) => {
+	connection.onRequest(simulateRequest, ({ uri, position, variant, scenario, context, rule, run }) => {
 		const doc = workspace?.documentFor(uri);
 		const { result, file, root } = workspace?.resultFor(uri) ?? {};
 		if (!doc || !result) return { error: 'Open the file and wait for gpcscope to index it.' };
-		return simulateAt({ tree: doc.tree, file: file!, result, root }, position.line, variant, scenario);
+		return simulateAt({ tree: doc.tree, file: file!, result, root }, position.line, { variant, scenario, context, rule, run });
 	});
 	connection.onRequest(simulatorCatalogRequest, (params) => simulatorCatalog(params));
 	connection.onRequest(simulateScenarioRequest, (params) => simulateScenario(params, folders));

@@ -44,7 +44,8 @@ beforeAll(async () => {
 	makeWorkspace(kernelTree('6.12'), ws.v612, DIRS);
 	inject(join(ws.v612, 'arch/x86/kvm/xen.c'), ORIGINAL, INJECTED);
 	injectedXen = readFileSync(join(ws.v612, 'arch/x86/kvm/xen.c'), 'utf8');
-	makeWorkspace(kernelTree('6.1'), ws.v61, DIRS);
+	// With the scheduler's core.c, so that the sched-out counterexample's first step has its line too.
+	makeWorkspace(kernelTree('6.1'), ws.v61, [...DIRS, 'kernel/sched/core.c']);
 	makeWorkspace(join(__dirname, 'no-gpc'), ws.nogpc, ['.']);
 	metrics.workspacesMs = Date.now() - t;
 
@@ -266,7 +267,7 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 			const b = await frame.locator('body').innerText();
 			return /VIOLATION/i.test(b) && b;
 		}, 60_000);
-		expect(header).toMatch(/reader:__kvm_xen_has_interrupt/);
+		expect(header).toMatch(/__kvm_xen_has_interrupt\(\) in process context × upstream/);
 		expect(header).toMatch(/stale/i);
 		await shot(page, '04-simulator');
 		// "initial state · N steps" before the first step, then "step k / N".
@@ -318,6 +319,61 @@ describe('gpcscope in VS Code 1.100 (code-server 4.100.3)', () => {
 		await shot(page, '06b-simulator-side-by-side');
 		metrics.counterexample = { steps: await frame.locator('#lanes .step').count(), upstreamSteps: await frame.locator('#compare .step').count() };
 		await page.locator('.part.editor .tab', { hasText: 'xen.c' }).first().click();
+		await setSideBar(page, true);
+	});
+
+	it('Show interleaving on 6.1\'s sched-out finding opens the deadlock in its calling context, every step with its line', async () => {
+		const file = join(ws.v61, 'arch/x86/kvm/xen.c');
+		const line = lineOf(file, 'read_lock_irqsave(&gpc->lock, flags);', 'void kvm_xen_update_runstate_guest(');
+		const column = readFileSync(file, 'utf8').split('\n')[line - 1].indexOf('read_lock_irqsave') + 2;
+		await openFolder(page, server!, ws.v61);
+		await openFile(page, 'arch/x86/kvm/xen.c');
+		await until('the 6.1 index', async () => (await languageStatus()).includes('gpcscope: 6.1 ·'), 180_000);
+		// Room for the lanes: no panel, no side bar.
+		if (await page.locator('.monaco-workbench .part.panel').isVisible().catch(() => false)) await runCommand(page, 'View: Hide Panel');
+		await setSideBar(page, false);
+		await goTo(page, line, column);
+		await until('the sched-out finding drawn', () => page.locator('.squiggly-error').count(), 60_000);
+		const action = 'Show interleaving for gpc-lock-in-sched-out';
+		let opened = false;
+		for (let attempt = 0; attempt < 3 && !opened; attempt++) {
+			await page.keyboard.press('Escape');
+			await goTo(page, line, column);
+			await page.keyboard.press('Control+.');
+			const listed = await until('Show interleaving in the menu', () => page.locator('.action-widget .monaco-list-row', { hasText: action }).count(), 20_000).catch(() => 0);
+			if (!listed) {
+				await shot(page, `07a-show-interleaving-menu-missing-${attempt}`);
+				continue;
+			}
+			for (let i = 0; i < 8 && !(await page.locator('.action-widget .monaco-list-row.focused', { hasText: action }).count()); i++) await page.keyboard.press('ArrowDown');
+			await shot(page, '07a-show-interleaving-menu');
+			await page.keyboard.press('Enter');
+			opened = true;
+		}
+		expect(opened).toBe(true);
+		const frame = await webviewFrame(page, '#context');
+		const body = await until('the deadlock in the panel', async () => {
+			const b = await frame.locator('body').innerText();
+			return /sched-out context \(rq lock held\)/.test(b) && /deadlock/i.test(b) && b;
+		}, 120_000);
+		expect(await frame.locator('#title').innerText()).toMatch(/^kvm_xen_update_runstate_guest\(\) in sched-out context \(rq lock held\) × upstream$/);
+		expect(await frame.locator('#context-chain a').allTextContents()).toEqual(['kvm_sched_out()', 'kvm_arch_vcpu_put()', 'kvm_xen_runstate_set_preempted()', 'kvm_xen_update_runstate_guest()']);
+		expect(body).toMatch(/pfncache: upstream \(detected\)[^\n]*kvm_gfn_to_pfn_cache_refresh\(\)/);
+		// The four runs of the function, the deadlock shown.
+		expect(await frame.locator('#runs button[aria-pressed="true"]').innerText()).toBe('sched-out context (rq lock held): deadlock');
+		await frame.click('#last');
+		expect(await frame.locator('#lanes .step.violation').count()).toBe(1);
+		const where = await frame.locator('#lanes .where .file').allInnerTexts();
+		expect(where.length).toBeGreaterThanOrEqual(7);
+		for (const w of where) expect(w, w).toMatch(/^[\w/.-]+\.[ch]:\d+ · \w+\(\)$/);
+		expect(await frame.locator('#inspector').innerText()).toMatch(/queued writer invalidate/);
+		// The panel on the whole editor area (closing xen.c closes its group) for the picture: every lane.
+		const tab = page.locator('.part.editor .tab', { hasText: 'xen.c' }).first();
+		await tab.hover();
+		await tab.locator('.codicon-close').click();
+		await until('the panel alone', async () => (await page.locator('.part.editor .tab', { hasText: 'xen.c' }).count()) === 0, 10_000);
+		await frame.locator('#lanes .step.violation').scrollIntoViewIfNeeded();
+		metrics.showInterleaving = { steps: where.length, screenshot: await shot(page, '08-show-interleaving-sched-out-6.1') };
 		await setSideBar(page, true);
 	});
 

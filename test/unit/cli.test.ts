@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO, REPO } from '../helpers';
+import { DEMO, FIXTURES, REPO } from '../helpers';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: REPO });
@@ -107,11 +107,28 @@ describe('other subcommands', () => {
 		for (const m of mutants) expect(Object.keys(m).sort()).toEqual(['description', 'equivalent', 'id', 'killedBy', 'reason']);
 	});
 
-	it('simulate --from runs the function at a line against an invalidation', () => {
+	it('simulate --from runs the function at a line in each of its calling contexts', () => {
 		const r = run('simulate', '--from', join(DEMO, 'arch/x86/kvm/demo_bugs.c:51'), '--format', 'json');
 		expect(r.status).toBe(1);
-		expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'violation', reader: 'demo_vcpu_wants_upcall' });
+		const out = JSON.parse(r.stdout);
+		expect(out).toMatchObject({ verdict: 'violation', reader: 'demo_vcpu_wants_upcall', file: 'arch/x86/kvm/demo_bugs.c' });
+		expect(out.runs[0]).toMatchObject({ context: { kind: 'process' }, pfncache: { variant: 'upstream', how: 'detected' } });
 		expect(run('simulate', '--from', 'nope.c:3').status).toBe(2);
+		expect(run('simulate', '--from', join(DEMO, 'arch/x86/kvm/demo_bugs.c:51'), '--context', 'nope').status).toBe(2);
+		expect(run('simulate', '--from', join(DEMO, 'arch/x86/kvm/demo_bugs.c:51'), '--variant', 'nope').status).toBe(2);
+	});
+
+	it('simulate --from prints the sched-out deadlock with its chain of calls, and its Promela', () => {
+		const file = join(FIXTURES, 'simulator-trees/sched-out/arch/x86/kvm/xen.c:14');
+		const r = run('simulate', '--from', file, '--context', 'sched-out');
+		expect(r.status).toBe(1);
+		expect(r.stdout).toMatch(/^fx_runstate_blocking\(\) in sched-out context \(rq lock held\) × upstream: VIOLATION: deadlock/);
+		expect(r.stdout).toMatch(/→ fx_runstate_blocking\(\)  called at arch\/x86\/kvm\/x86\.c:8, defined at arch\/x86\/kvm\/xen\.c:6  with state = RUNSTATE_runnable/);
+		expect(r.stdout).toMatch(/at kernel\/sched\/core\.c __schedule\(\): rq_lock\(rq, &rf\);/);
+		const pml = run('simulate', '--from', file, '--context', 'sched-out', '--emit-promela');
+		expect(pml.status).toBe(0);
+		expect(pml.stdout).toMatch(/^proctype t2_evtchn\(\)/m);
+		expect(run('simulate', '--from', file, '--emit-promela').status).toBe(2);
 	});
 
 	it('fix --dry-run prints a patch of the demo tree and exits 0 (test/unit/fix-trees.test.ts has the rest)', () => {

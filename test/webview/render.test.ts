@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replaySchedule, resolveLines, runScenario, type RunResult } from '../../server/src/simulator';
+import { simulateAt } from '../../server/src/features/simulate';
+import { analyzePath, engine, FIXTURES } from '../helpers';
 
 const REPO = join(__dirname, '..', '..');
 const WEBVIEW = join(REPO, 'client', 'webview');
@@ -184,6 +186,39 @@ describe.skipIf(!existsSync(CHROMIUM))('simulator webview (headless chromium)', 
 		expect(await page.locator('#lanes .step').count()).toBe(dead.lasso!.stem.length);
 		await page.click('#view-trace');
 		await send({ type: 'trace', result, compare: undefined });
+	});
+
+	it('shows a function\'s run in its calling context: the chain of calls as links, the pfncache, a button per run', async () => {
+		const root = join(FIXTURES, 'simulator-trees', 'sched-out');
+		const file = 'arch/x86/kvm/xen.c';
+		const analysis = await analyzePath(root);
+		const tree = (await engine()).parser.parse(readFileSync(join(root, file), 'utf8'))!;
+		const response = simulateAt({ tree, file, result: analysis, root }, 14, { rule: 'gpc-lock-in-sched-out' });
+		tree.delete();
+		const run = response.result as RunResult;
+		expect(run.property).toBe('deadlock');
+		await send({ type: 'trace', result: run, runs: response.runs, shown: response.shown });
+		await page.waitForSelector('#context:not([hidden])');
+		expect(await page.textContent('#context-line')).toMatch(/^sched-out context \(rq lock held\)/);
+		expect(await page.locator('#context-chain a').allTextContents()).toEqual(run.context!.chain!.map((l) => `${l.fn}()`));
+		expect(await page.textContent('#pfncache')).toMatch(/^pfncache: upstream \(default\) — no virt\/kvm\/pfncache.c in the tree/);
+		expect(await page.locator('#runs button').allTextContents()).toEqual(['process context: safe', 'sched-out context (rq lock held): deadlock']);
+		expect(await page.getAttribute('#runs button:nth-child(2)', 'aria-pressed')).toBe('true');
+		// the call site of the last link, in the caller's file
+		await page.locator('#context-chain a').last().click();
+		const last = run.context!.chain!.at(-1)!;
+		const caller = run.context!.chain!.at(-2)!;
+		expect((await posted()).filter((m) => m.type === 'reveal').at(-1)).toEqual({ type: 'reveal', location: { file: caller.file, function: caller.fn, line: last.callLine } });
+		await page.locator('#runs button').first().click();
+		expect((await posted()).at(-1)).toEqual({ type: 'run', index: 0 });
+		await page.keyboard.press('End');
+		const inspector = await page.textContent('#inspector');
+		expect(inspector).toContain('queued writer invalidate');
+		expect(inspector).toMatch(/p->pi_lock\s*evtchn/);
+		mkdirSync(join(REPO, 'test-results'), { recursive: true });
+		await page.screenshot({ path: join(REPO, 'test-results', 'simulator-webview-context.png'), fullPage: false });
+		await send({ type: 'trace', result, compare: undefined });
+		expect(await page.isHidden('#context')).toBe(true);
 	});
 
 	it('renders without CSP violations or script errors, and saves a screenshot at the violation', async () => {

@@ -1,5 +1,6 @@
-// "Show interleaving": on a finding whose race the simulator can play out,
-// a code action that opens the simulator on the function around it.
+// "Show interleaving": on a finding the simulator can play out (the catalogue's
+// `interleaving` rules), a code action that opens the simulator on the function
+// around it, on the run the finding's rule asks for.
 import type { CodeAction, Diagnostic } from 'vscode-languageserver';
 import { RULES, type RuleId } from '../catalogue';
 
@@ -9,6 +10,6 @@ export function interleavingActions(uri: string, diagnostics: readonly Diagnosti
 		.map((d) => ({
 			title: `Show interleaving for ${d.code} (gpcscope simulator)`,
 			diagnostics: [d],
-			command: { title: 'Show interleaving', command: 'gpcscope.showInterleaving', arguments: [uri, d.range.start.line] },
+			command: { title: 'Show interleaving', command: 'gpcscope.showInterleaving', arguments: [uri, d.range.start.line, d.code] },
 		}));
 }

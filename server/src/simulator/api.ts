@@ -9,7 +9,8 @@ import { readerThread, SCENARIOS, findScenario, type ThreadSpec } from './scenar
 import { emitInvalidation, emitMemslotMove } from './notifier';
 import type { ReaderProgram } from './reader';
 import type { World } from './model';
-import { VARIANTS, findVariant, variantFlags } from './variants';
+import { VARIANTS, findVariant } from './variants';
+import { choiceVariant } from './shape';
 import type { MatrixCell, MutantResult, RunResult, ScenarioInfo, VariantInfo } from './types';
 
 export type RunOptions = ExploreOptions;
@@ -142,9 +143,9 @@ function adversaryThreads(kinds: AdversaryKind[], world: World): ThreadSpec[] {
  */
 export function runReader(program: ReaderProgram, adversaries: Adversaries | string = { threads: ['invalidate'] }, variant = 'upstream', opts?: RunOptions): RunResult {
 	const adv: Adversaries = typeof adversaries === 'string' ? { scenario: adversaries } : adversaries;
-	const v = findVariant(variant);
-	if (!v) throw new Error(`unknown variant '${variant}'`);
-	const flags = variantFlags(v);
+	const chosen = choiceVariant(variant);
+	if (!chosen) throw new Error(`unknown variant '${variant}'`);
+	const { variant: v, flags } = chosen;
 	let world: World;
 	let others: ThreadSpec[];
 	if (adv.scenario) {

@@ -1,6 +1,6 @@
 // What every program fragment needs: the world, the variant, and the checks
 // that several fragments share (sleeping, memory access, page references).
-import { and, check, dec, eq, g, gt, inc, ne, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
+import { and, check, dec, eq, g, gt, inc, ne, or, set, when, type Expr, type NextSpec, type Stmt, type ThreadBuilder } from './ir';
 import type { World } from './model';
 import type { Location } from './types';
 import type { VariantFlags } from './variants';
@@ -10,14 +10,22 @@ export interface Ctx {
 	flags: VariantFlags;
 	/** number of threads of the model (thread ids are 1..nThreads) */
 	nThreads: number;
+	/** thread id (1-based) of a thread of the model by name */
+	threadId(name: string): number | undefined;
 }
 
 export const PFNCACHE = 'virt/kvm/pfncache.c';
 export const KVM_MAIN = 'virt/kvm/kvm_main.c';
 export const XEN = 'arch/x86/kvm/xen.c';
 export const X86 = 'arch/x86/kvm/x86.c';
+export const SCHED = 'kernel/sched/core.c';
 
 export const loc = (file: string, fn: string, hint: string, tree?: string): Location => (tree ? { file, function: fn, hint, tree } : { file, function: fn, hint });
+
+/** Today's location, or where 6.1's pfncache.c has the same step (flags.code === '6.1'). */
+export function at(ctx: Ctx, today: Location, v61: Location): Location {
+	return ctx.flags.code === '6.1' ? v61 : today;
+}
 
 /** Local that holds the branch outcome of a step; both checkers clear it after the step. */
 export const BR = 'br';
@@ -30,13 +38,71 @@ export function holdsNothing(t: ThreadBuilder, ctx: Ctx): Expr {
 		terms.push(eq(t.local(`r${c}`), 0));
 		terms.push(ne(g('wr', c), t.me));
 	});
-	terms.push(ne(g('rq'), t.me));
-	terms.push(eq(t.local('irq'), 0));
+	terms.push(ne(g('rq'), t.me), ne(g('pi'), t.me));
+	terms.push(eq(g('irqoff', t.me), 0));
 	return and(...terms);
 }
 
 export function mightSleep(t: ThreadBuilder, ctx: Ctx, what: string): Stmt {
-	return check(holdsNothing(t, ctx), 'sleep-under-lock', `${what} may sleep, but ${t.name} holds a gpc rwlock or runs in atomic context`);
+	// A thread that runs in atomic context (the sched-out notifier, a hard IRQ, preemption off) may never sleep.
+	if (t.atomic) return check(0, 'sleep-under-lock', `${what} may sleep, but ${t.name} runs in ${t.atomic}`);
+	return check(holdsNothing(t, ctx), 'sleep-under-lock', `${what} may sleep, but ${t.name} holds a gpc rwlock or a scheduler lock, or has interrupts disabled`);
+}
+
+/**
+ * The queued rwlock (kernel/locking/qrwlock.c): a reader in process context
+ * finds the lock taken when a writer holds it *or waits for it*
+ * (queued_read_lock_slowpath() queues behind the writer on wait_lock); a
+ * reader in interrupt context (in_interrupt()) only waits while a writer
+ * holds it, so that an interrupt handler never waits for a writer that waits
+ * for the reader it interrupted.
+ */
+export function readFree(c: number, inInterrupt = false): Expr {
+	return inInterrupt ? eq(g('wr', c), 0) : and(eq(g('wr', c), 0), eq(g('wq', c), 0));
+}
+
+/** queued_read_trylock(): fails while a writer holds or waits for the lock, whatever the context. */
+export const tryReadFree = (c: number): Expr => and(eq(g('wr', c), 0), eq(g('wq', c), 0));
+
+/** Branch value of a writer that found the lock taken and queued itself as the waiting writer. */
+const QUEUED = 9;
+
+/**
+ * write_lock_irq(&gpc->lock); <body>; write_unlock_irq() as one step, with
+ * the queued rwlock's writer slow path: a writer that finds readers or
+ * another writer takes wait_lock and sets _QW_WAITING (wq = me), from then on
+ * holding off new process-context readers, and takes the lock when the last
+ * reader leaves. A second writer waits on wait_lock (wq taken). The step comes
+ * back to itself once, when it queues.
+ */
+export function writeLocked(t: ThreadBuilder, c: number, action: string, where: Location, spec: { body: Stmt[]; next?: NextSpec; skip?: Expr }): void {
+	const me = t.me;
+	const self = t.fresh('write_lock');
+	const free = and(eq(g('rd', c), 0), eq(g('wr', c), 0));
+	if (spec.skip) {
+		// The lock is not taken at all when `skip` holds (a cache that is not on kvm->gpc_list).
+		const n = spec.next;
+		const queue = { when: eq(br(t), QUEUED), goto: self };
+		t.mark(self);
+		t.step(action, where, {
+			guard: or(spec.skip, eq(g('wq', c), 0), and(eq(g('wq', c), me), free)),
+			body: [when(spec.skip, [], [when(free, [set(g('wq', c), 0), ...spec.body], [set(g('wq', c), me), set(br(t), QUEUED)])])],
+			next: n === undefined ? { cases: [queue] } : typeof n === 'string' ? { cases: [queue], else: n } : 'choice' in n ? n : { cases: [queue, ...n.cases], else: n.else },
+			requeue: 'write_lock_irq(&gpc->lock): contended, queued as the waiting writer (_QW_WAITING): new readers wait behind it',
+		});
+		return;
+	}
+	const queue = { when: eq(br(t), QUEUED), goto: self };
+	const n = spec.next;
+	const next: NextSpec =
+		n === undefined ? { cases: [queue] } : typeof n === 'string' ? { cases: [queue], else: n } : 'choice' in n ? n : { cases: [queue, ...n.cases], else: n.else };
+	t.mark(self);
+	t.step(action, where, {
+		guard: or(eq(g('wq', c), 0), and(eq(g('wq', c), me), free)),
+		body: [when(free, [set(g('wq', c), 0), ...spec.body], [set(g('wq', c), me), set(br(t), QUEUED)])],
+		next,
+		requeue: 'write_lock_irq(&gpc->lock): contended, queued as the waiting writer (_QW_WAITING): new readers wait behind it',
+	});
 }
 
 /** One access through a kernel mapping or a hardware-held pfn of page `p`. */

@@ -3,10 +3,12 @@
 // one (fewest atomic steps).
 import type { BuiltModel } from './build';
 import { checkLiveness } from './liveness';
-import { compileExpr, compileThreads, enabledAt, keyOf, Layout, ModelError, stepThread, viewer, type CThread } from './machine';
+import { actionOf, compileExpr, compileThreads, enabledAt, keyOf, Layout, ModelError, stepThread, successors, viewer, type CThread } from './machine';
 import type { Location, RunResult, Snapshot, Step, Violation } from './types';
 
 export interface ExploreOptions {
+	/** partial-order reduction of purely local steps in the safety search (default true) */
+	reduce?: boolean;
 	maxStates?: number;
 	/** build the counterexample trace (default true) */
 	trace?: boolean;
@@ -32,16 +34,20 @@ interface Found {
 export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult {
 	const t0 = performance.now();
 	const maxStates = opts.maxStates ?? 4_000_000;
+	const reduce = opts.reduce !== false;
 	const lay = new Layout(model);
 	const threads = compileThreads(lay, opts.asserts !== false);
 	const ndone = lay.globals.get('ndone')!.off;
 	const K = lay.keyLength;
 	const endChecks = model.endChecks.map((c) => ({ f: compileExpr(c.assert, lay, 0), v: { property: c.prop, message: c.msg } as Violation }));
 
+	const snap = viewer(model, lay, threads);
+	const snapshotOf = snap;
 	const states: Int32Array[] = [lay.initial()];
 	const parent: number[] = [-1];
 	const viaThread: number[] = [-1];
 	const viaInstr: number[] = [-1];
+	const viaChoice: number[] = [-1];
 	const depth: number[] = [0];
 	const seen = new Map<string, number>([[keyOf(states[0], K), 0]]);
 	let transitions = 0;
@@ -53,7 +59,11 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 		const d = depth[i];
 		if (found && d >= found.len) break;
 		let enabled = false;
+		// A thread whose next step is local goes alone: every interleaving of it with the others reaches the same states.
+		let only = -1;
+		if (reduce) for (let t = 0; t < threads.length && only < 0; t++) if (s[threads[t].pcSlot] !== threads[t].end && threads[t].instrs[s[threads[t].pcSlot]].local) only = t;
 		for (let t = 0; t < threads.length; t++) {
+			if (only >= 0 && t !== only) continue;
 			const th = threads[t];
 			const pc = s[th.pcSlot];
 			if (pc === th.end) continue;
@@ -62,32 +72,30 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 			enabled = true;
 			transitions++;
 			if (hit) hit[t][pc] = 1;
-			const ns = s.slice();
-			const v = ins.body(ns);
-			if (v) {
-				if (!found || d + 1 < found.len) found = { len: d + 1, state: i, kind: 'step', thread: t, instr: pc, violation: v };
-				continue;
+			for (const { ns, v, choice } of successors(th, s, ndone)) {
+				if (v) {
+					if (!found || d + 1 < found.len) found = { len: d + 1, state: i, kind: 'step', thread: t, instr: pc, violation: v };
+					continue;
+				}
+				const k = keyOf(ns, K);
+				if (seen.has(k)) continue;
+				if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
+				seen.set(k, states.length);
+				states.push(ns);
+				parent.push(i);
+				viaThread.push(t);
+				viaInstr.push(pc);
+				viaChoice.push(choice ?? -1);
+				depth.push(d + 1);
 			}
-			const np = ins.next(ns);
-			if (th.brSlot >= 0) ns[th.brSlot] = 0;
-			ns[th.pcSlot] = np;
-			if (np === th.end) ns[ndone]++;
-			const k = keyOf(ns, K);
-			if (seen.has(k)) continue;
-			if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
-			seen.set(k, states.length);
-			states.push(ns);
-			parent.push(i);
-			viaThread.push(t);
-			viaInstr.push(pc);
-			depth.push(d + 1);
 		}
 		if (enabled) continue;
 		const blocked = threads.findIndex((th) => s[th.pcSlot] !== th.end);
 		if (blocked >= 0 && opts.deadlocks === false) continue;
 		if (blocked >= 0) {
 			const names = threads.filter((th) => s[th.pcSlot] !== th.end).map((th) => `${th.name} (${th.instrs[s[th.pcSlot]].src.action})`);
-			const v: Violation = { property: 'deadlock', message: `no thread can move: ${names.join('; ')} blocked forever` };
+			const held = holdings(snapshotOf(s));
+			const v: Violation = { property: 'deadlock', message: `no thread can move: ${names.join('; ')} blocked forever${held ? `; held: ${held}` : ''}` };
 			if (!found || d < found.len) found = { len: d, state: i, kind: 'deadlock', thread: blocked, instr: s[threads[blocked].pcSlot], violation: v };
 			continue;
 		}
@@ -97,8 +105,6 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 			break;
 		}
 	}
-
-	const snap = viewer(model, lay, threads);
 
 	const result: RunResult = {
 		scenario: model.scenario,
@@ -113,7 +119,7 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 	if (found) {
 		result.property = found.violation.property;
 		result.message = found.violation.message;
-		if (opts.trace !== false) result.trace = buildTrace(found, states, parent, viaThread, viaInstr, threads, snap);
+		if (opts.trace !== false) result.trace = buildTrace(found, states, parent, viaThread, viaInstr, viaChoice, threads, snap);
 	}
 	if (hit) result.unreached = threads.flatMap((th, t) => th.instrs.filter((_, i) => !hit[t][i]).map((ins) => `${th.name}: ${ins.src.action}`));
 	if (opts.liveness !== false) {
@@ -126,13 +132,28 @@ export function explore(model: BuiltModel, opts: ExploreOptions = {}): RunResult
 	return result;
 }
 
-function buildTrace(found: Found, states: Int32Array[], parent: number[], viaThread: number[], viaInstr: number[], threads: CThread[], snap: (s: Int32Array) => Snapshot): Step[] {
+/** Who holds or waits for which lock in a state, for a deadlock's message: the cycle in words. */
+export function holdings(st: Snapshot): string {
+	const out: string[] = [];
+	if (st.vm.rqLock) out.push(`rq->__lock by ${st.vm.rqLock}`);
+	if (st.vm.piLock) out.push(`p->pi_lock by ${st.vm.piLock}`);
+	for (const c of st.caches) {
+		const l = c.lock;
+		const who = [...(l.writer ? [`written by ${l.writer}`] : []), ...(l.readers.length ? [`read by ${l.readers.join(', ')}`] : []), ...(l.queued ? [`${l.queued} queued as the waiting writer`] : [])];
+		if (who.length) out.push(`${c.name}->lock ${who.join(', ')}`);
+	}
+	if (st.vm.gpcListLock) out.push(`kvm->gpc_lock by ${st.vm.gpcListLock}`);
+	return out.join('; ');
+}
+
+function buildTrace(found: Found, states: Int32Array[], parent: number[], viaThread: number[], viaInstr: number[], viaChoice: number[], threads: CThread[], snap: (s: Int32Array) => Snapshot): Step[] {
 	const path: number[] = [];
 	for (let i = found.state; i > 0; i = parent[i]) path.push(i);
 	path.reverse();
 	const steps: Step[] = path.map((i) => {
-		const ins = threads[viaThread[i]].instrs[viaInstr[i]].src;
-		return { thread: threads[viaThread[i]].name, action: ins.action, location: { ...ins.loc }, state: snap(states[i]) };
+		const th = threads[viaThread[i]];
+		const ins = th.instrs[viaInstr[i]];
+		return { thread: th.name, action: actionOf(ins, viaChoice[i], states[i][th.pcSlot] === viaInstr[i]), location: { ...ins.src.loc }, state: snap(states[i]) };
 	});
 	const last = states[found.state];
 	if (found.kind === 'step') {
@@ -171,9 +192,10 @@ export function replay(model: BuiltModel, schedule: string[]): RunResult {
 			skipped++;
 			continue;
 		}
-		const ins = threads[t].instrs[s[threads[t].pcSlot]].src;
+		const pc = s[threads[t].pcSlot];
+		const ins = threads[t].instrs[pc];
 		const { ns, v } = stepThread(threads[t], s, ndone);
-		const step: Step = { thread: name, action: ins.action, location: { ...ins.loc }, state: snap(ns) };
+		const step: Step = { thread: name, action: actionOf(ins, -1, !v && ns[threads[t].pcSlot] === pc), location: { ...ins.src.loc }, state: snap(ns) };
 		if (v) {
 			violation = v;
 			trace.push({ ...step, violation: true, note: v.message });

@@ -1,6 +1,6 @@
 // Text rendering of a run: the verdict line, then one line per step with the
 // thread, the action and where it is in the kernel, and a short state summary.
-import type { MatrixCell, MutantResult, RunResult, Snapshot, Step } from './types';
+import type { MatrixCell, MutantResult, RunContext, RunResult, Snapshot, Step } from './types';
 import { findVariant } from './variants';
 
 const where = (s: Step) => {
@@ -13,7 +13,7 @@ const where = (s: Step) => {
 export function summarize(st: Snapshot): string {
 	const caches = st.caches
 		.map((c) => {
-			const holders = [c.lock.writer ? `W:${c.lock.writer}` : '', ...c.lock.readers.map((r) => `R:${r}`)];
+			const holders = [c.lock.writer ? `W:${c.lock.writer}` : '', ...c.lock.readers.map((r) => `R:${r}`), c.lock.queued ? `Q:${c.lock.queued}` : ''];
 			// A count that disagrees with the holders means the lock was re-initialised under them.
 			if (c.lock.count !== c.lock.readers.length) holders.push(`count=${c.lock.count}`);
 			const lock = holders.filter(Boolean).join(',');
@@ -25,7 +25,8 @@ export function summarize(st: Snapshot): string {
 		.map(([h, p]) => `${h}→${p}`)
 		.join(' ');
 	const freed = st.host.pages.filter((p) => p.freed).map((p) => p.page);
-	return `${caches} ${host}${freed.length ? ` freed=${freed.join(',')}` : ''} seq=${vm.mmuInvalidateSeq} in_progress=${vm.mmuInvalidateInProgress} mn_active=${vm.mnActiveInvalidateCount} memslots.gen=${vm.memslotGeneration}`;
+	const sched = `${vm.rqLock ? ` rq=${vm.rqLock}` : ''}${vm.piLock ? ` pi=${vm.piLock}` : ''}`;
+	return `${caches} ${host}${freed.length ? ` freed=${freed.join(',')}` : ''}${sched} seq=${vm.mmuInvalidateSeq} in_progress=${vm.mmuInvalidateInProgress} mn_active=${vm.mnActiveInvalidateCount} memslots.gen=${vm.memslotGeneration}`;
 }
 
 function steps(lines: string[], list: Step[], width: number, first: number, property?: string): void {
@@ -43,13 +44,17 @@ export function formatTrace(r: RunResult): string {
 	const head = `${r.scenario} × ${r.variant}: ${r.verdict.toUpperCase()}`;
 	lines.push(r.verdict === 'safe' ? `${head} (${r.states} states, ${r.transitions} transitions, ${r.ms} ms)` : `${head}: ${r.property} — ${r.message} (${r.states} states, ${r.ms} ms)`);
 	if (r.liveness) lines.push(`liveness: ${r.liveness === 'holds' ? 'holds (every thread that is not an adversary finishes under weak fairness)' : `VIOLATED — ${r.lasso?.message ?? 'a fair schedule keeps a thread from finishing'}`}`);
+	if (r.context) lines.push(...contextLines(r.context));
+	if (r.pfncache) lines.push(`pfncache: ${r.pfncache.variant} (${r.pfncache.how === 'detected' ? 'detected' : r.pfncache.how === 'given' ? 'asked for' : 'default'}): ${r.pfncache.why}`);
 	if (r.explanation) lines.push(`why: ${r.explanation}`);
 	if (r.trace) {
 		lines.push(`threads: ${r.threads.join(', ')}`);
 		lines.push(`   initial  ${summarize(r.initial)}`);
 		steps(lines, r.trace, Math.max(...r.trace.map((s) => s.thread.length)), 1, r.property);
 	}
-	if (r.lasso) {
+	if (r.lasso && r.property === 'deadlock' && !r.lasso.cycle.length) {
+		lines.push('lasso (refresh-terminates): the deadlock above; no thread can move, the last state repeats forever');
+	} else if (r.lasso) {
 		const all = [...r.lasso.stem, ...r.lasso.cycle];
 		const width = Math.max(4, ...all.map((s) => s.thread.length));
 		lines.push(`lasso (refresh-terminates): stem of ${r.lasso.stem.length} steps, then a cycle of ${r.lasso.cycle.length} steps that repeats forever`);
@@ -101,4 +106,26 @@ export function formatMatrix(cells: MatrixCell[], mutants: MutantResult[]): stri
 		lines.push(`  ${m.id.padEnd(mw)}  ${what}`);
 	}
 	return lines.join('\n') + '\n';
+}
+
+/** The calling context of a function's run: what kind, why, and the chain with its file:line per call. */
+function contextLines(c: RunContext): string[] {
+	const lines = [`context: ${c.label}${c.why ? ` — ${c.why}` : ''}`];
+	(c.chain ?? []).forEach((l, i) => {
+		const bound = Object.entries(l.bound).map(([k, v]) => `${k} = ${v}`).join(', ');
+		const call = i > 0 && l.callLine ? `called at ${c.chain![i - 1].file}:${l.callLine}, ` : '';
+		lines.push(`  ${i === 0 ? '  ' : '→ '}${l.fn}()  ${call}defined at ${l.file}:${l.line}${bound ? `  with ${bound}` : ''}`);
+	});
+	return lines;
+}
+
+/** `simulate --from`: every run of the function (per calling context and adversaries), then a summary. */
+export function formatFunctionRuns(fn: string, runs: RunResult[]): string {
+	const parts = runs.map(formatTrace);
+	const summary = runs.map((r) => {
+		const verdict = r.verdict === 'safe' ? 'safe' : `VIOLATION ${r.property}`;
+		const live = r.liveness === 'violated' ? ', LIVELOCK' : '';
+		return `  ${r.scenario.replace(/^\S+\(\) in /, '')}: ${verdict}${live} (${r.states} states)`;
+	});
+	return `${parts.join('\n')}\n${fn}(): ${runs.length} run${runs.length === 1 ? '' : 's'}\n${summary.join('\n')}\n`;
 }

@@ -26,10 +26,17 @@ export type Stmt =
 
 export const END = 'END';
 
-export type Next = string | { cases: { when: Expr; goto: string }[]; else: string };
+/** One way a nondeterministic branch can go: a condition of the C the model does not decide. */
+export interface Choice {
+	goto: string;
+	/** what the branch means, shown on the step that took it ("true", "false") */
+	label: string;
+}
+
+export type Next = string | { cases: { when: Expr; goto: string }[]; else: string } | { choice: Choice[] };
 
 /** What builders write: a missing else falls through to the next step. */
-export type NextSpec = string | { cases: { when: Expr; goto: string }[]; else?: string };
+export type NextSpec = string | { cases: { when: Expr; goto: string }[]; else?: string } | { choice: Choice[] };
 
 /** One atomic action of one thread. */
 export interface Instr {
@@ -40,6 +47,8 @@ export interface Instr {
 	guard?: Expr;
 	body: Stmt[];
 	next: Next;
+	/** what the step means when it comes back to itself (a writer that queued on a contended lock) */
+	requeue?: string;
 }
 
 export interface ThreadProgram {
@@ -107,6 +116,7 @@ export interface StepSpec {
 	body?: Stmt[];
 	/** default: the next step emitted, or END after the last */
 	next?: NextSpec;
+	requeue?: string;
 }
 
 const FALLTHROUGH = '\0next';
@@ -118,6 +128,10 @@ export class ThreadBuilder {
 	private readonly items: Item[] = [];
 	private readonly localSet = new Set<string>();
 	private seq = 0;
+	/** Why the thread can never sleep (its calling context), if it cannot. */
+	atomic?: string;
+	/** The thread runs in interrupt context (in_interrupt()): the queued rwlock lets its readers past a waiting writer. */
+	inInterrupt = false;
 
 	constructor(
 		readonly name: string,
@@ -147,7 +161,7 @@ export class ThreadBuilder {
 
 	step(action: string, loc: Location, spec: StepSpec = {}): void {
 		const label = this.fresh('s');
-		this.items.push({ step: { label, action, loc, guard: spec.guard, body: spec.body ?? [], next: spec.next ?? FALLTHROUGH } });
+		this.items.push({ step: { label, action, loc, guard: spec.guard, body: spec.body ?? [], next: spec.next ?? FALLTHROUGH, ...(spec.requeue ? { requeue: spec.requeue } : {}) } });
 	}
 
 	finish(): ThreadProgram {
@@ -179,7 +193,8 @@ export class ThreadBuilder {
 			if (!('step' in it)) return;
 			const fix = (t: string) => (t === FALLTHROUGH ? atPos(i + 1, new Set()) : atLabel(t, new Set()));
 			const n = it.step.next;
-			const next: Next = typeof n === 'string' ? fix(n) : { cases: n.cases.map((c) => ({ when: c.when, goto: fix(c.goto) })), else: fix(n.else ?? FALLTHROUGH) };
+			const next: Next =
+				typeof n === 'string' ? fix(n) : 'choice' in n ? { choice: n.choice.map((c) => ({ goto: fix(c.goto), label: c.label })) } : { cases: n.cases.map((c) => ({ when: c.when, goto: fix(c.goto) })), else: fix(n.else ?? FALLTHROUGH) };
 			instrs.push({ ...it.step, next });
 		});
 		// Drop steps no path reaches (code after an unconditional jump).
@@ -190,10 +205,15 @@ export class ThreadBuilder {
 			const lab = work.pop()!;
 			if (lab === END || live.has(lab)) continue;
 			live.add(lab);
-			const n = byLabel.get(lab)!.next;
-			if (typeof n === 'string') work.push(n);
-			else work.push(...n.cases.map((c) => c.goto), n.else);
+			work.push(...targets(byLabel.get(lab)!.next));
 		}
 		return { name: this.name, adversary: this.adversary, locals: [...this.localSet], instrs: instrs.filter((x) => live.has(x.label)) };
 	}
+}
+
+/** Every label a step may continue at. */
+export function targets(n: Next): string[] {
+	if (typeof n === 'string') return [n];
+	if ('choice' in n) return n.choice.map((c) => c.goto);
+	return [...n.cases.map((c) => c.goto), n.else];
 }

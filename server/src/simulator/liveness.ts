@@ -13,7 +13,7 @@
 // lasso with an empty cycle: the last state repeats, as Spin's stutter
 // extension has it).
 import type { BuiltModel } from './build';
-import { Layout, ModelError, compileThreads, enabledAt, keyOf, stepThread, viewer, type CThread } from './machine';
+import { Layout, ModelError, actionOf, compileThreads, enabledAt, keyOf, successors, viewer, type CThread } from './machine';
 import type { Lasso, LivenessVerdict, Snapshot, Step } from './types';
 
 export interface LivenessOptions {
@@ -32,6 +32,8 @@ interface Graph {
 	states: Int32Array[];
 	parent: Int32Array | number[];
 	via: number[];
+	/** which branch of a nondeterministic step led to the state (-1: none) */
+	viaChoice: number[];
 	depth: number[];
 	/** edges of state i: edgeThread/edgeTo[edgeStart[i] .. edgeStart[i+1]) */
 	edgeStart: number[];
@@ -49,6 +51,7 @@ function exploreGraph(lay: Layout, threads: CThread[], mustFinish: number[], max
 	const states: Int32Array[] = [lay.initial()];
 	const parent: number[] = [-1];
 	const via: number[] = [-1];
+	const viaChoice: number[] = [-1];
 	const depth: number[] = [0];
 	const seen = new Map<string, number>([[keyOf(states[0], K), 0]]);
 	const edgeStart: number[] = [];
@@ -63,27 +66,29 @@ function exploreGraph(lay: Layout, threads: CThread[], mustFinish: number[], max
 			const th = threads[t];
 			if (!enabledAt(th, s)) continue;
 			mask |= 1 << t;
-			const { ns } = stepThread(th, s, ndone);
-			const k = keyOf(ns, K);
-			let j = seen.get(k);
-			if (j === undefined) {
-				if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
-				j = states.length;
-				seen.set(k, j);
-				states.push(ns);
-				parent.push(i);
-				via.push(t);
-				depth.push(depth[i] + 1);
+			for (const { ns, choice } of successors(th, s, ndone)) {
+				const k = keyOf(ns, K);
+				let j = seen.get(k);
+				if (j === undefined) {
+					if (states.length >= maxStates) throw new ModelError(`state bound ${maxStates} exceeded`);
+					j = states.length;
+					seen.set(k, j);
+					states.push(ns);
+					parent.push(i);
+					via.push(t);
+					viaChoice.push(choice ?? -1);
+					depth.push(depth[i] + 1);
+				}
+				edgeThread.push(t);
+				edgeTo.push(j);
 			}
-			edgeThread.push(t);
-			edgeTo.push(j);
 		}
 		enabled.push(mask);
 	}
 	edgeStart.push(edgeThread.length);
 	const pending = new Uint8Array(states.length);
 	states.forEach((s, i) => (pending[i] = mustFinish.some((t) => s[threads[t].pcSlot] !== threads[t].end) ? 1 : 0));
-	return { states, parent, via, depth, edgeStart, edgeThread, edgeTo, enabled, pending };
+	return { states, parent, via, viaChoice, depth, edgeStart, edgeThread, edgeTo, enabled, pending };
 }
 
 /** Tarjan's algorithm, iterative, on the states where `pending` holds. */
@@ -248,8 +253,9 @@ export function checkLiveness(model: BuiltModel, opts: LivenessOptions = {}): Li
 	if (opts.lasso === false) return result;
 	const snap = viewer(model, lay, threads);
 	const step = (from: number, t: number, to: number): Step => {
-		const ins = threads[t].instrs[gr.states[from][threads[t].pcSlot]].src;
-		return { thread: threads[t].name, action: ins.action, location: { ...ins.loc }, state: snap(gr.states[to]) };
+		const pc = gr.states[from][threads[t].pcSlot];
+		const ins = threads[t].instrs[pc];
+		return { thread: threads[t].name, action: actionOf(ins, gr.viaChoice[to], gr.states[to][threads[t].pcSlot] === pc), location: { ...ins.src.loc }, state: snap(gr.states[to]) };
 	};
 	const stemIdx: number[] = [];
 	for (let i = v.entry; i > 0; i = gr.parent[i]) stemIdx.push(i);
@@ -261,11 +267,16 @@ export function checkLiveness(model: BuiltModel, opts: LivenessOptions = {}): Li
 	if (v.members.length) {
 		const ndone = lay.globals.get('ndone')!.off;
 		let cur = gr.states[v.entry];
+		const K = lay.keyLength;
 		for (const e of fairCycle(gr, v, threads.length)) {
 			const th = threads[e.thread];
-			const ins = th.instrs[cur[th.pcSlot]].src;
-			cur = stepThread(th, cur, ndone).ns;
-			cycle.push({ thread: th.name, action: ins.action, location: { ...ins.loc }, state: snap(cur) });
+			const pc = cur[th.pcSlot];
+			const ins = th.instrs[pc];
+			// the successor the cycle's edge leads to (a nondeterministic step has several)
+			const want = keyOf(gr.states[e.to], K);
+			const next = successors(th, cur, ndone).find((x) => keyOf(x.ns, K) === want)!;
+			cur = next.ns;
+			cycle.push({ thread: th.name, action: actionOf(ins, next.choice ?? -1, cur[th.pcSlot] === pc), location: { ...ins.src.loc }, state: snap(cur) });
 		}
 	}
 	const entryState = gr.states[v.entry];

@@ -57,9 +57,10 @@ export function historicalUrl(tree: string, file: string, line?: number): string
 export function resolveLines(
 	result: RunResult,
 	read: (file: string) => string | undefined,
-	tree?: string,
+	tree?: string | string[],
 	history?: (tree: string, file: string) => string | undefined,
 ): RunResult {
+	const local = new Set(tree === undefined ? [] : Array.isArray(tree) ? tree : [tree]);
 	const cache = new Map<string, string | undefined>();
 	const text = (key: string, get: () => string | undefined) => {
 		if (!cache.has(key)) cache.set(key, get());
@@ -67,7 +68,7 @@ export function resolveLines(
 	};
 	const fix = (l: Location): Location => {
 		if (l.line !== undefined) return l;
-		if (l.tree && l.tree !== tree) {
+		if (l.tree && !local.has(l.tree)) {
 			const src = history ? text(`${l.tree}:${l.file}`, () => history(l.tree!, l.file)) : undefined;
 			const line = src === undefined ? undefined : locateHint(src, l.function, l.hint, l.occurrence);
 			const url = historicalUrl(l.tree, l.file, line);

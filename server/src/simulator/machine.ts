@@ -14,7 +14,15 @@ export interface CInstr {
 	src: Instr;
 	guard: F | null;
 	body: Exec;
+	/** the next pc; for a nondeterministic branch, every pc it may go to (with the branch's label) */
 	next: F;
+	choices?: { k: number; label: string }[];
+	/**
+	 * The step reads and writes only its own thread's locals, has no guard and
+	 * never jumps back: it commutes with every other thread's step, so the
+	 * safety search takes it alone where it is next (a partial-order reduction).
+	 */
+	local: boolean;
 }
 
 export interface CThread {
@@ -156,7 +164,12 @@ export function compileThreads(lay: Layout, asserts = true): CThread[] {
 		const target = (label: string) => (label === END ? end : index.get(label)!);
 		const instrs = th.instrs.map((ins): CInstr => {
 			let next: F;
-			if (typeof ins.next === 'string') {
+			let choices: CInstr['choices'];
+			if (typeof ins.next !== 'string' && 'choice' in ins.next) {
+				choices = ins.next.choice.map((c) => ({ k: target(c.goto), label: c.label }));
+				const first = choices[0].k;
+				next = () => first;
+			} else if (typeof ins.next === 'string') {
 				const k = target(ins.next);
 				next = () => k;
 			} else {
@@ -167,10 +180,23 @@ export function compileThreads(lay: Layout, asserts = true): CThread[] {
 					return otherwise;
 				};
 			}
-			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next };
+			const here = index.get(ins.label)!;
+			const forward = typeof ins.next === 'string' ? [ins.next] : 'choice' in ins.next ? ins.next.choice.map((c) => c.goto) : [...ins.next.cases.map((c) => c.goto), ins.next.else];
+			const local = ins.guard === undefined && onlyLocals(ins) && forward.every((l) => target(l) > here);
+			return { src: ins, guard: ins.guard === undefined ? null : compileExpr(ins.guard, lay, t), body: compileStmts(ins.body, lay, t, asserts), next, local, ...(choices ? { choices } : {}) };
 		});
 		return { name: th.name, adversary: th.adversary, pcSlot: lay.threadBase[t], brSlot: lay.localSlot(t, 'br'), end, instrs, locals: th.locals };
 	});
+}
+
+/** Whether a step touches nothing but its own thread's locals (its body and its branch conditions). */
+function onlyLocals(ins: Instr): boolean {
+	const expr = (e: Expr): boolean => typeof e === 'number' || ('v' in e ? !!e.local && (e.i === undefined || expr(e.i)) : e.op === '!' ? expr(e.a) : e.op === '?' ? expr(e.c) && expr(e.a) && expr(e.b) : expr(e.a) && expr(e.b));
+	const stmts = (list: Stmt[]): boolean =>
+		list.every((st) => ('set' in st ? expr(st.set) && expr(st.to) : 'assert' in st ? expr(st.assert) : expr(st.if) && stmts(st.then) && stmts(st.else ?? [])));
+	const n = ins.next;
+	const conds = typeof n === 'string' || 'choice' in n ? [] : n.cases.map((c) => c.when);
+	return stmts(ins.body) && conds.every(expr);
 }
 
 export const keyOf = (s: Int32Array, n: number): string => {
@@ -179,17 +205,33 @@ export const keyOf = (s: Int32Array, n: number): string => {
 	return k;
 };
 
-/** Runs one step of thread `th` on a copy of `s`: the successor state, or the violation its body raised. */
+/** Runs one step of thread `th` on a copy of `s`: the successor state (the first branch of a nondeterministic one), or the violation its body raised. */
 export function stepThread(th: CThread, s: Int32Array, ndone: number): { ns: Int32Array; v: Violation | null } {
+	return successors(th, s, ndone)[0];
+}
+
+/** Every successor of one step of thread `th` (one per branch of a nondeterministic step), or the violation its body raised. */
+export function successors(th: CThread, s: Int32Array, ndone: number): { ns: Int32Array; v: Violation | null; choice?: number }[] {
 	const ins = th.instrs[s[th.pcSlot]];
 	const ns = s.slice();
 	const v = ins.body(ns);
-	if (v) return { ns, v };
+	if (v) return [{ ns, v }];
+	// The branch outcome (br) decides the next pc; then it is cleared.
 	const np = ins.next(ns);
 	if (th.brSlot >= 0) ns[th.brSlot] = 0;
-	ns[th.pcSlot] = np;
-	if (np === th.end) ns[ndone]++;
-	return { ns, v: null };
+	const place = (to: Int32Array, pc: number) => {
+		to[th.pcSlot] = pc;
+		if (pc === th.end) to[ndone]++;
+		return to;
+	};
+	if (ins.choices) return ins.choices.map((c, i) => ({ ns: place(i === ins.choices!.length - 1 ? ns : ns.slice(), c.k), v: null, choice: i }));
+	return [{ ns: place(ns, np), v: null }];
+}
+
+/** A step's action, with the way a nondeterministic branch went, or what a step that came back to itself did. */
+export function actionOf(ins: CInstr, choice: number, selfLoop = false): string {
+	if (selfLoop && ins.src.requeue) return ins.src.requeue;
+	return ins.choices && choice >= 0 ? `${ins.src.action} → ${ins.choices[choice].label}` : ins.src.action;
 }
 
 export const enabledAt = (th: CThread, s: Int32Array): boolean => {

@@ -96,6 +96,8 @@ export function declareGlobals(w: World, nThreads: number): GlobalDecl[] {
 		arr('khva', C, perCache((c) => (live(c) && c.usage === 'host' ? c.hva : 0))),
 		arr('rd', C, 0),
 		arr('wr', C, 0),
+		// qrwlock: the writer waiting for the lock (_QW_WAITING, wait_lock held); process-context readers wait behind it
+		arr('wq', C, 0),
 		arr('mtx', C, 0),
 		arr('onlist', C, perCache((c) => (live(c) ? 1 : 0))),
 		// memslots: hva of each cache's gfn (0: an HVA-based cache has no gfn)
@@ -128,8 +130,13 @@ export function declareGlobals(w: World, nThreads: number): GlobalDecl[] {
 		arr('seqmv', nThreads + 1, 0),
 		// the same for the fix of docs/findings/hva-cache-refresh.md: any invalidation ended since the snapshot
 		arr('mnmv', nThreads + 1, 0),
-		// scheduler rq->__lock owner; vCPU mode (0 OUTSIDE, 1 IN_GUEST, 2 EXITING) and pending request
+		// scheduler: rq->__lock of the CPU a preempted vCPU is switched out on, and p->pi_lock of a task woken onto it
 		scalar('rq'),
+		scalar('pi'),
+		// per thread: interrupts disabled (a depth: irqsave nests), and the hard IRQ handler running on its CPU
+		arr('irqoff', nThreads + 1, 0),
+		arr('hirq', nThreads + 1, 0),
+		// vCPU mode (0 OUTSIDE, 1 IN_GUEST, 2 EXITING) and pending request
 		scalar('mode'),
 		scalar('req'),
 		// bookkeeping: finished threads
@@ -174,6 +181,7 @@ export function snapshot(w: World, threads: { name: string; locals: string[] }[]
 			readers: threads.filter((t, ti) => t.locals.includes(`r${i}`) && v.local(ti, `r${i}`) === 1).map((t) => t.name),
 			writer: owner(names, v.g('wr', i)),
 			count: v.g('rd', i),
+			...(v.g('wq', i) ? { queued: owner(names, v.g('wq', i))! } : {}),
 		},
 		refreshLock: owner(names, v.g('mtx', i)),
 		onList: v.g('onlist', i) === 1,
@@ -206,6 +214,7 @@ export function snapshot(w: World, threads: { name: string; locals: string[] }[]
 			mnActiveInvalidateCount: v.g('mn_active'),
 			gpcListLock: owner(names, v.g('gpclk')),
 			rqLock: owner(names, v.g('rq')),
+			piLock: owner(names, v.g('pi')),
 		},
 		host: {
 			backing,
@@ -225,6 +234,8 @@ export function snapshot(w: World, threads: { name: string; locals: string[] }[]
 		const locals: Record<string, number> = {};
 		for (const n of t.locals) if (n !== 'br') locals[n] = v.local(ti, n);
 		snap.threads[t.name] = { at: v.at(ti), done: v.done(ti), locals };
+		if (v.g('irqoff', ti + 1)) snap.threads[t.name].irqsOff = true;
+		if (v.g('hirq', ti + 1)) snap.threads[t.name].interruptedBy = owner(names, v.g('hirq', ti + 1))!;
 	});
 	return snap;
 }

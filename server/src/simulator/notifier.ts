@@ -2,7 +2,7 @@
 // tables behind one hva (kvm_main.c range_start/end around pfncache.c's
 // invalidate hook), and a memslot move (kvm_swap_active_memslots()).
 import { and, eq, g, inc, dec, ne, or, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
-import { KVM_MAIN, PFNCACHE, br, loc, mightSleep, seqBump, type Ctx } from './ctx';
+import { KVM_MAIN, PFNCACHE, br, loc, mightSleep, readFree, seqBump, writeLocked, type Ctx } from './ctx';
 
 const T61 = 'linux-6.1';
 
@@ -48,23 +48,28 @@ export function emitInvalidation(t: ThreadBuilder, ctx: Ctx, h: number, o: Inval
 			const hit: Expr = and(eq(g('valid', c), 1), ne(g('pfn', c), 0), eq(g('uhva', c), h));
 			const write = t.fresh('inval_write');
 			const nextCache = t.fresh('inval_next');
-			// Peek under the read lock first; only take the write lock when it matters.
+			const clear: Stmt[] = [set(g('valid', c), 0)];
+			if (cache.usage === 'guest') clear.push(set(L('evict'), 1));
+			if (ctx.flags.code === '6.1' || ctx.flags.noPeek) {
+				// Before 6.9 every cache on the list is write-locked and tested under the write lock.
+				writeLocked(t, c, `list_for_each_entry(gpc, &kvm->gpc_list): write_lock_irq(&${cache.name}->lock); valid with uhva in [start, end)? valid = false; write_unlock_irq()`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'write_lock_irq(&gpc->lock);'), {
+					body: [when(hit, clear)],
+					skip: eq(g('onlist', c), 0),
+				});
+				t.mark(write);
+				t.mark(nextCache);
+				return;
+			}
+			// Peek under the read lock first (a process-context reader: it waits behind a queued writer); only take the write lock when it matters.
 			t.step(`list_for_each_entry(gpc, &kvm->gpc_list): ${cache.name} on the list? read_lock_irq(&gpc->lock): valid with uhva in [start, end)?`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'read_lock_irq(&gpc->lock);'), {
-				guard: or(eq(g('onlist', c), 0), eq(g('wr', c), 0)),
+				guard: or(eq(g('onlist', c), 0), readFree(c)),
 				next: { cases: [{ when: and(eq(g('onlist', c), 1), hit), goto: write }], else: nextCache },
 			});
 			t.mark(write);
-			const clear: Stmt[] = [set(g('valid', c), 0)];
-			if (cache.usage === 'guest') clear.push(set(L('evict'), 1));
 			// "check again whether invalidation is still necessary once the write lock has been acquired"
 			const again: Stmt[] = ctx.flags.mutant?.noRecheckInInvalidate ? clear : [when(hit, clear)];
-			// Held across a step: a reader that blocks on it in atomic context is what runstate-blocking-lock needs.
-			t.step(`write_lock_irq(&gpc->lock); ${cache.name}->valid = false`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'gpc->valid = false;'), {
-				guard: and(eq(g('rd', c), 0), eq(g('wr', c), 0)),
-				body: [set(g('wr', c), me), ...again],
-			});
-			t.step('write_unlock_irq(&gpc->lock)', loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'write_unlock_irq(&gpc->lock);'), {
-				body: [set(g('wr', c), 0)],
+			writeLocked(t, c, `write_lock_irq(&gpc->lock); ${cache.name}->valid = false; write_unlock_irq(&gpc->lock)`, loc(PFNCACHE, 'gfn_to_pfn_cache_invalidate_start', 'gpc->valid = false;'), {
+				body: again,
 			});
 			t.mark(nextCache);
 		});

@@ -6,14 +6,13 @@
 // without gpc->lock, and a retrying refresh then never holds gpc->lock between
 // two steps, which is what lets weak fairness stand for the queued rwlock's
 // fairness to the invalidation waiting for it (docs/SIMULATOR.md).
-import { and, eq, g, inc, ite, ne, or, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
-import { PFNCACHE, br, gupInto, loc, mightSleep, putPage, seqMoved, seqSnapshot, unmap, type Ctx } from './ctx';
+import { eq, g, inc, ite, ne, or, set, when, type Expr, type Stmt, type ThreadBuilder } from './ir';
+import { PFNCACHE, at, br, gupInto, loc, mightSleep, putPage, seqMoved, seqSnapshot, unmap, writeLocked, type Ctx } from './ctx';
 
 const tmp = ['o_pfn', 'o_khva', 'o_uhva', 'n_pfn', 'n_khva', 'hchg', 'unmap', 'ret'];
 
 const resetTemps = (t: ThreadBuilder): Stmt[] => tmp.map((n) => set(t.local(n), 0));
 
-const writeFree = (c: number) => and(eq(g('rd', c), 0), eq(g('wr', c), 0));
 
 const T518 = 'linux-5.18';
 const T60 = 'linux-6.0';
@@ -51,7 +50,9 @@ export function emitRefresh(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpt
 	const mutexFn = o.caller ?? 'kvm_gpc_refresh';
 	if (o.acquire && usesMutex(ctx)) {
 		const tree = ctx.flags.validBeforeMap ? T518 : undefined;
-		const lockLoc = tree ? loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_refresh', 'mutex_lock(&gpc->refresh_lock);', tree) : loc(PFNCACHE, mutexFn, 'guard(mutex)(&gpc->refresh_lock);');
+		const lockLoc = tree
+			? loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_refresh', 'mutex_lock(&gpc->refresh_lock);', tree)
+			: at(ctx, loc(PFNCACHE, mutexFn, 'guard(mutex)(&gpc->refresh_lock);'), loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_refresh', 'mutex_lock(&gpc->refresh_lock);'));
 		t.step('mutex_lock(&gpc->refresh_lock)', lockLoc, {
 			guard: eq(g('mtx', c), 0),
 			body: [mightSleep(t, ctx, 'mutex_lock(&gpc->refresh_lock)'), set(g('mtx', c), me)],
@@ -81,8 +82,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	const fix = ctx.flags.mnInvalidateSeq;
 	const snapshots: Stmt[] = [seqSnapshot(t), ...(fix ? [set(g('mnmv', t.me), 0)] : [])];
 	const startRetry: Stmt[] = [...(m.noValidFalse ? [] : [set(g('valid', c), 0)]), ...snapshots, set(br(t), 1)];
-	t.step('write_lock_irq(&gpc->lock); active? gpa→uhva; if (!valid || uhva changed) { gpc->valid = false; mmu_seq = kvm->mmu_invalidate_seq; } write_unlock_irq()', loc(PFNCACHE, '__kvm_gpc_refresh', 'write_lock_irq(&gpc->lock);'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); active? gpa→uhva; if (!valid || uhva changed) { gpc->valid = false; mmu_seq = kvm->mmu_invalidate_seq; } write_unlock_irq()', at(ctx, loc(PFNCACHE, '__kvm_gpc_refresh', 'write_lock_irq(&gpc->lock);'), loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_refresh', 'write_lock_irq(&gpc->lock);')), {
 		body: [
 			when(
 				active,
@@ -95,7 +95,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	});
 	t.mark(retryUnmap);
 	// The previous attempt lost a race with an invalidation: drop its mapping and its page reference.
-	t.step('if (new_khva != old_khva) gpc_unmap(new_pfn, new_khva); kvm_release_pfn_clean(new_pfn)', loc(PFNCACHE, 'hva_to_pfn_retry', 'gpc_unmap(new_pfn, new_khva);'), {
+	t.step('if (new_khva != old_khva) gpc_unmap(new_pfn, new_khva); kvm_release_pfn_clean(new_pfn)', at(ctx, loc(PFNCACHE, 'hva_to_pfn_retry', 'gpc_unmap(new_pfn, new_khva);'), loc(PFNCACHE, 'hva_to_pfn_retry', 'gpc_unmap_khva(kvm, new_pfn, new_khva);')), {
 		body: [mightSleep(t, ctx, 'gpc_unmap()'), when(ne(L('n_khva'), L('o_khva')), [unmap(L('n_pfn'), L('n_khva'))]), putPage(L('n_pfn')), set(L('n_pfn'), 0), set(L('n_khva'), 0)],
 	});
 	t.mark(gup);
@@ -108,7 +108,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 		next: { cases: [{ when: eq(br(t), 1), goto: outError }] },
 	});
 	if (host) {
-		t.step('new_khva = (new_pfn == gpc->pfn) ? old_khva : gpc_map(new_pfn)', loc(PFNCACHE, 'hva_to_pfn_retry', 'new_khva = gpc_map(new_pfn);'), {
+		t.step('new_khva = (new_pfn == gpc->pfn) ? old_khva : gpc_map(new_pfn)', at(ctx, loc(PFNCACHE, 'hva_to_pfn_retry', 'new_khva = gpc_map(new_pfn);'), loc(PFNCACHE, 'hva_to_pfn_retry', 'new_khva = kmap(pfn_to_page(new_pfn));')), {
 			body: [
 				mightSleep(t, ctx, 'gpc_map()'),
 				when(eq(L('n_pfn'), g('pfn', c)), [set(L('n_khva'), L('o_khva'))], [set(L('n_khva'), L('n_pfn')), inc(g('maps', L('n_pfn')))]),
@@ -121,8 +121,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	// The proposed fix (docs/findings/hva-cache-refresh.md): also retry when any invalidation ended since the snapshot.
 	const retryFix: Expr = fix ? or(retry, eq(g('mnmv', t.me), 1)) : retry;
 	const unmapOldWhen: Expr = m.alwaysUnmapOld ? ne(L('o_pfn'), 0) : ne(L('o_pfn'), L('n_pfn'));
-	t.step('write_lock_irq(&gpc->lock); mmu_notifier_retry_cache(kvm, mmu_seq)? publish; write_unlock_irq()', loc(PFNCACHE, 'hva_to_pfn_retry', 'while (mmu_notifier_retry_cache(gpc->kvm, mmu_seq));'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); mmu_notifier_retry_cache(kvm, mmu_seq)? publish; write_unlock_irq()', at(ctx, loc(PFNCACHE, 'hva_to_pfn_retry', 'while (mmu_notifier_retry_cache(gpc->kvm, mmu_seq));'), loc(PFNCACHE, 'hva_to_pfn_retry', 'while (mmu_notifier_retry_cache(kvm, mmu_seq));')), {
 		body: [
 			when(
 				retryFix,
@@ -143,8 +142,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	});
 	t.mark(outError);
 	// out_error: write_lock_irq(); return -EFAULT; then __kvm_gpc_refresh()'s out: purges the cache and unmaps the old mapping
-	t.step('out_error: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, '__kvm_gpc_refresh', 'gpc->pfn = KVM_PFN_ERR_FAULT;'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'out_error: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', at(ctx, loc(PFNCACHE, '__kvm_gpc_refresh', 'gpc->pfn = KVM_PFN_ERR_FAULT;'), loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_refresh', 'gpc->pfn = KVM_PFN_ERR_FAULT;')), {
 		body: [
 			set(g('valid', c), 0),
 			set(g('pfn', c), 0),
@@ -156,7 +154,7 @@ function emitRefresh612(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 		next: { cases: [{ when: eq(br(t), 3), goto: unmapOld }, { when: eq(br(t), 2), goto: o.onError }], else: done },
 	});
 	t.mark(unmapOld);
-	t.step('gpc_unmap(old_pfn, old_khva)', loc(PFNCACHE, '__kvm_gpc_refresh', 'gpc_unmap(old_pfn, old_khva);'), {
+	t.step('gpc_unmap(old_pfn, old_khva)', at(ctx, loc(PFNCACHE, '__kvm_gpc_refresh', 'gpc_unmap(old_pfn, old_khva);'), loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_refresh', 'gpc_unmap_khva(kvm, old_pfn, old_khva);')), {
 		body: finish(t, ctx, c, o, [mightSleep(t, ctx, 'gpc_unmap()'), unmap(L('o_pfn'), L('o_khva'))]),
 		next: { cases: [{ when: eq(br(t), 2), goto: o.onError }], else: done },
 	});
@@ -177,8 +175,7 @@ function emitRefresh518(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 	const done = t.fresh('refresh_done');
 	const active: Expr = refreshChecksActive(ctx) ? eq(g('active', c), 1) : 1;
 	const needsMap = or(eq(g('valid', c), 0), eq(L('hchg'), 1));
-	t.step('write_lock_irq(&gpc->lock); gpa→uhva; if (!valid || uhva changed) { placeholders: gpc->valid = true, pfn/khva unset } else return 0 ("already valid"); write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->valid = true;', T518), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpa→uhva; if (!valid || uhva changed) { placeholders: gpc->valid = true, pfn/khva unset } else return 0 ("already valid"); write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->valid = true;', T518), {
 		body: [
 			when(
 				active,
@@ -229,8 +226,7 @@ function emitRefresh518(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 			],
 		});
 	}
-	t.step('write_lock_irq(&gpc->lock); gpc->pfn = new_pfn; gpc->khva = new_khva; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->khva = new_khva;', T518), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->pfn = new_pfn; gpc->khva = new_khva; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->khva = new_khva;', T518), {
 		body: [
 			set(g('pfn', c), L('n_pfn')),
 			set(g('khva', c), L('n_khva')),
@@ -241,8 +237,7 @@ function emitRefresh518(t: ThreadBuilder, ctx: Ctx, c: number, o: RefreshOpts): 
 		next: { cases: [{ when: eq(br(t), 3), goto: unmapOld }], else: done },
 	});
 	t.mark(mapDone);
-	t.step('map_done: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->pfn = KVM_PFN_ERR_FAULT;', T518), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'map_done: write_lock_irq(&gpc->lock); ret = -EFAULT: gpc->valid = false; pfn = KVM_PFN_ERR_FAULT; khva = NULL; write_unlock_irq()', loc(PFNCACHE, fn, 'gpc->pfn = KVM_PFN_ERR_FAULT;', T518), {
 		body: [set(g('valid', c), 0), set(g('pfn', c), 0), set(g('khva', c), 0), set(L('ret'), 1), set(L('unmap'), ne(L('o_pfn'), 0)), when(eq(L('unmap'), 1), [set(br(t), 3)], finish(t, ctx, c, o))],
 		next: { cases: [{ when: eq(br(t), 3), goto: unmapOld }, { when: eq(br(t), 2), goto: o.onError }], else: done },
 	});
@@ -261,6 +256,7 @@ export interface ActivateOpts {
 /** kvm_gpc_activate(gpc, gpa, len) -> __kvm_gpc_activate(). */
 export function emitActivate(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateOpts): void {
 	if (ctx.flags.noActiveFlag) return emitActivate60(t, ctx, c, o);
+	if (ctx.flags.code === '6.1') return emitActivate61(t, ctx, c, o);
 	const me = t.me;
 	const release = t.fresh('activate_release');
 	const refresh = t.fresh('activate_refresh');
@@ -270,7 +266,7 @@ export function emitActivate(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateO
 	const early = ctx.flags.mutant?.activeBeforeListAdd;
 	if (ctx.flags.lockInitOnActivate) {
 		t.step('if (!gpc->active) { rwlock_init(&gpc->lock); mutex_init(&gpc->refresh_lock); }', loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_init', 'rwlock_init(&gpc->lock);', T60), {
-			body: [when(eq(g('active', c), 0), [set(g('rd', c), 0), set(g('wr', c), 0), set(g('mtx', c), 0)])],
+			body: [when(eq(g('active', c), 0), [set(g('rd', c), 0), set(g('wr', c), 0), set(g('wq', c), 0), set(g('mtx', c), 0)])],
 		});
 	}
 	t.step('mutex_lock(&gpc->refresh_lock)', loc(PFNCACHE, '__kvm_gpc_activate', 'guard(mutex)(&gpc->refresh_lock);'), {
@@ -289,8 +285,7 @@ export function emitActivate(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateO
 			next: early ? refresh : setActive,
 		});
 	const setActiveStep = () =>
-		t.step('write_lock_irq(&gpc->lock); gpc->active = true; write_unlock_irq(&gpc->lock)', loc(PFNCACHE, '__kvm_gpc_activate', 'gpc->active = true;'), {
-			guard: writeFree(c),
+		writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->active = true; write_unlock_irq(&gpc->lock)', loc(PFNCACHE, '__kvm_gpc_activate', 'gpc->active = true;'), {
 			body: [set(g('active', c), 1)],
 			next: early ? listAdd : refresh,
 		});
@@ -340,6 +335,7 @@ function emitActivate60(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateOpts):
 /** kvm_gpc_deactivate(gpc). */
 export function emitDeactivate(t: ThreadBuilder, ctx: Ctx, c: number): void {
 	if (ctx.flags.noActiveFlag) return emitDeactivate60(t, ctx, c);
+	if (ctx.flags.code === '6.1') return emitDeactivate61(t, ctx, c);
 	const me = t.me;
 	const L = (n: string) => t.local(n);
 	const notActive = t.fresh('deactivate_inactive');
@@ -356,8 +352,7 @@ export function emitDeactivate(t: ThreadBuilder, ctx: Ctx, c: number): void {
 			body: [set(g('onlist', c), 0)],
 		});
 	if (late) listDel();
-	t.step('write_lock_irq(&gpc->lock); gpc->active = false; gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq()', loc(PFNCACHE, 'kvm_gpc_deactivate', 'gpc->active = false;'), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->active = false; gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq()', loc(PFNCACHE, 'kvm_gpc_deactivate', 'gpc->active = false;'), {
 		body: [set(g('active', c), 0), set(g('valid', c), 0), set(L('o_khva'), g('khva', c)), set(g('khva', c), 0), set(L('o_pfn'), g('pfn', c)), set(g('pfn', c), 0)],
 	});
 	if (!late) listDel();
@@ -386,8 +381,7 @@ function emitDeactivate60(t: ThreadBuilder, ctx: Ctx, c: number): void {
 		guard: eq(g('mtx', c), 0),
 		body: [mightSleep(t, ctx, 'mutex_lock(&gpc->refresh_lock)'), set(g('mtx', c), me)],
 	});
-	t.step('write_lock_irq(&gpc->lock); gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq(); mutex_unlock', loc(PFNCACHE, 'kvm_gpc_unmap', 'gpc->valid = false;', T60), {
-		guard: writeFree(c),
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq(); mutex_unlock', loc(PFNCACHE, 'kvm_gpc_unmap', 'gpc->valid = false;', T60), {
 		body: [set(g('valid', c), 0), set(L('o_khva'), g('khva', c)), set(g('khva', c), 0), set(L('o_pfn'), g('pfn', c)), set(g('pfn', c), 0), set(g('mtx', c), 0)],
 	});
 	t.step('gpc_unmap_khva(old_pfn, old_khva)', loc(PFNCACHE, 'kvm_gpc_unmap', 'gpc_unmap_khva(kvm, old_pfn, old_khva);', T60), {
@@ -395,6 +389,58 @@ function emitDeactivate60(t: ThreadBuilder, ctx: Ctx, c: number): void {
 	});
 	t.step('gpc->active = false', loc(PFNCACHE, 'kvm_gpc_deactivate', 'gpc->active = false;', T60), {
 		body: [set(g('active', c), 0)],
+	});
+	t.mark(done);
+}
+
+/**
+ * 6.1 kvm_gpc_activate(): an inactive cache is reset without a lock, put on
+ * kvm->gpc_list and only then marked active under the write lock ("a
+ * concurrent refresh must not establish a mapping until the cache is
+ * reachable by mmu_notifier events"); the refresh takes refresh_lock itself.
+ */
+function emitActivate61(t: ThreadBuilder, ctx: Ctx, c: number, o: ActivateOpts): void {
+	const fn = 'kvm_gpc_activate';
+	const refresh = t.fresh('activate_refresh');
+	t.step('if (!gpc->active) { gpc->khva = NULL; gpc->pfn = KVM_PFN_ERR_FAULT; gpc->uhva = KVM_HVA_ERR_BAD; gpc->valid = false; }', loc(PFNCACHE, fn, 'gpc->khva = NULL;'), {
+		body: [when(eq(g('active', c), 0), [set(g('khva', c), 0), set(g('pfn', c), 0), set(g('uhva', c), 0), set(g('valid', c), 0), set(br(t), 1)])],
+		next: { cases: [{ when: eq(br(t), 0), goto: refresh }] },
+	});
+	t.step('spin_lock(&kvm->gpc_lock); list_add(&gpc->list, &kvm->gpc_list); spin_unlock()', loc(PFNCACHE, fn, 'list_add(&gpc->list, &kvm->gpc_list);'), {
+		guard: eq(g('gpclk'), 0),
+		body: [set(g('onlist', c), 1)],
+	});
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->active = true; write_unlock_irq(&gpc->lock)', loc(PFNCACHE, fn, 'gpc->active = true;'), { body: [set(g('active', c), 1)] });
+	t.mark(refresh);
+	emitRefresh(t, ctx, c, { acquire: true, release: true, onError: o.onError, caller: 'kvm_gfn_to_pfn_cache_refresh' });
+}
+
+/**
+ * 6.1 kvm_gpc_deactivate(): inactive under the write lock first ("KVM must
+ * stall mmu_notifier events until all users go away"), off the list, then
+ * kvm_gfn_to_pfn_cache_unmap() under refresh_lock.
+ */
+function emitDeactivate61(t: ThreadBuilder, ctx: Ctx, c: number): void {
+	const me = t.me;
+	const L = (n: string) => t.local(n);
+	const done = t.fresh('deactivate_done');
+	writeLocked(t, c, 'if (gpc->active) { write_lock_irq(&gpc->lock); gpc->active = false; write_unlock_irq(&gpc->lock); }', loc(PFNCACHE, 'kvm_gpc_deactivate', 'gpc->active = false;'), {
+		body: [when(eq(g('active', c), 1), [set(g('active', c), 0)], [set(br(t), 1)])],
+		next: { cases: [{ when: eq(br(t), 1), goto: done }] },
+	});
+	t.step('spin_lock(&kvm->gpc_lock); list_del(&gpc->list); spin_unlock(&kvm->gpc_lock)', loc(PFNCACHE, 'kvm_gpc_deactivate', 'list_del(&gpc->list);'), {
+		guard: eq(g('gpclk'), 0),
+		body: [set(g('onlist', c), 0)],
+	});
+	t.step('kvm_gfn_to_pfn_cache_unmap(): mutex_lock(&gpc->refresh_lock)', loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_unmap', 'mutex_lock(&gpc->refresh_lock);'), {
+		guard: eq(g('mtx', c), 0),
+		body: [mightSleep(t, ctx, 'mutex_lock(&gpc->refresh_lock)'), set(g('mtx', c), me)],
+	});
+	writeLocked(t, c, 'write_lock_irq(&gpc->lock); gpc->valid = false; khva = NULL; pfn = KVM_PFN_ERR_FAULT; write_unlock_irq(); mutex_unlock(&gpc->refresh_lock)', loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_unmap', 'gpc->valid = false;'), {
+		body: [set(g('valid', c), 0), set(L('o_khva'), g('khva', c)), set(g('khva', c), 0), set(L('o_pfn'), g('pfn', c)), set(g('pfn', c), 0), set(g('mtx', c), 0)],
+	});
+	t.step('gpc_unmap_khva(kvm, old_pfn, old_khva)', loc(PFNCACHE, 'kvm_gfn_to_pfn_cache_unmap', 'gpc_unmap_khva(kvm, old_pfn, old_khva);'), {
+		body: [mightSleep(t, ctx, 'gpc_unmap()'), unmap(L('o_pfn'), L('o_khva')), set(L('o_pfn'), 0), set(L('o_khva'), 0)],
 	});
 	t.mark(done);
 }

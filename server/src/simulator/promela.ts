@@ -63,6 +63,7 @@ function thread(th: ThreadProgram, t: number, o: Emit): string {
 	};
 	const next = (ins: Instr, ind: string): string[] => {
 		if (typeof ins.next === 'string') return goto(ins.next, ind);
+		if ('choice' in ins.next) throw new Error('a nondeterministic step is printed one option per branch');
 		const out: string[] = [];
 		let cur = ind;
 		for (const c of ins.next.cases) {
@@ -78,12 +79,17 @@ function thread(th: ThreadProgram, t: number, o: Emit): string {
 	lines.push('\tint pc = 0;', '\tdo');
 	th.instrs.forEach((ins, i) => {
 		const guard = ins.guard === undefined ? '' : ` && ${expr(ins.guard)}`;
-		lines.push(`\t/* ${ins.action.replace(/\*\//g, '* /')} (${ins.loc.file}: ${ins.loc.function}) */`);
-		lines.push(`\t:: d_step { (pc == ${i}${guard}) ->`);
-		lines.push(...stmts(ins.body, '\t\t', o));
-		lines.push(...next(ins, '\t\t'));
-		if (th.locals.includes('br')) lines.push('\t\tl_br = 0;');
-		lines.push('\t}');
+		// A nondeterministic branch is one option per way it can go, with the same guard and body.
+		const ways: Instr[] = typeof ins.next !== 'string' && 'choice' in ins.next ? ins.next.choice.map((c) => ({ ...ins, next: c.goto })) : [ins];
+		for (const way of ways) {
+			const label = way === ins ? '' : ` → ${way.next as string}`;
+			lines.push(`\t/* ${ins.action.replace(/\*\//g, '* /')}${label} (${ins.loc.file}: ${ins.loc.function}) */`);
+			lines.push(`\t:: d_step { (pc == ${i}${guard}) ->`);
+			lines.push(...stmts(ins.body, '\t\t', o));
+			lines.push(...next(way, '\t\t'));
+			if (th.locals.includes('br')) lines.push('\t\tl_br = 0;');
+			lines.push('\t}');
+		}
 	});
 	lines.push(`\t:: (pc == ${end}) -> break`, '\tod', '}');
 	return lines.join('\n');

@@ -2,8 +2,8 @@
 // jumps: the shape the engine can extract from a function's control-flow paths.
 // compileReader() turns it into model steps; refresh/activate/deactivate expand
 // to the pfncache.c programs of the variant under test.
-import { END, and, dec, eq, g, inc, not, or, set, when, type ThreadBuilder } from './ir';
-import { X86, accessOk, br, kvmGpcCheck, loc, mightSleep, type Ctx } from './ctx';
+import { END, and, check, dec, eq, g, inc, ite, not, or, set, when, type Expr, type NextSpec, type Stmt, type ThreadBuilder } from './ir';
+import { SCHED, X86, accessOk, br, kvmGpcCheck, loc, mightSleep, readFree, tryReadFree, type Ctx } from './ctx';
 import { emitActivate, emitDeactivate, emitRefresh } from './pfncache';
 import type { Location } from './types';
 
@@ -19,20 +19,33 @@ interface CacheOp extends OpBase {
 	cache?: number;
 }
 
+/** How a lock primitive treats interrupts: `irq`/`irqsave` disable them until the matching unlock. */
+export type LockVariant = 'plain' | 'irq' | 'irqsave' | 'bh';
+
 export type ReaderOp =
-	| ({ op: 'lock' } & CacheOp)
-	/** read_trylock(); jumps to `else` when the lock is contended */
-	| ({ op: 'trylock'; else: string } & CacheOp)
-	| ({ op: 'unlock' } & CacheOp)
-	/** kvm_gpc_check(); jumps to `else` when it fails */
-	| ({ op: 'check'; else: string } & CacheOp)
-	/** kvm_gpc_refresh(); jumps to `else` on error (continues when absent) */
-	| ({ op: 'refresh'; else?: string } & CacheOp)
-	| ({ op: 'activate'; else?: string } & CacheOp)
+	| ({ op: 'lock'; variant?: LockVariant } & CacheOp)
+	/** read_trylock(); jumps to `else` when the lock is contended, or stores the outcome (1: taken) in `store` */
+	| ({ op: 'trylock'; else?: string; store?: string; variant?: LockVariant } & CacheOp)
+	| ({ op: 'unlock'; variant?: LockVariant } & CacheOp)
+	/** kvm_gpc_check(); jumps to `else` when it fails, or stores the outcome (1: valid) in `store` */
+	| ({ op: 'check'; else?: string; store?: string } & CacheOp)
+	/** kvm_gpc_refresh(); jumps to `else` on error (continues when absent), or stores the return value (1: error) in `store` */
+	| ({ op: 'refresh'; else?: string; store?: string } & CacheOp)
+	| ({ op: 'activate'; else?: string; store?: string } & CacheOp)
 	| ({ op: 'deactivate' } & CacheOp)
 	/** read or write through gpc->khva */
 	| ({ op: 'use' } & CacheOp)
+	/** a read of gpc->memslot, gpa, uhva or generation: fields a refresh rewrites together under the write lock */
+	| ({ op: 'fieldRead'; field: string } & CacheOp)
 	| ({ op: 'markDirty' } & CacheOp)
+	/** the caller holds the cache's read lock when the function is entered (it releases it first) */
+	| ({ op: 'held' } & CacheOp)
+	/** `if (gpc->active)` read without the lock: jumps to `else` when the cache is not active */
+	| ({ op: 'active'; else: string } & CacheOp)
+	/** `if (var)` on a value a check, trylock or refresh stored: jumps to `else` when it is 0 */
+	| ({ op: 'test'; var: string; else: string } & OpBase)
+	/** a branch the model does not decide (a condition on other data): every way is explored */
+	| ({ op: 'choose'; ways: { target: string; label: string }[] } & OpBase)
 	| ({ op: 'srcuLock' } & OpBase)
 	| ({ op: 'srcuUnlock' } & OpBase)
 	| ({ op: 'irqSave' } & OpBase)
@@ -40,6 +53,8 @@ export type ReaderOp =
 	/** enter the scheduler with rq->__lock held (preempt notifiers run here) */
 	| ({ op: 'schedOut' } & OpBase)
 	| ({ op: 'schedIn' } & OpBase)
+	/** try_to_wake_up() of a task that wakes onto the CPU of the sched-out thread: p->pi_lock, then that CPU's rq->__lock */
+	| ({ op: 'wake' } & OpBase)
 	/** any other call that may sleep */
 	| ({ op: 'sleep' } & OpBase)
 	/** guest usage: program gpc->pfn into hardware (e.g. a VMCS field) */
@@ -51,7 +66,26 @@ export type ReaderOp =
 	| ({ op: 'exitGuest' } & OpBase)
 	| { op: 'label'; name: string }
 	| { op: 'goto'; target: string }
-	| ({ op: 'return' } & OpBase);
+	/** leave the function (to the label `to`, default the thread's end); with `balance`, a lock still held (or the caller's lock not given back) is a violation */
+	| ({ op: 'return'; balance?: boolean; to?: string } & OpBase);
+
+/** The context a thread runs in (a calling context of the function, or an adversary's). */
+export interface ThreadContext {
+	/** Why it may never sleep (the sched-out notifier, a hard IRQ, preemption disabled), if it may not. */
+	atomic?: string;
+	/** Interrupt context (in_interrupt()): its read locks do not wait behind a queued writer. */
+	irq?: boolean;
+	/** For an interrupt handler: the thread whose CPU it interrupts; it starts only while that thread has interrupts enabled, which then waits until the handler returns. */
+	interrupts?: string;
+	/**
+	 * Its read locks wait behind a queued writer even in interrupt context: qrwlock without its
+	 * in_interrupt() exception, to show what the exception is for (tests only).
+	 */
+	queueInInterrupt?: boolean;
+	/** Where the interrupt comes from (the handler's entry step). */
+	entry?: Location;
+	entryText?: string;
+}
 
 export interface ReaderProgram {
 	/** thread name shown in traces and lanes */
@@ -61,6 +95,7 @@ export interface ReaderProgram {
 	ops: ReaderOp[];
 	/** an adversary's end counts towards "invalidations stopped" (liveness) */
 	adversary?: boolean;
+	context?: ThreadContext;
 }
 
 const DEFAULT_TEXT: Record<string, string> = {
@@ -72,13 +107,19 @@ const DEFAULT_TEXT: Record<string, string> = {
 	activate: 'kvm_gpc_activate(gpc, gpa, len)',
 	deactivate: 'kvm_gpc_deactivate(gpc)',
 	use: 'access through gpc->khva',
+	fieldRead: 'read of gpc->memslot / gpc->gpa',
 	markDirty: 'kvm_gpc_mark_dirty_in_slot(gpc)',
+	held: 'the caller holds gpc->lock',
+	test: 'if (ret)',
+	active: 'if (gpc->active)',
+	choose: 'branch',
 	srcuLock: 'srcu_read_lock(&kvm->srcu)',
 	srcuUnlock: 'srcu_read_unlock(&kvm->srcu, idx)',
 	irqSave: 'local_irq_save(flags)',
 	irqRestore: 'local_irq_restore(flags)',
 	schedOut: 'rq_lock(rq, &rf)',
 	schedIn: 'finish_lock_switch(rq)',
+	wake: 'kvm_vcpu_kick(vcpu)',
 	sleep: 'might_sleep()',
 	loadHw: 'program gpc->pfn into hardware',
 	enterGuest: 'smp_store_release(&vcpu->mode, IN_GUEST_MODE)',
@@ -88,12 +129,39 @@ const DEFAULT_TEXT: Record<string, string> = {
 	return: 'return',
 };
 
+/** The variant a lock or unlock's text names (`read_lock_irqsave`, `write_unlock_irq`, `local_irq_save(); read_trylock()`). */
+export function variantOfText(text: string): LockVariant {
+	if (/_irqsave\b|_irqrestore\b|local_irq_save/.test(text)) return 'irqsave';
+	if (/_irq\b/.test(text)) return 'irq';
+	if (/_bh\b/.test(text)) return 'bh';
+	return 'plain';
+}
+
 const userLabel = (name: string) => `u:${name}`;
+const stored = (name: string) => `v_${name}`;
 
 export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): void {
 	const me = t.me;
-	const scheduler = prog.ops.some((o) => o.op === 'schedOut');
 	const nCaches = ctx.world.caches.length;
+	const context = prog.context ?? {};
+	if (context.atomic) t.atomic = context.atomic;
+	const victim = context.interrupts !== undefined ? ctx.threadId(context.interrupts) : undefined;
+	if (context.interrupts !== undefined && victim === undefined) throw new Error(`${prog.name}: interrupts ${context.interrupts}, which is not a thread of the model`);
+	// A hard IRQ handler: interrupts stay off until it returns; it starts only while its CPU's thread has them on.
+	const irqExit = context.irq ? t.fresh('irq_exit') : END;
+	if (context.irq) {
+		t.inInterrupt = !context.queueInInterrupt;
+		const entry = context.entry ?? { file: prog.file, function: prog.function, hint: '' };
+		t.step(context.entryText ?? `hard IRQ${context.interrupts ? ` on ${context.interrupts}'s CPU` : ''}: ${prog.function}()`, entry, {
+			guard: victim ? and(eq(g('irqoff', victim), 0), eq(g('hirq', victim), 0)) : undefined,
+			body: [inc(g('irqoff', me)), ...(victim ? [set(g('hirq', victim), me)] : [])],
+		});
+	}
+	/** Caches whose lock the caller holds at entry: the thread must give them back held. */
+	const heldAtEntry = new Set(prog.ops.filter((o): o is Extract<ReaderOp, { op: 'held' }> => o.op === 'held').map((o) => o.cache ?? 0));
+	const usedCaches = [...new Set(prog.ops.flatMap((o) => ('cache' in o ? [o.cache ?? 0] : o.op === 'lock' || o.op === 'unlock' || o.op === 'trylock' ? [0] : [])))];
+	/** fieldRead: the generation and uhva a successful check saw, per cache. */
+	const readsFields = new Set(prog.ops.filter((o) => o.op === 'fieldRead').map((o) => ('cache' in o ? o.cache ?? 0 : 0)));
 	for (const op of prog.ops) {
 		if (op.op === 'label') {
 			t.mark(userLabel(op.name));
@@ -108,61 +176,86 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 		const c = 'cache' in op && op.cache !== undefined ? op.cache : 0;
 		if (c >= nCaches) throw new Error(`${prog.name}: no cache ${c} in this world`);
 		const r = t.local(`r${c}`);
-		const acquire = [inc(g('rd', c)), set(r, 1)];
+		const irqOn = (v: LockVariant) => (v === 'irq' || v === 'irqsave' ? [inc(g('irqoff', me))] : []);
+		const irqOff = (v: LockVariant) => (v === 'irq' || v === 'irqsave' ? [dec(g('irqoff', me))] : []);
+		const saw = readsFields.has(c) ? [set(t.local(`fg${c}`), g('gen', c)), set(t.local(`fu${c}`), g('uhva', c))] : [];
 		const onErr = (label: string | undefined) => {
 			if (label) return userLabel(label);
 			const cont = t.fresh('cont');
 			return cont;
 		};
+		/** Where a check/trylock/refresh outcome goes: a jump, or a stored value a later `test` reads. */
+		const outcome = (o: { else?: string; store?: string }, bad: Expr): { body: Stmt[]; next?: NextSpec } => {
+			if (o.store) return { body: [set(t.local(stored(o.store)), ite(bad, 0, 1))] };
+			if (o.else) return { body: [when(bad, [set(br(t), 1)])], next: { cases: [{ when: eq(br(t), 1), goto: userLabel(o.else) }] } };
+			return { body: [] };
+		};
 		switch (op.op) {
-			case 'return':
-				t.goto(END);
-				break;
-			case 'lock':
-				if (scheduler) {
-					// Contended while holding rq->__lock: the slow path's PI walk needs rq->__lock too.
-					const slow = t.fresh('slow');
-					const after = t.fresh('locked');
-					t.step(text, where, {
-						guard: or(eq(g('wr', c), 0), eq(g('rq'), me)),
-						body: [when(eq(g('wr', c), 0), acquire, [set(br(t), 1)])],
-						next: { cases: [{ when: eq(br(t), 1), goto: slow }], else: after },
-					});
-					t.mark(slow);
-					t.step('contended: rwlock slow path; priority inheritance needs rq->__lock', loc('kernel/locking/rwbase_rt.c', '__rwbase_read_lock', 'raw_spin_lock_irq(&rtm->wait_lock);'), {
-						guard: and(eq(g('rq'), 0), eq(g('wr', c), 0)),
-						body: acquire,
-					});
-					t.mark(after);
-				} else {
-					t.step(text, where, { guard: eq(g('wr', c), 0), body: acquire });
-				}
-				break;
-			case 'trylock':
-				t.step(text, where, {
-					body: [when(eq(g('wr', c), 0), acquire, [set(br(t), 1)])],
-					next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] },
-				});
-				break;
-			case 'unlock':
-				t.step(text, where, { body: [dec(g('rd', c)), set(r, 0)] });
-				break;
-			case 'check':
-				t.step(text, where, {
-					body: [when(not(kvmGpcCheck(ctx, c)), [set(br(t), 1)])],
-					next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] },
-				});
-				break;
-			case 'refresh': {
-				const err = onErr(op.else);
-				emitRefresh(t, ctx, c, { acquire: true, release: true, onError: err });
-				if (!op.else) t.mark(err);
+			case 'return': {
+				const balance: Stmt[] = op.balance
+					? usedCaches.map((k) =>
+							check(eq(t.local(`r${k}`), heldAtEntry.has(k) ? 1 : 0), 'lock-balance', heldAtEntry.has(k) ? `${prog.name} returns without the ${ctx.world.caches[k].name}->lock its caller holds` : `${prog.name} returns holding ${ctx.world.caches[k].name}->lock`),
+						)
+					: [];
+				const out = op.to ? userLabel(op.to) : irqExit;
+				if (balance.length) t.step(text, where, { body: balance, next: out });
+				else t.goto(out);
 				break;
 			}
+			case 'held':
+				// The caller took the lock before the call (a writer cannot be in between: it is one step with the entry).
+				t.step(text, where, { guard: readFree(c, t.inInterrupt), body: [inc(g('rd', c)), set(r, 1)] });
+				break;
+			case 'lock': {
+				const v = op.variant ?? variantOfText(text);
+				t.step(text, where, { guard: readFree(c, t.inInterrupt), body: [inc(g('rd', c)), set(r, 1), ...irqOn(v)] });
+				break;
+			}
+			case 'trylock': {
+				const v = op.variant ?? variantOfText(text);
+				const taken = [inc(g('rd', c)), set(r, 1), ...irqOn(v)];
+				if (op.store) t.step(text, where, { body: [when(tryReadFree(c), [...taken, set(t.local(stored(op.store)), 1)], [set(t.local(stored(op.store)), 0)])] });
+				else
+					t.step(text, where, {
+						body: [when(tryReadFree(c), taken, [set(br(t), 1)])],
+						...(op.else ? { next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] } } : {}),
+					});
+				break;
+			}
+			case 'unlock': {
+				const v = op.variant ?? variantOfText(text);
+				t.step(text, where, {
+					body: [check(eq(r, 1), 'lock-balance', `${prog.name} releases ${ctx.world.caches[c].name}->lock, which it does not hold`), dec(g('rd', c)), set(r, 0), ...irqOff(v)],
+				});
+				break;
+			}
+			case 'check': {
+				const o = outcome(op, not(kvmGpcCheck(ctx, c)));
+				t.step(text, where, { body: [...(saw.length ? [when(kvmGpcCheck(ctx, c), saw)] : []), ...o.body], ...(o.next ? { next: o.next } : {}) });
+				break;
+			}
+			case 'active':
+				t.step(text, where, { body: [when(eq(g('active', c), 0), [set(br(t), 1)])], next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] } });
+				break;
+			case 'test':
+				t.step(text, where, { body: [when(eq(t.local(stored(op.var)), 0), [set(br(t), 1)])], next: { cases: [{ when: eq(br(t), 1), goto: userLabel(op.else) }] } });
+				break;
+			case 'choose':
+				t.step(text, where, { next: { choice: op.ways.map((w) => ({ goto: userLabel(w.target), label: w.label })) } });
+				break;
+			case 'refresh':
 			case 'activate': {
-				const err = onErr(op.else);
-				emitActivate(t, ctx, c, { onError: err });
-				if (!op.else) t.mark(err);
+				const err = op.store ? t.fresh('err') : onErr(op.else);
+				const emit = op.op === 'refresh' ? () => emitRefresh(t, ctx, c, { acquire: true, release: true, onError: err }) : () => emitActivate(t, ctx, c, { onError: err });
+				emit();
+				if (op.store) {
+					// ret = kvm_gpc_refresh(...): 0 on success, an error otherwise; the C tests it later.
+					const after = t.fresh('stored');
+					t.step(`${text} returned 0`, where, { body: [set(t.local(stored(op.store)), 0)], next: after });
+					t.mark(err);
+					t.step(`${text} returned an error`, where, { body: [set(t.local(stored(op.store)), 1)] });
+					t.mark(after);
+				} else if (!op.else) t.mark(err);
 				break;
 			}
 			case 'deactivate':
@@ -177,6 +270,17 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 					],
 				});
 				break;
+			case 'fieldRead':
+				t.step(text, where, {
+					body: [
+						check(
+							or(eq(r, 1), and(eq(g('gen', c), t.local(`fg${c}`)), eq(g('uhva', c), t.local(`fu${c}`)))),
+							'stale-access',
+							`${prog.name}: gpc->${op.field} of ${ctx.world.caches[c].name} read after the unlock, and a refresh has rewritten memslot, gpa, uhva and generation since the check that validated them`,
+						),
+					],
+				});
+				break;
 			case 'markDirty':
 				t.step(text, where);
 				break;
@@ -187,16 +291,25 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 				t.step(text, op.loc ?? loc(X86, 'vcpu_run', 'kvm_vcpu_srcu_read_unlock(vcpu);'), { body: [set(g('srcu_rd', me), 0), set(g('srcu_old', me), 0)] });
 				break;
 			case 'irqSave':
-				t.step(text, where, { body: [set(t.local('irq'), 1)] });
+				t.step(text, where, { body: [inc(g('irqoff', me))] });
 				break;
 			case 'irqRestore':
-				t.step(text, where, { body: [set(t.local('irq'), 0)] });
+				t.step(text, where, { body: [dec(g('irqoff', me))] });
 				break;
 			case 'schedOut':
-				t.step(text, op.loc ?? loc('kernel/sched/core.c', '__schedule', 'rq_lock(rq, &rf);'), { guard: eq(g('rq'), 0), body: [set(g('rq'), me)] });
+				// __schedule(): local_irq_disable(); rq_lock(rq, &rf); ... prepare_task_switch() fires the sched-out notifiers.
+				t.step(text, op.loc ?? loc(SCHED, '__schedule', 'rq_lock(rq, &rf);'), { guard: eq(g('rq'), 0), body: [set(g('rq'), me), inc(g('irqoff', me))] });
 				break;
 			case 'schedIn':
-				t.step(text, op.loc ?? loc('kernel/sched/core.c', 'finish_task_switch', 'finish_lock_switch(rq);'), { body: [set(g('rq'), 0)] });
+				t.step(text, op.loc ?? loc(SCHED, 'finish_task_switch', 'finish_lock_switch(rq);'), { body: [set(g('rq'), 0), dec(g('irqoff', me))] });
+				break;
+			case 'wake':
+				// try_to_wake_up(): p->pi_lock, then (the task wakes onto the sched-out thread's CPU) that CPU's rq->__lock.
+				t.step(`${text}: try_to_wake_up(p): raw_spin_lock_irqsave(&p->pi_lock, flags)`, op.loc ?? where, { guard: eq(g('pi'), 0), body: [set(g('pi'), me)] });
+				t.step('ttwu_queue(): rq_lock(rq, &rf) of the CPU p wakes on; ttwu_do_activate(); rq_unlock(); raw_spin_unlock_irqrestore(&p->pi_lock)', { ...loc(SCHED, 'ttwu_queue', 'rq_lock(rq, &rf);') }, {
+					guard: eq(g('rq'), 0),
+					body: [set(g('pi'), 0)],
+				});
 				break;
 			case 'sleep':
 				t.step(text, where, { body: [mightSleep(t, ctx, text)] });
@@ -220,5 +333,11 @@ export function compileReader(t: ThreadBuilder, ctx: Ctx, prog: ReaderProgram): 
 				t.step(text, where, { body: [set(g('mode'), 0), set(t.local('hw'), 0)] });
 				break;
 		}
+	}
+	if (context.irq) {
+		t.mark(irqExit);
+		t.step('irq_exit(): the handler returns', context.entry ?? { file: prog.file, function: prog.function, hint: '' }, {
+			body: [dec(g('irqoff', me)), ...(victim ? [set(g('hirq', victim), 0)] : [])],
+		});
 	}
 }

@@ -11,6 +11,8 @@ import type { GuestEntry, VariantFlags } from './variants';
 export interface ThreadSpec {
 	name: string;
 	adversary: boolean;
+	/** a hard IRQ handler: the thread whose CPU it interrupts (that thread waits while the handler runs) */
+	interrupts?: string;
 	emit(t: ThreadBuilder, ctx: Ctx): void;
 }
 
@@ -24,6 +26,7 @@ const T61 = 'linux-6.1';
 export const readerThread = (prog: ReaderProgram): ThreadSpec => ({
 	name: prog.name,
 	adversary: prog.adversary ?? false,
+	...(prog.context?.interrupts ? { interrupts: prog.context.interrupts } : {}),
 	emit: (t, ctx) => compileReader(t, ctx, prog),
 });
 
@@ -204,6 +207,27 @@ function refreshingUser(name: string): ReaderProgram {
 	};
 }
 
+/**
+ * An event channel delivery that wakes a task while holding gpc->lock:
+ * kvm_xen_set_evtchn_fast() calls kvm_xen_check_poller() → kvm_vcpu_kick()
+ * under the lock (6.1 and 6.12), which ends in try_to_wake_up(): p->pi_lock,
+ * then the runqueue lock of the CPU the task wakes on. Lockdep's
+ * `&gpc->lock --> &p->pi_lock --> &rq->__lock`.
+ */
+export function evtchnWaker(name = 'evtchn', cache = 0): ReaderProgram {
+	const fn = 'kvm_xen_set_evtchn_fast';
+	return {
+		name,
+		file: XEN,
+		function: fn,
+		ops: [
+			{ op: 'lock', cache, text: 'read_lock_irqsave(&gpc->lock, flags)', loc: loc(XEN, fn, 'read_lock_irqsave(&gpc->lock, flags);') },
+			{ op: 'wake', text: 'kvm_xen_check_poller() → kvm_vcpu_kick() wakes a vCPU task onto the CPU the sched-out thread runs on', loc: loc(XEN, fn, 'kvm_xen_check_poller(vcpu, xe->port);') },
+			{ op: 'unlock', cache, text: 'read_unlock_irqrestore(&gpc->lock, flags)', loc: { ...loc(XEN, fn, 'read_unlock_irqrestore(&gpc->lock, flags);'), occurrence: 2 } },
+		],
+	};
+}
+
 /** Userspace re-sets the Xen shared_info gfn: deactivate, then activate again. */
 function owner(): ReaderProgram {
 	return {
@@ -299,12 +323,13 @@ export const SCENARIOS: Scenario[] = [
 	},
 	{
 		id: 'atomic-runstate-vs-invalidation',
-		title: 'Atomic runstate update vs invalidation',
-		description: 'kvm_sched_out() updates the Xen runstate area with rq->__lock held (atomic: trylock, no refresh) while an invalidation takes gpc->lock for write.',
-		threads: ['sched-out', 'invalidate'],
+		title: 'Atomic runstate update vs invalidation and a waker',
+		description:
+			'kvm_sched_out() updates the Xen runstate area with rq->__lock held (atomic: trylock, no refresh) while an invalidation takes gpc->lock for write and an event channel delivery holding gpc->lock wakes a task onto the same CPU (try_to_wake_up(): p->pi_lock, then rq->__lock).',
+		threads: ['sched-out', 'invalidate', 'evtchn'],
 		world: one('runstate_cache', 1),
 		build(flags) {
-			return [readerThread(schedOutRunstate(flags.runstateBlockingLock)), invalidation('invalidate', 1)];
+			return [readerThread(schedOutRunstate(flags.runstateBlockingLock)), invalidation('invalidate', 1), readerThread(evtchnWaker())];
 		},
 	},
 	{

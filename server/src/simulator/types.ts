@@ -17,7 +17,7 @@ export interface Location {
 }
 
 /** Safety properties, and the one liveness property (`refresh-terminates`: every non-adversary thread finishes). */
-export type PropertyId = 'stale-access' | 'leaked-mapping' | 'sleep-under-lock' | 'deadlock' | 'refresh-terminates';
+export type PropertyId = 'stale-access' | 'leaked-mapping' | 'sleep-under-lock' | 'deadlock' | 'lock-balance' | 'refresh-terminates';
 
 export type Verdict = 'safe' | 'violation';
 
@@ -34,7 +34,8 @@ export interface CacheSnapshot {
 	generation: number;
 	pfn: string | null;
 	khva: string | null;
-	lock: { readers: string[]; writer: string | null; count: number };
+	/** `queued`: the writer waiting for the lock (qrwlock _QW_WAITING); readers in process context wait behind it */
+	lock: { readers: string[]; writer: string | null; count: number; queued?: string };
 	refreshLock: string | null;
 	onList: boolean;
 	/** activated with kvm_gpc_activate_hva(): gpa is INVALID_GPA */
@@ -61,6 +62,8 @@ export interface Snapshot {
 		mnActiveInvalidateCount: number;
 		gpcListLock: string | null;
 		rqLock: string | null;
+		/** p->pi_lock of the task a waker is waking */
+		piLock: string | null;
 		vcpuMode?: 'IN_GUEST_MODE' | 'OUTSIDE_GUEST_MODE' | 'EXITING_GUEST_MODE';
 		vcpuRequest?: boolean;
 	};
@@ -74,7 +77,7 @@ export interface Snapshot {
 		outsideMemslots?: string[];
 		pages: PageSnapshot[];
 	};
-	threads: Record<string, { at: string; done: boolean; locals: Record<string, number> }>;
+	threads: Record<string, { at: string; done: boolean; locals: Record<string, number>; irqsOff?: boolean; interruptedBy?: string }>;
 }
 
 export interface Step {
@@ -106,9 +109,41 @@ export interface Lasso {
 	cycle: Step[];
 }
 
+/** The calling context a function's run (`simulate --from`) is about. */
+export interface RunContext {
+	kind: 'process' | 'sched-out' | 'atomic' | 'hardirq';
+	/** "sched-out context (rq lock held)" */
+	label: string;
+	/** Why the entry point runs in this context. */
+	why?: string;
+	/** From the entry point down to the function, with 1-based lines: where each is defined and called. */
+	chain?: { fn: string; file: string; line: number; callLine?: number; bound: Record<string, string> }[];
+	/** The constants the context binds the function's parameters to. */
+	values?: Record<string, string>;
+}
+
+/** Which pfncache algorithm a run simulates, and why: the indexed tree's own shape, or the variant asked for. */
+export interface PfncacheChoice {
+	variant: string;
+	/** `detected` from the tree's virt/kvm/pfncache.c, or `given` with --variant */
+	how: 'detected' | 'given' | 'default';
+	/** What it recognised, in a sentence. */
+	why: string;
+	/** The kernel version whose code the steps' hints come from, when not today's. */
+	tree?: string;
+	/** Every older version whose steps the tree's own code has (their lines are read from the tree). */
+	trees?: string[];
+	/** gfn_to_pfn_cache_invalidate_start() write-locks every cache without the read-locked peek (before 6.9). */
+	noPeek?: boolean;
+}
+
 export interface RunResult {
 	scenario: string;
 	variant: string;
+	/** for a function's run: the calling context it is about */
+	context?: RunContext;
+	/** for a function's run: the pfncache algorithm simulated */
+	pfncache?: PfncacheChoice;
 	/** the safety verdict */
 	verdict: Verdict;
 	property?: PropertyId;

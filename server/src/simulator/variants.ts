@@ -46,6 +46,14 @@ export interface VariantFlags {
 	readerNoRecheck: boolean;
 	/** the fix of docs/findings/hva-cache-refresh.md: a counter every invalidation moves, checked with the sequence */
 	mnInvalidateSeq: boolean;
+	/**
+	 * The code the steps' lines come from when it is not 6.12's: 6.1's pfncache.c has the same
+	 * algorithm in other functions (kvm_gfn_to_pfn_cache_refresh(), an invalidation without the
+	 * read-locked peek, activation and deactivation in their 6.1 order). Set from the tree, never a variant.
+	 */
+	code?: '6.1';
+	/** gfn_to_pfn_cache_invalidate_start() write-locks every cache on the list without the read-locked peek (before 6.9); set from the tree */
+	noPeek?: boolean;
 	mutant?: MutantFlags;
 }
 
@@ -127,7 +135,7 @@ export const VARIANTS: Variant[] = [
 		description:
 			'kvm_xen_update_runstate_guest(v, atomic=true), called from kvm_sched_out() with rq->__lock held, takes gpc->lock with read_lock_irqsave() instead of read_trylock().',
 		hazard:
-			'When an invalidation or refresh holds gpc->lock for write, the contended reader enters the lock slow path whose priority-inheritance walk takes rq->__lock, already held by this CPU: deadlock (lockdep: &gpc->lock --> &p->pi_lock --> &rq->__lock).',
+			'A writer queued on gpc->lock (the invalidation waiting for a reader to leave) makes the sched-out reader spin with rq->__lock held; the reader it waits for holds gpc->lock while it wakes a task onto that CPU, and try_to_wake_up() needs p->pi_lock and then that rq->__lock: a three-party deadlock (lockdep: &gpc->lock --> &p->pi_lock --> &rq->__lock).',
 		expect: 'refuted',
 		witness: 'atomic-runstate-vs-invalidation',
 		flags: { runstateBlockingLock: true },
