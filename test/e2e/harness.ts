@@ -181,6 +181,8 @@ export async function shot(page: Page, name: string): Promise<string> {
 export async function openFolder(page: Page, server: CodeServer, folder: string): Promise<void> {
 	await page.goto(server.url(folder));
 	await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+	// A folder opened again restores its layout, side bar hidden if a picture hid it.
+	await setSideBar(page, true);
 	// The explorer shows the folder once the workbench has restored.
 	await until('the explorer', () => page.locator('.explorer-folders-view').isVisible(), 60_000);
 }
