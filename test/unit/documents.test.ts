@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
-import { DocumentTrees, offsetAt } from '../../server/src/parse/documents';
+import { changedRange, DocumentTrees, offsetAt } from '../../server/src/parse/documents';
 import { createCParser } from '../../server/src/parse/parser';
 import { DEMO } from '../helpers';
 
@@ -23,11 +23,14 @@ function positionOf(text: string, offset: number) {
 	return { line, character: offset - (before.lastIndexOf('\n') + 1) };
 }
 
+/** Pieces the normalisation rewrites (parse/normalise.ts): an edit may switch one on or off far from itself. */
+const KERNEL_PIECES = ['#ifdef CONFIG_X\n', '#else\n', '#endif\n', ' ||\n', '} else\n', 'list_for_each_entry(a, b, c)', ' __user ', 'case 1 ... 3:', 'container_of(a, struct b, c)'];
+
 describe('DocumentTrees', () => {
 	it('matches a fresh parse after random incremental edits', () => {
 		fc.assert(
 			fc.property(
-				fc.array(fc.tuple(fc.nat(), fc.nat(40), fc.constantFrom('', ';', '{', '}', 'read_unlock(&gpc->lock);\n', '\n', 'x', '/*', 'if (a)\n')), { minLength: 1, maxLength: 8 }),
+				fc.array(fc.tuple(fc.nat(), fc.nat(40), fc.constantFrom('', ';', '{', '}', 'read_unlock(&gpc->lock);\n', '\n', 'x', '/*', 'if (a)\n', ...KERNEL_PIECES)), { minLength: 1, maxLength: 8 }),
 				(edits) => {
 					const docs = new DocumentTrees(parser);
 					let text = source;
@@ -49,6 +52,40 @@ describe('DocumentTrees', () => {
 			),
 			{ numRuns: 150, seed: 42 },
 		);
+	});
+});
+
+describe('DocumentTrees and the kernel normalisation', () => {
+	it('re-parses what an edit switched on or off away from itself (an #ifdef group that became part of an expression)', () => {
+		const docs = new DocumentTrees(parser);
+		const lines = ['int f(void)', '{', '\tx = a(1);', '#ifdef CONFIG_X', '\tb(2);', '#else', '\tc(3);', '#endif', '\treturn x;', '}', ''];
+		let text = lines.join('\n');
+		docs.open('file:///g.c', text);
+		// `x = a(1) +` and the #ifdef group is inside the expression: its directives are blanked and
+		// its #else branch hidden, lines below the typed character; then `;` again, and back.
+		for (const insert of [' +', ';', ' +', ';']) {
+			const offset = text.indexOf('a(1)') + 4;
+			const end = offset + (text[offset] === ';' ? 1 : 2);
+			const range = { start: positionOf(text, offset), end: positionOf(text, end) };
+			text = text.slice(0, offset) + insert + text.slice(end);
+			const tree = docs.change('file:///g.c', [{ range, text: insert }])!;
+			expect(tree.rootNode.hasError).toBe(false);
+			const fresh = parser.parse(text)!;
+			expect(tree.rootNode.toString()).toBe(fresh.rootNode.toString());
+			fresh.delete();
+		}
+		docs.dispose();
+	});
+});
+
+describe('changedRange', () => {
+	it('covers the typed change and whatever the normalisation changed before or after it', () => {
+		// Typed: [5, 6) → [5, 6); the normalisation also changed offsets 1 and 8.
+		expect(changedRange('aXbbbYcVd', 'aZbbbWcUd', 5, 6, 6)).toEqual({ start: 1, oldEnd: 8, newEnd: 8 });
+		expect(changedRange('abcdef', 'abXdef', 2, 3, 3)).toEqual({ start: 2, oldEnd: 3, newEnd: 3 });
+		// An insertion of a repeated character: prefix and suffix must not overlap.
+		expect(changedRange('aaaa', 'aaaaa', 4, 4, 5)).toEqual({ start: 4, oldEnd: 4, newEnd: 5 });
+		expect(changedRange('aaaa', 'aaaaa', 0, 0, 1)).toEqual({ start: 0, oldEnd: 0, newEnd: 1 });
 	});
 });
 

@@ -3,8 +3,11 @@
 // Closing a document deletes its tree; no other tree outlives its use.
 // A document over the size limit (a generated header) keeps only its text:
 // it is not parsed until an edit brings it under the limit.
+// Trees are parsed from the kernel-normalised text (normalise.ts), so an edit is described to
+// tree-sitter as the range where the normalised texts differ: that covers the typed change and
+// any normalisation it switched on or off elsewhere (an `#endif` typed far below an `#ifdef`).
 import { Edit, type Parser } from 'web-tree-sitter';
-import type { Point, Tree } from './parser';
+import { normalisedText, type Point, type Tree } from './parser';
 
 export interface TextChange {
 	/** Absent for a full-text replacement. */
@@ -13,7 +16,7 @@ export interface TextChange {
 }
 
 export class DocumentTrees {
-	private readonly trees = new Map<string, { tree?: Tree; text: string }>();
+	private readonly trees = new Map<string, { tree?: Tree; text: string; normalised: string }>();
 
 	/** `maxBytes`: documents larger than this (in UTF-8) are not parsed. */
 	constructor(private readonly parser: Parser, private readonly maxBytes: () => number = () => Infinity) {}
@@ -22,7 +25,7 @@ export class DocumentTrees {
 	open(uri: string, text: string): Tree | undefined {
 		this.close(uri);
 		const tree = this.fits(text) ? this.parse(text) : undefined;
-		this.trees.set(uri, { tree, text });
+		this.trees.set(uri, { tree, text, normalised: tree ? normalisedText(text).text : text });
 		return tree;
 	}
 
@@ -30,7 +33,7 @@ export class DocumentTrees {
 	change(uri: string, changes: readonly TextChange[]): Tree | undefined {
 		const entry = this.trees.get(uri);
 		if (!entry) return undefined;
-		let { text, tree } = entry;
+		let { text, tree, normalised } = entry;
 		for (const change of changes) {
 			const startIndex = change.range ? offsetAt(text, change.range.start) : 0;
 			const oldEndIndex = change.range ? offsetAt(text, change.range.end) : text.length;
@@ -40,40 +43,45 @@ export class DocumentTrees {
 				tree?.delete();
 				text = newText;
 				tree = fits ? this.parse(text) : undefined;
+				normalised = tree ? normalisedText(text).text : text;
 				continue;
 			}
+			const next = normalisedText(newText).text;
+			const changed = changedRange(normalised, next, startIndex, oldEndIndex, startIndex + change.text.length);
 			// Error recovery may differ between an incremental and a fresh parse of the same
 			// text; results must not depend on the edit history, so a tree whose edited or
 			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
 			// files have some) do not depend on this edit: the incremental tree is kept.
-			if (declarationHasError(tree, startIndex, oldEndIndex)) {
+			if (declarationHasError(tree, changed.start, changed.oldEnd)) {
 				// Known before parsing: only the fresh parse is needed.
 				tree.delete();
 				tree = this.parse(newText);
 				text = newText;
+				normalised = next;
 				continue;
 			}
 			// web-tree-sitter indexes strings in UTF-16 code units, as LSP positions do.
 			const edit = new Edit({
-				startIndex: startIndex,
-				oldEndIndex: oldEndIndex,
-				newEndIndex: startIndex + change.text.length,
-				startPosition: pointAt(text, startIndex),
-				oldEndPosition: pointAt(text, oldEndIndex),
-				newEndPosition: pointAt(newText, startIndex + change.text.length),
+				startIndex: changed.start,
+				oldEndIndex: changed.oldEnd,
+				newEndIndex: changed.newEnd,
+				startPosition: pointAt(normalised, changed.start),
+				oldEndPosition: pointAt(normalised, changed.oldEnd),
+				newEndPosition: pointAt(next, changed.newEnd),
 			});
 			tree.edit(edit);
-			let next = this.parse(newText, tree);
-			const reparsed = [{ startIndex, endIndex: startIndex + change.text.length }, ...tree.getChangedRanges(next)];
+			let reparsedTree = this.parse(newText, tree);
+			const reparsed = [{ startIndex: changed.start, endIndex: changed.newEnd }, ...tree.getChangedRanges(reparsedTree)];
 			tree.delete();
-			if (reparsed.some((r) => declarationHasError(next, r.startIndex, r.endIndex))) {
-				next.delete();
-				next = this.parse(newText);
+			if (reparsed.some((r) => declarationHasError(reparsedTree, r.startIndex, r.endIndex))) {
+				reparsedTree.delete();
+				reparsedTree = this.parse(newText);
 			}
-			tree = next;
+			tree = reparsedTree;
 			text = newText;
+			normalised = next;
 		}
-		this.trees.set(uri, { tree, text });
+		this.trees.set(uri, { tree, text, normalised });
 		return tree;
 	}
 
@@ -83,6 +91,7 @@ export class DocumentTrees {
 		if (!entry || !!entry.tree === this.fits(entry.text)) return;
 		entry.tree?.delete();
 		entry.tree = entry.tree ? undefined : this.parse(entry.text);
+		entry.normalised = entry.tree ? normalisedText(entry.text).text : entry.text;
 	}
 
 	/** An open document under the size limit. */
@@ -133,6 +142,29 @@ function declarationHasError(tree: Tree, start: number, end: number): boolean {
 	let node = root.descendantForIndex(start, Math.max(start, end - 1));
 	for (let parent = node?.parent; node && parent && parent.id !== root.id; parent = node.parent) node = parent;
 	return !node || node.hasError;
+}
+
+/**
+ * Where two normalised texts differ, as one edit: [start, oldEnd) of `before` became [start,
+ * newEnd) of `after`. The typed change [from, oldTo) → [from, newTo) is the usual answer; the
+ * texts are compared outside it, whole strings first (a fast compare), character by character
+ * only where they differ.
+ */
+export function changedRange(before: string, after: string, from: number, oldTo: number, newTo: number): { start: number; oldEnd: number; newEnd: number } {
+	let start = from;
+	if (before.slice(0, from) !== after.slice(0, from)) {
+		start = 0;
+		while (before.charCodeAt(start) === after.charCodeAt(start)) start++;
+	}
+	let tail = before.length - oldTo;
+	if (before.slice(oldTo) !== after.slice(newTo)) {
+		tail = 0;
+		const max = Math.min(before.length, after.length) - Math.min(start, from);
+		while (tail < max && before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)) tail++;
+	}
+	// Overlapping prefix and suffix (a repeated character): the suffix gives way.
+	tail = Math.min(tail, before.length - start, after.length - start);
+	return { start: Math.min(start, from), oldEnd: before.length - tail, newEnd: after.length - tail };
 }
 
 export function offsetAt(text: string, pos: { line: number; character: number }): number {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../packageRoot';
 import { Language, Node, Parser, type Tree } from 'web-tree-sitter';
+import { normaliseC, type Normalised } from './normalise';
 
 export type { Node as SyntaxNode, Tree, Point, Edit } from 'web-tree-sitter';
 
@@ -27,12 +28,43 @@ export function loadC(): Promise<Language> {
 	return loading;
 }
 
-/** A parser for the C grammar; callers own it and should reuse it. */
-export async function createCParser(): Promise<Parser> {
+/**
+ * A parser for the C grammar; callers own it and should reuse it. Its `parse(text)` parses the
+ * kernel-normalised text (normalise.ts) and gives the tree the original: positions and node
+ * texts are the file's own. `raw: true` parses the text as it is (for measuring).
+ */
+export async function createCParser(options: { raw?: boolean } = {}): Promise<Parser> {
 	const language = await loadC();
 	const parser = new Parser();
 	parser.setLanguage(language);
+	if (!options.raw) {
+		const parseText = parser.parse.bind(parser);
+		parser.parse = (input, oldTree, parseOptions) => {
+			if (typeof input !== 'string') return parseText(input, oldTree, parseOptions);
+			const normalised = normalisedText(input);
+			const tree = parseText(normalised.text, oldTree, parseOptions);
+			if (tree && normalised.text !== input) {
+				// node.text reads through the tree's text callback: the original, byte for byte.
+				(tree as unknown as { textCallback: (index: number) => string }).textCallback = (index) => input.slice(index);
+			}
+			if (tree && normalised.hidden.length) hiddenCode.set(tree, normalised.hidden);
+			return tree;
+		};
+	}
 	return parser;
+}
+
+/** Branches the normalisation blanked, per tree (errorRegions() reports them). */
+const hiddenCode = new WeakMap<Tree, [number, number][]>();
+
+/** The last text normalised: a document's change normalises the same text first (documents.ts) then parses it. */
+let lastNormalised: { input: string; output: Normalised } | undefined;
+
+export function normalisedText(text: string): Normalised {
+	if (lastNormalised?.input === text) return lastNormalised.output;
+	const output = normaliseC(text);
+	lastNormalised = { input: text, output };
+	return output;
 }
 
 /** Parses text and hands the tree to `use`, deleting it afterwards. */
@@ -107,7 +139,11 @@ export function parentByCursor(node: Node): Node | null {
 	}
 }
 
-/** ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has none). */
+/**
+ * ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has
+ * none), and the code the normalisation hid (the other branches of an `#if` inside an expression):
+ * nothing is reported from either and no rewrite touches them.
+ */
 export function errorRegions(root: Node): [number, number][] {
 	const out: [number, number][] = [];
 	const visit = (n: Node): void => {
@@ -115,5 +151,7 @@ export function errorRegions(root: Node): [number, number][] {
 		for (const c of n.children) if (c?.hasError) visit(c);
 	};
 	if (root.hasError) visit(root);
-	return out;
+	const hidden = hiddenCode.get(root.tree);
+	if (!hidden?.length) return out;
+	return [...out, ...hidden].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
