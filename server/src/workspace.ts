@@ -13,7 +13,7 @@ import { extractFacts, type FileFacts } from './analysis/facts';
 import { engineOptions, type Settings } from './config';
 import { toDiagnostic } from './features/diagnostics';
 import { defaultCacheDir } from './index/cache';
-import { gpcUsers, localEdit, shiftResult } from './index/incremental';
+import { editedFacts, gpcUsers, localEdit, shiftResult } from './index/incremental';
 import { IndexCancelled, indexTree, type IndexResult } from './index/indexer';
 import { contentHash } from './index/tasks';
 import { SourceTrees } from './index/trees';
@@ -414,6 +414,8 @@ export class Workspace {
 			// the editor holds what the disk does) are reused.
 			const seen = folder.seen.get(doc.uri);
 			let facts = seen?.text === doc.text ? seen.facts : undefined;
+			// An edit inside one function: only that function's facts are extracted again.
+			if (!facts && seen?.facts) facts = editedFacts(doc.file, seen.text, seen.facts, doc.text, doc.tree);
 			const indexed = folder.index?.hashes.get(doc.file);
 			if (!facts && known?.facts && indexed && !folder.reread.has(doc.file) && contentHash(Buffer.from(doc.text, 'utf8')) === indexed) facts = known.facts;
 			// The document's tree at the time it is asked for (a background analysis outlives edits).

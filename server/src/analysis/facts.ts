@@ -64,7 +64,11 @@ export interface FileFacts {
 const GPC_API_MENTION = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva)\b/;
 const LOCK_MENTION = /->lock\b/;
 
-export function extractFacts(file: string, tree: Tree): FileFacts {
+/**
+ * `namesGpcApi`: whether the whole file names the gpc API, when `tree` is one function of it
+ * (index/incremental.ts re-extracts an edited function alone); otherwise read from the tree.
+ */
+export function extractFacts(file: string, tree: Tree, namesGpcApi?: boolean): FileFacts {
 	const root = tree.rootNode;
 	const facts: FileFacts = {
 		file, declarations: [], gpcFields: [], hasUsageEnum: false, functions: [], apiCalls: [], usageArguments: [], errorNodes: 0,
@@ -93,7 +97,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
 	// the kernel's thousands of other locks (`check --all-files` would analyse them all). Searched
 	// for only when a function takes such a lock.
-	let lockMayBeGpc: boolean | undefined;
+	let lockMayBeGpc: boolean | undefined = namesGpcApi;
 	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
 	const definitions = root.descendantsOfType('function_definition').flatMap((fn) => {

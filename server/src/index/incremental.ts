@@ -9,6 +9,7 @@ import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { GPC_IDENTIFIER } from './prefilter';
 
 /** What a function's text must not mention for the shortcut (facts.ts's GPC_MENTION, usage flags, suppressions). */
 const GPC_TEXT = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|pfn_cache_usage|KVM_(GUEST|HOST)_USES_PFN)\b|->lock\b|gpcscope-ignore/;
@@ -21,14 +22,76 @@ export interface LocalEdit {
 	facts: FileFacts;
 }
 
+/** Compared a block at a time (one string comparison) before character by character. */
+const BLOCK = 4096;
+
 /** The changed span: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
 export function changedSpan(oldText: string, newText: string): { start: number; oldEnd: number; newEnd: number } {
 	const min = Math.min(oldText.length, newText.length);
 	let start = 0;
+	while (start + BLOCK <= min && oldText.slice(start, start + BLOCK) === newText.slice(start, start + BLOCK)) start += BLOCK;
 	while (start < min && oldText.charCodeAt(start) === newText.charCodeAt(start)) start++;
 	let suffix = 0;
+	while (suffix + BLOCK <= min - start && oldText.slice(oldText.length - suffix - BLOCK, oldText.length - suffix) === newText.slice(newText.length - suffix - BLOCK, newText.length - suffix)) suffix += BLOCK;
 	while (suffix < min - start && oldText.charCodeAt(oldText.length - 1 - suffix) === newText.charCodeAt(newText.length - 1 - suffix)) suffix++;
 	return { start, oldEnd: oldText.length - suffix, newEnd: newText.length - suffix };
+}
+
+/** What pass-1 facts keep in a function's body beyond its own entry: local prototypes of the API, gpc fields, the usage enum. */
+const FILE_LEVEL_IN_BODY = /\bgfn_to_pfn_cache\s+\w+\s*[;[]|\bpfn_cache_usage\s*\{/;
+
+/**
+ * The file's pass-1 facts after an edit confined to one function's body, from those before
+ * it: that function's facts extracted again from the new tree, the file's other facts kept,
+ * those below it moved. The same as extracting the whole file (property-tested), at the cost
+ * of one function. Undefined when the edit is anywhere else: the caller extracts the file.
+ */
+export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, newText: string, newTree: Tree): FileFacts | undefined {
+	const { start, oldEnd, newEnd } = changedSpan(oldText, newText);
+	if (start === oldEnd && start === newEnd) return oldFacts;
+	let fn: SyntaxNode | null = newTree.rootNode.descendantForIndex(start, Math.max(start, newEnd - 1));
+	while (fn && fn.type !== 'function_definition') fn = fn.parent;
+	const body = fn?.childForFieldName('body');
+	// Strictly inside the braces: the header, and so the name and start row, are untouched.
+	if (!fn || !body || start <= body.startIndex || newEnd >= body.endIndex) return undefined;
+	// Error recovery reaches past a declaration's end: with an error anywhere, before or after
+	// the edit, the rest of the file may have parsed otherwise. Without one, the text around the
+	// function parses as it did.
+	if (newTree.rootNode.hasError || oldFacts.errorNodes || oldFacts.functions.some((f) => f.hasErrors)) return undefined;
+	for (let p = fn.parent; p; p = p.parent) if (p.type === 'function_definition') return undefined;
+	// The function has its lines to itself: nothing of another declaration on its first or last line.
+	const lineStart = newText.lastIndexOf('\n', fn.startIndex - 1) + 1;
+	const lineEnd = newText.indexOf('\n', fn.endIndex);
+	if (newText.slice(lineStart, fn.startIndex).trim() || newText.slice(fn.endIndex, lineEnd < 0 ? newText.length : lineEnd).trim()) return undefined;
+	const delta = newText.length - oldText.length;
+	const oldFnText = oldText.slice(fn.startIndex, fn.endIndex - delta);
+	const newFnText = newText.slice(fn.startIndex, fn.endIndex);
+	if (FILE_LEVEL_IN_BODY.test(oldFnText) || FILE_LEVEL_IN_BODY.test(newFnText)) return undefined;
+
+	const first = fn.startPosition.row;
+	const lineDelta = rowAt(newText, newEnd) - rowAt(oldText, oldEnd);
+	const oldLast = fn.endPosition.row - lineDelta;
+	const inside = (line: number) => line >= first && line <= oldLast;
+	const now = extractFacts(file, { rootNode: fn } as Tree, GPC_IDENTIFIER.test(newText));
+	if (now.functions.length !== 1 || now.gpcFields.length || now.hasUsageEnum) return undefined;
+	const before = oldFacts.functions.filter((f) => inside(f.line));
+	if (before.length !== 1 || before[0].line !== first || before[0].name !== now.functions[0].name) return undefined;
+	// Declarations found inside it (its own, when it defines an API function) are those of its unchanged header.
+	if (JSON.stringify(oldFacts.declarations.filter((d) => inside(d.line))) !== JSON.stringify(now.declarations)) return undefined;
+
+	const line = (l: number) => (l > oldLast ? l + lineDelta : l);
+	const splice = <T extends { line: number }>(old: readonly T[], mine: readonly T[]): T[] => [
+		...old.filter((x) => x.line < first),
+		...mine,
+		...old.filter((x) => x.line > oldLast).map((x) => (lineDelta ? { ...x, line: x.line + lineDelta } : x)),
+	];
+	return {
+		...oldFacts,
+		declarations: lineDelta ? oldFacts.declarations.map((d) => ({ ...d, line: line(d.line) })) : oldFacts.declarations,
+		functions: splice(oldFacts.functions, now.functions),
+		apiCalls: splice(oldFacts.apiCalls, now.apiCalls),
+		usageArguments: splice(oldFacts.usageArguments, now.usageArguments),
+	};
 }
 
 /**
