@@ -37,9 +37,17 @@ function errorLines(root: SyntaxNode): { rows: Set<number>; errors: SyntaxNode[]
 	return { rows, errors };
 }
 
+/** Lines of top-level declarations holding an error (inside top-level #if groups, such as a header's guard, their items). */
 function declarationErrorLines(root: SyntaxNode): number {
 	let n = 0;
-	for (const c of root.children) if (c?.hasError) n += c.endPosition.row - c.startPosition.row + 1;
+	const visit = (parent: SyntaxNode): void => {
+		for (const c of parent.children) {
+			if (!c?.hasError) continue;
+			if (/^preproc_(if|ifdef|else|elif|elifdef)$/.test(c.type) && c.type !== 'ERROR') visit(c);
+			else n += c.endPosition.row - c.startPosition.row + 1;
+		}
+	};
+	visit(root);
 	return n;
 }
 

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
-import { normaliseC } from '../../server/src/parse/normalise';
+import { normaliseC, normaliseEdited, normaliseText } from '../../server/src/parse/normalise';
 import { createCParser, errorRegions, type SyntaxNode } from '../../server/src/parse/parser';
 import { DEMO, FIXTURES } from '../helpers';
 
@@ -218,6 +218,30 @@ describe('normaliseC', () => {
 				}
 			}),
 			{ numRuns: 200, seed: 7 },
+		);
+	});
+});
+
+describe('normaliseEdited', () => {
+	it('equals normalising the edited text afresh, after each random edit of the demo files and fixtures', () => {
+		const texts = ['arch/x86/kvm/x86.c', 'arch/x86/kvm/xen.c', 'virt/kvm/pfncache.c'].map((f) => readFileSync(join(DEMO, f), 'utf8'));
+		const pieces = ['}\n', '};\n', '\n}\n', '#ifdef CONFIG_X\n', '#else\n', '#endif\n', ' ||\n', 'list_for_each_entry(a, b, c)\n', '__user ', 'x', '\n', ''];
+		fc.assert(
+			fc.property(fc.nat(texts.length - 1), fc.array(fc.tuple(fc.nat(), fc.nat(30), fc.constantFrom(...pieces)), { minLength: 1, maxLength: 8 }), (which, edits) => {
+				let text = texts[which];
+				let n = normaliseText(text);
+				for (const [at, length, insert] of edits) {
+					const start = at % (text.length + 1);
+					const end = Math.min(text.length, start + length);
+					text = text.slice(0, start) + insert + text.slice(end);
+					n = normaliseEdited(n, text, start, end, start + insert.length);
+					const fresh = normaliseText(text);
+					expect(n.text).toBe(fresh.text);
+					expect(n.hidden).toEqual(fresh.hidden);
+					expect(n.chunks).toEqual(fresh.chunks);
+				}
+			}),
+			{ numRuns: 300, seed: 3 },
 		);
 	});
 });

@@ -7,7 +7,8 @@
 // tree-sitter as the range where the normalised texts differ: that covers the typed change and
 // any normalisation it switched on or off elsewhere (an `#endif` typed far below an `#ifdef`).
 import { Edit, type Parser } from 'web-tree-sitter';
-import { normalisedText, type Point, type Tree } from './parser';
+import { normaliseEdited, type NormalisedText } from './normalise';
+import { normalisedText, parseNormalised, type Point, type Tree } from './parser';
 
 export interface TextChange {
 	/** Absent for a full-text replacement. */
@@ -16,7 +17,7 @@ export interface TextChange {
 }
 
 export class DocumentTrees {
-	private readonly trees = new Map<string, { tree?: Tree; text: string; normalised: string }>();
+	private readonly trees = new Map<string, { tree?: Tree; text: string; normalised?: NormalisedText }>();
 
 	/** `maxBytes`: documents larger than this (in UTF-8) are not parsed. */
 	constructor(private readonly parser: Parser, private readonly maxBytes: () => number = () => Infinity) {}
@@ -25,7 +26,7 @@ export class DocumentTrees {
 	open(uri: string, text: string): Tree | undefined {
 		this.close(uri);
 		const tree = this.fits(text) ? this.parse(text) : undefined;
-		this.trees.set(uri, { tree, text, normalised: tree ? normalisedText(text).text : text });
+		this.trees.set(uri, { tree, text, normalised: tree ? normalisedText(text) : undefined });
 		return tree;
 	}
 
@@ -39,15 +40,16 @@ export class DocumentTrees {
 			const oldEndIndex = change.range ? offsetAt(text, change.range.end) : text.length;
 			const newText = change.range ? text.slice(0, startIndex) + change.text + text.slice(oldEndIndex) : change.text;
 			const fits = this.fits(newText);
-			if (!tree || !change.range || !fits) {
+			if (!tree || !normalised || !change.range || !fits) {
 				tree?.delete();
 				text = newText;
 				tree = fits ? this.parse(text) : undefined;
-				normalised = tree ? normalisedText(text).text : text;
+				normalised = tree ? normalisedText(text) : undefined;
 				continue;
 			}
-			const next = normalisedText(newText).text;
-			const changed = changedRange(normalised, next, startIndex, oldEndIndex, startIndex + change.text.length);
+			// Only the chunks the edit touched are normalised again.
+			const next = normaliseEdited(normalised, newText, startIndex, oldEndIndex, startIndex + change.text.length);
+			const changed = changedRange(normalised.text, next.text, startIndex, oldEndIndex, startIndex + change.text.length);
 			// Error recovery may differ between an incremental and a fresh parse of the same
 			// text; results must not depend on the edit history, so a tree whose edited or
 			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
@@ -55,7 +57,7 @@ export class DocumentTrees {
 			if (declarationHasError(tree, changed.start, changed.oldEnd)) {
 				// Known before parsing: only the fresh parse is needed.
 				tree.delete();
-				tree = this.parse(newText);
+				tree = this.parse(newText, undefined, next);
 				text = newText;
 				normalised = next;
 				continue;
@@ -65,17 +67,17 @@ export class DocumentTrees {
 				startIndex: changed.start,
 				oldEndIndex: changed.oldEnd,
 				newEndIndex: changed.newEnd,
-				startPosition: pointAt(normalised, changed.start),
-				oldEndPosition: pointAt(normalised, changed.oldEnd),
-				newEndPosition: pointAt(next, changed.newEnd),
+				startPosition: pointAt(normalised.text, changed.start),
+				oldEndPosition: pointAt(normalised.text, changed.oldEnd),
+				newEndPosition: pointAt(next.text, changed.newEnd),
 			});
 			tree.edit(edit);
-			let reparsedTree = this.parse(newText, tree);
+			let reparsedTree = this.parse(newText, tree, next);
 			const reparsed = [{ startIndex: changed.start, endIndex: changed.newEnd }, ...tree.getChangedRanges(reparsedTree)];
 			tree.delete();
 			if (reparsed.some((r) => declarationHasError(reparsedTree, r.startIndex, r.endIndex))) {
 				reparsedTree.delete();
-				reparsedTree = this.parse(newText);
+				reparsedTree = this.parse(newText, undefined, next);
 			}
 			tree = reparsedTree;
 			text = newText;
@@ -91,7 +93,7 @@ export class DocumentTrees {
 		if (!entry || !!entry.tree === this.fits(entry.text)) return;
 		entry.tree?.delete();
 		entry.tree = entry.tree ? undefined : this.parse(entry.text);
-		entry.normalised = entry.tree ? normalisedText(entry.text).text : entry.text;
+		entry.normalised = entry.tree ? normalisedText(entry.text) : undefined;
 	}
 
 	/** An open document under the size limit. */
@@ -126,8 +128,8 @@ export class DocumentTrees {
 		return text.length <= max && Buffer.byteLength(text) <= max;
 	}
 
-	private parse(text: string, old?: Tree): Tree {
-		const tree = this.parser.parse(text, old ?? null);
+	private parse(text: string, old?: Tree, normalised: NormalisedText = normalisedText(text)): Tree {
+		const tree = parseNormalised(this.parser, text, normalised, old ?? null);
 		if (!tree) throw new Error('gpcscope: tree-sitter returned no tree');
 		return tree;
 	}

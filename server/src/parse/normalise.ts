@@ -284,7 +284,92 @@ function quoted(text: string, i: number): number {
 	return j;
 }
 
+/**
+ * A top-level declaration's end in kernel style: a line that is only `}` or `};`. The text is
+ * normalised in chunks between such lines, each on its own, so that an edit re-normalises the
+ * chunk it touches and no other (normaliseEdited); a construct spanning one (an `#ifdef` around
+ * several functions, which tree-sitter parses anyway) is left as it is.
+ */
+const CHUNK_END = /^\};?[ \t]*\r?\n/gm;
+
+/** The offsets where chunks start: 0, then the start of each line after a CHUNK_END line, then text.length. */
+function chunkStarts(text: string, from = 0, to = text.length): number[] {
+	const out: number[] = [];
+	CHUNK_END.lastIndex = from;
+	for (let m = CHUNK_END.exec(text); m && m.index < to; m = CHUNK_END.exec(text)) {
+		if (m.index + m[0].length <= to) out.push(m.index + m[0].length);
+	}
+	return out;
+}
+
+/** A text, its normalisation, and the chunks it was normalised in (for the next edit). */
+export interface NormalisedText extends Normalised {
+	original: string;
+	/** Chunk starts, ascending, beginning with 0 and ending with original.length. */
+	chunks: number[];
+}
+
+export function normaliseText(text: string): NormalisedText {
+	const chunks = [0, ...chunkStarts(text).filter((c) => c < text.length), text.length];
+	return assemble(text, chunks, 0, chunks.length - 1, { original: '', text: '', hidden: [], chunks: [] }, 0, 0);
+}
+
 export function normaliseC(text: string): Normalised {
+	const { text: out, hidden } = normaliseText(text);
+	return { text: out, hidden };
+}
+
+/**
+ * The normalisation of `text`, which is `before.original` with [start, oldEnd) replaced by
+ * [start, newEnd): the chunks the edit touched are normalised again, the others copied (and
+ * moved). Equal to normaliseText(text), property-tested.
+ */
+export function normaliseEdited(before: NormalisedText, text: string, start: number, oldEnd: number, newEnd: number): NormalisedText {
+	const delta = newEnd - oldEnd;
+	const old = before.chunks;
+	// The last chunk start at or before the edit: its line above is untouched, so it still is one.
+	let first = 0;
+	while (first + 1 < old.length - 1 && old[first + 1] <= start) first++;
+	// The first chunk start whose CHUNK_END line lies wholly after the edit (and after the
+	// newline before it, so that the line still starts a line).
+	let last = old.length - 1;
+	for (let k = first + 1; k < old.length - 1; k++) {
+		const lineStart = before.original.lastIndexOf('\n', old[k] - 2) + 1;
+		if (lineStart > oldEnd) {
+			last = k;
+			break;
+		}
+	}
+	const from = old[first];
+	const to = old[last] + delta;
+	const inner = chunkStarts(text, from, to).filter((c) => c > from && c < to);
+	const chunks = [...old.slice(0, first + 1), ...inner, ...old.slice(last).map((c) => c + delta)];
+	return assemble(text, chunks, first, first + 1 + inner.length, before, from, delta);
+}
+
+/**
+ * `chunks[lo..hi)` normalised afresh; the chunks before `lo` and from `hi` on copied from
+ * `before` (those after moved by `delta`; `from` is where chunk `lo` starts).
+ */
+function assemble(text: string, chunks: number[], lo: number, hi: number, before: NormalisedText, from: number, delta: number): NormalisedText {
+	const parts: string[] = [before.text.slice(0, from)];
+	const hidden: [number, number][] = before.hidden.filter(([, e]) => e <= from);
+	for (let k = lo; k < hi; k++) {
+		const piece = normaliseChunk(text.slice(chunks[k], chunks[k + 1]));
+		parts.push(piece.text);
+		for (const [s, e] of piece.hidden) hidden.push([s + chunks[k], e + chunks[k]]);
+	}
+	const rest = chunks[hi];
+	if (rest < text.length) {
+		parts.push(before.text.slice(rest - delta));
+		for (const [s, e] of before.hidden) if (s >= rest - delta) hidden.push([s + delta, e + delta]);
+	}
+	const out = parts.join('');
+	return { original: text, text: out === text ? text : out, hidden, chunks };
+}
+
+/** One chunk's normalisation (see the top of the file). */
+function normaliseChunk(text: string): Normalised {
 	const t = tokenize(text);
 	const edits: [number, number, string][] = [];
 	const hidden: [number, number][] = [];

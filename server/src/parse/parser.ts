@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../packageRoot';
 import { Language, Node, Parser, type Tree } from 'web-tree-sitter';
-import { normaliseC, type Normalised } from './normalise';
+import { normaliseText, type Normalised, type NormalisedText } from './normalise';
 
 export type { Node as SyntaxNode, Tree, Point, Edit } from 'web-tree-sitter';
 
@@ -39,32 +39,38 @@ export async function createCParser(options: { raw?: boolean } = {}): Promise<Pa
 	parser.setLanguage(language);
 	if (!options.raw) {
 		const parseText = parser.parse.bind(parser);
-		parser.parse = (input, oldTree, parseOptions) => {
-			if (typeof input !== 'string') return parseText(input, oldTree, parseOptions);
-			const normalised = normalisedText(input);
-			const tree = parseText(normalised.text, oldTree, parseOptions);
-			if (tree && normalised.text !== input) {
-				// node.text reads through the tree's text callback: the original, byte for byte.
-				(tree as unknown as { textCallback: (index: number) => string }).textCallback = (index) => input.slice(index);
-			}
-			if (tree && normalised.hidden.length) hiddenCode.set(tree, normalised.hidden);
-			return tree;
-		};
+		rawParse.set(parser, parseText);
+		parser.parse = (input, oldTree, parseOptions) =>
+			typeof input === 'string' ? parseNormalised(parser, input, normalisedText(input), oldTree, parseOptions) : parseText(input, oldTree, parseOptions);
 	}
 	return parser;
 }
 
+/** The parse of the grammar itself, under the normalising one. */
+const rawParse = new WeakMap<Parser, Parser['parse']>();
+
 /** Branches the normalisation blanked, per tree (errorRegions() reports them). */
 const hiddenCode = new WeakMap<Tree, [number, number][]>();
 
-/** The last text normalised: a document's change normalises the same text first (documents.ts) then parses it. */
-let lastNormalised: { input: string; output: Normalised } | undefined;
+/** Parses `text`, whose normalisation is `normalised` (documents.ts keeps one up to date across edits). */
+export function parseNormalised(parser: Parser, text: string, normalised: Normalised, oldTree?: Tree | null, options?: Parameters<Parser['parse']>[2]): Tree | null {
+	const parseText = rawParse.get(parser) ?? parser.parse.bind(parser);
+	const tree = parseText(normalised.text, oldTree, options);
+	if (tree && normalised.text !== text) {
+		// node.text reads through the tree's text callback: the original, byte for byte.
+		(tree as unknown as { textCallback: (index: number) => string }).textCallback = (index) => text.slice(index);
+	}
+	if (tree && normalised.hidden.length) hiddenCode.set(tree, normalised.hidden);
+	return tree;
+}
 
-export function normalisedText(text: string): Normalised {
-	if (lastNormalised?.input === text) return lastNormalised.output;
-	const output = normaliseC(text);
-	lastNormalised = { input: text, output };
-	return output;
+/** The last text normalised: the engine parses a file's text more than once in an analysis. */
+let lastNormalised: NormalisedText | undefined;
+
+export function normalisedText(text: string): NormalisedText {
+	if (lastNormalised?.original === text) return lastNormalised;
+	lastNormalised = normaliseText(text);
+	return lastNormalised;
 }
 
 /** Parses text and hands the tree to `use`, deleting it afterwards. */
