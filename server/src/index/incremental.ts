@@ -9,7 +9,10 @@ import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
 import type { SyntaxNode, Tree } from '../parse/parser';
+import { changedSpan, rowAt } from '../parse/spans';
 import { GPC_IDENTIFIER } from './prefilter';
+
+export { changedSpan };
 
 /** What a function's text must not mention for the shortcut (facts.ts's GPC_MENTION, usage flags, suppressions). */
 const GPC_TEXT = /\b(gfn_to_pfn_cache|kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|khva|pfn_cache_usage|KVM_(GUEST|HOST)_USES_PFN)\b|->lock\b|gpcscope-ignore/;
@@ -20,21 +23,6 @@ export interface LocalEdit {
 	lineDelta: number;
 	/** The file's facts for the new text. */
 	facts: FileFacts;
-}
-
-/** Compared a block at a time (one string comparison) before character by character. */
-const BLOCK = 4096;
-
-/** The changed span: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
-export function changedSpan(oldText: string, newText: string): { start: number; oldEnd: number; newEnd: number } {
-	const min = Math.min(oldText.length, newText.length);
-	let start = 0;
-	while (start + BLOCK <= min && oldText.slice(start, start + BLOCK) === newText.slice(start, start + BLOCK)) start += BLOCK;
-	while (start < min && oldText.charCodeAt(start) === newText.charCodeAt(start)) start++;
-	let suffix = 0;
-	while (suffix + BLOCK <= min - start && oldText.slice(oldText.length - suffix - BLOCK, oldText.length - suffix) === newText.slice(newText.length - suffix - BLOCK, newText.length - suffix)) suffix += BLOCK;
-	while (suffix < min - start && oldText.charCodeAt(oldText.length - 1 - suffix) === newText.charCodeAt(newText.length - 1 - suffix)) suffix++;
-	return { start, oldEnd: oldText.length - suffix, newEnd: newText.length - suffix };
 }
 
 /** What pass-1 facts keep in a function's body beyond its own entry: local prototypes of the API, gpc fields, the usage enum. */
@@ -161,10 +149,4 @@ function shiftFacts(facts: FileFacts, afterRow: number, delta: number): FileFact
 		apiCalls: facts.apiCalls.map((c) => ({ ...c, line: line(c.line) })),
 		usageArguments: facts.usageArguments.map((u) => ({ ...u, line: line(u.line) })),
 	};
-}
-
-function rowAt(text: string, offset: number): number {
-	let row = 0;
-	for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) row++;
-	return row;
 }
