@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Parser } from 'web-tree-sitter';
+import { chunkChecks } from '../../server/src/parse/chunkParse';
 import { changedRange, DocumentTrees, offsetAt } from '../../server/src/parse/documents';
 import { createCParser } from '../../server/src/parse/parser';
 import { DEMO } from '../helpers';
@@ -74,6 +75,31 @@ describe('DocumentTrees and the kernel normalisation', () => {
 			expect(tree.rootNode.toString()).toBe(fresh.rootNode.toString());
 			fresh.delete();
 		}
+		docs.dispose();
+	});
+});
+
+describe('DocumentTrees with a parse error in the edited chunk', () => {
+	it('keeps the incremental tree when the chunk parses as it does alone, and parses afresh when the error reaches past it', () => {
+		const docs = new DocumentTrees(parser);
+		let text = source;
+		docs.open('file:///e.c', text);
+		const edit = (insert: string, where: string) => {
+			const at = text.indexOf('\n', text.indexOf(where)) + 1;
+			const range = { start: positionOf(text, at), end: positionOf(text, at) };
+			text = text.slice(0, at) + insert + text.slice(at);
+			const before = { ...chunkChecks };
+			const tree = docs.change('file:///e.c', [{ range, text: insert }])!;
+			const fresh = parser.parse(text)!;
+			expect(tree.rootNode.hasError).toBe(true);
+			expect(tree.rootNode.toString()).toBe(fresh.rootNode.toString());
+			fresh.delete();
+			return { kept: chunkChecks.kept - before.kept, reparsed: chunkChecks.reparsed - before.reparsed };
+		};
+		// A half-typed condition inside one function: the error stays in its chunk.
+		expect(edit('\tif (x\n', 'kvm_xen_shared_info_init(')).toEqual({ kept: 1, reparsed: 0 });
+		// An unclosed brace: everything below is inside it, a fresh parse decides.
+		expect(edit('\tif (x) {\n', 'kvm_xen_destroy_vm(')).toEqual({ kept: 0, reparsed: 1 });
 		docs.dispose();
 	});
 });

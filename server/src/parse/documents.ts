@@ -7,6 +7,7 @@
 // tree-sitter as the range where the normalised texts differ: that covers the typed change and
 // any normalisation it switched on or off elsewhere (an `#endif` typed far below an `#ifdef`).
 import { Edit, type Parser } from 'web-tree-sitter';
+import { agreesWithChunkAlone, chunkChecks, chunkSpan } from './chunkParse';
 import { normaliseEdited, type NormalisedText } from './normalise';
 import { normalisedText, parseNormalised, type Point, type Tree } from './parser';
 
@@ -50,32 +51,33 @@ export class DocumentTrees {
 			// Only the chunks the edit touched are normalised again.
 			const next = normaliseEdited(normalised, newText, startIndex, oldEndIndex, startIndex + change.text.length);
 			const changed = changedRange(normalised.text, next.text, startIndex, oldEndIndex, startIndex + change.text.length);
+			// The chunks the change touched are re-read whole (no node of theirs is reused).
+			const span = chunkSpan(next.chunks, changed.start, changed.newEnd);
+			const delta = changed.newEnd - changed.oldEnd;
 			// Error recovery may differ between an incremental and a fresh parse of the same
-			// text; results must not depend on the edit history, so a tree whose edited or
-			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
-			// files have some) do not depend on this edit: the incremental tree is kept.
-			if (declarationHasError(tree, changed.start, changed.oldEnd)) {
-				// Known before parsing: only the fresh parse is needed.
-				tree.delete();
-				tree = this.parse(newText, undefined, next);
-				text = newText;
-				normalised = next;
-				continue;
-			}
+			// text; results must not depend on the edit history, so when the edited or reparsed
+			// declarations have (or had) errors the tree is kept only if the chunk parsed as it
+			// does alone (chunkParse.ts), else redone. Errors elsewhere (real kernel files have
+			// some) do not depend on this edit: the incremental tree is kept.
+			const hadError = declarationHasError(tree, span.start, span.end - delta);
 			// web-tree-sitter indexes strings in UTF-16 code units, as LSP positions do.
 			const edit = new Edit({
-				startIndex: changed.start,
-				oldEndIndex: changed.oldEnd,
-				newEndIndex: changed.newEnd,
-				startPosition: pointAt(normalised.text, changed.start),
-				oldEndPosition: pointAt(normalised.text, changed.oldEnd),
-				newEndPosition: pointAt(next.text, changed.newEnd),
+				startIndex: span.start,
+				oldEndIndex: span.end - delta,
+				newEndIndex: span.end,
+				startPosition: pointAt(normalised.text, span.start),
+				oldEndPosition: pointAt(normalised.text, span.end - delta),
+				newEndPosition: pointAt(next.text, span.end),
 			});
 			tree.edit(edit);
 			let reparsedTree = this.parse(newText, tree, next);
-			const reparsed = [{ startIndex: changed.start, endIndex: changed.newEnd }, ...tree.getChangedRanges(reparsedTree)];
+			const ranges = tree.getChangedRanges(reparsedTree);
 			tree.delete();
-			if (reparsed.some((r) => declarationHasError(reparsedTree, r.startIndex, r.endIndex))) {
+			const hasError = hadError || [{ startIndex: span.start, endIndex: span.end }, ...ranges].some((r) => declarationHasError(reparsedTree, r.startIndex, r.endIndex));
+			const confined = ranges.every((r) => r.startIndex >= span.start && r.endIndex <= span.end);
+			if (hasError && confined && agreesWithChunkAlone(this.parser, reparsedTree, newText, next, span.start, span.end)) chunkChecks.kept++;
+			else if (hasError) {
+				chunkChecks.reparsed++;
 				reparsedTree.delete();
 				reparsedTree = this.parse(newText, undefined, next);
 			}
