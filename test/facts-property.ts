@@ -22,22 +22,30 @@ const INSERTS = [
 ];
 
 /**
- * Runs `steps` random line edits, each applied to the previous text while that still parses
- * without an error, else to `text` again (a file with an error takes the full extraction);
- * returns how many the splice took.
+ * Runs `steps` random line edits, each applied to the previous text (after one that left a
+ * parse error, the next is typed nearby, as when finishing a statement; once errors spread,
+ * the walk starts again from `text`); returns how many the splice took, and how many of those
+ * with an error in the file.
  */
-export function expectEditedFactsMatch(parser: Parser, file: string, text: string, options: { steps: number; seed: number }): { spliced: number; declined: number } {
+export function expectEditedFactsMatch(parser: Parser, file: string, text: string, options: { steps: number; seed: number }): { spliced: number; declined: number; withErrors: number } {
 	const rand = random(options.seed);
 	let oldText = text;
 	let tree = parser.parse(oldText)!;
 	let oldFacts = extractFacts(file, tree);
 	tree.delete();
+	const oldTree = () => {
+		const t = parser.parse(oldText)!;
+		oldFacts = extractFacts(file, t);
+		t.delete();
+	};
 	let spliced = 0;
 	let declined = 0;
+	let withErrors = 0;
+	let near: number | undefined;
 	for (let step = 0; step < options.steps; step++) {
 		const lines = oldText.split('\n');
 		// Mostly inside function bodies (indented lines), as a developer types.
-		let at = Math.floor(rand() * lines.length);
+		let at = near !== undefined ? Math.max(0, Math.min(lines.length - 1, near + Math.floor(rand() * 5) - 2)) : Math.floor(rand() * lines.length);
 		for (let tries = 0; tries < 20 && !lines[at].startsWith('\t'); tries++) at = Math.floor(rand() * lines.length);
 		const kind = Math.floor(rand() * 3);
 		if (kind === 0) lines.splice(at, 0, INSERTS[Math.floor(rand() * INSERTS.length)]);
@@ -50,15 +58,23 @@ export function expectEditedFactsMatch(parser: Parser, file: string, text: strin
 			const fast = editedFacts(file, oldText, oldFacts, newText, tree);
 			if (fast) {
 				spliced++;
+				if (fresh.errorNodes || tree.rootNode.hasError) withErrors++;
 				expect(JSON.stringify(fast), `step ${step}: line ${at + 1}`).toBe(JSON.stringify(fresh));
 			} else declined++;
-			if (!tree.rootNode.hasError) {
+			// One edit nearby may finish what left an error; if it does not, start again.
+			const stillBroken = tree.rootNode.hasError && near !== undefined;
+			near = tree.rootNode.hasError && !stillBroken ? at : undefined;
+			if (stillBroken) {
+				oldText = text;
+				oldTree();
+			} else {
 				oldText = newText;
-				oldFacts = fresh;
+				// The spliced facts, when there are some: they carry what the next edit checks.
+				oldFacts = fast ?? fresh;
 			}
 		} finally {
 			tree.delete();
 		}
 	}
-	return { spliced, declined };
+	return { spliced, declined, withErrors };
 }

@@ -1,7 +1,7 @@
 // Where a file's functions and ERROR regions are, kept per file while its text
 // stays the same: an analysis whose functions all come from the memo then needs
 // neither the tree nor a walk over it (x86.c has thousands of nodes per function).
-import { errorRegions, type SyntaxNode, type Tree } from '../parse/parser';
+import { errorRegions, parseProblems, type SyntaxNode, type Tree } from '../parse/parser';
 import { changedSpan } from '../parse/spans';
 
 export interface FunctionOutline {
@@ -51,10 +51,9 @@ export function fullOutline(text: string, tree: Tree, functionName: (fn: SyntaxN
  * The outline after an edit inside one function's body, from the one before: that function
  * grows or shrinks, those below it move (the same as a full outline, property-tested; a walk
  * of x86.c's tree costs ~18 ms). Undefined when the edit is anywhere else, or the file has an
- * unparsed region (error recovery reaches past a declaration).
+ * unparsed region outside the function (error recovery may have reached past it).
  */
 export function movedOutline(oldText: string, old: FileOutline, text: string, tree: Tree): FileOutline | undefined {
-	if (old.errors.length || errorRegions(tree.rootNode).length) return undefined;
 	const { start, oldEnd, newEnd } = changedSpan(oldText, text);
 	const delta = newEnd - oldEnd;
 	const at = old.functions.findIndex((f) => f.startIndex < start && oldEnd < f.endIndex);
@@ -68,6 +67,12 @@ export function movedOutline(oldText: string, old: FileOutline, text: string, tr
 	if (!fn || !body || fn.startIndex !== before.startIndex || fn.endIndex !== before.endIndex + delta || start <= body.startIndex || newEnd >= body.endIndex) return undefined;
 	for (let p = fn.parent; p; p = p.parent) if (p.type === 'function_definition') return undefined;
 	if (fn.descendantsOfType('function_definition').length !== 1) return undefined;
+	// Parse problems only inside the function, before and after: error recovery did not reach
+	// past it, so the rest of the file parsed as it did. (The outline keeps ERROR regions; a
+	// MISSING token outside the function would also be in the new tree, and is looked for there.)
+	if (!parseProblems(tree.rootNode).every(([s, e]) => s >= fn!.startIndex && e <= fn!.endIndex)) return undefined;
+	if (!old.errors.every(([s, e]) => s >= before.startIndex && e <= before.endIndex)) return undefined;
+	const errors = errorRegions(tree.rootNode);
 
 	// Lines: those of the edited rows from the new text, the others kept.
 	const firstRow = rowOf(old.lines, start);
@@ -82,7 +87,7 @@ export function movedOutline(oldText: string, old: FileOutline, text: string, tr
 		if (i === at) return { ...f, endIndex: fn!.endIndex, endRow: fn!.endPosition.row };
 		return { ...f, startIndex: f.startIndex + delta, endIndex: f.endIndex + delta, startRow: f.startRow + rowDelta, endRow: f.endRow + rowDelta };
 	});
-	return { lines, errors: [], functions };
+	return { lines, errors, functions };
 }
 
 /** The row of `offset` in the text whose lines these are. */

@@ -8,7 +8,7 @@
 import type { EngineResult } from '../analysis/engine';
 import { extractFacts, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
-import type { SyntaxNode, Tree } from '../parse/parser';
+import { parseProblems, type SyntaxNode, type Tree } from '../parse/parser';
 import { changedSpan, rowAt } from '../parse/spans';
 import { GPC_IDENTIFIER } from './prefilter';
 
@@ -42,16 +42,20 @@ export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, 
 	const body = fn?.childForFieldName('body');
 	// Strictly inside the braces: the header, and so the name and start row, are untouched.
 	if (!fn || !body || start <= body.startIndex || newEnd >= body.endIndex) return undefined;
-	// Error recovery reaches past a declaration's end: with an error anywhere, before or after
-	// the edit, the rest of the file may have parsed otherwise. Without one, the text around the
-	// function parses as it did.
-	if (newTree.rootNode.hasError || oldFacts.errorNodes || oldFacts.functions.some((f) => f.hasErrors)) return undefined;
 	for (let p = fn.parent; p; p = p.parent) if (p.type === 'function_definition') return undefined;
+	// Error recovery may reach past a declaration's end: the rest of the file parsed as it did
+	// only if every parse problem (ERROR, MISSING, hidden code), before the edit and after it,
+	// lies inside the function.
+	// Where the old facts came from a whole-file extraction, their tree had to have none.
+	const delta = newText.length - oldText.length;
+	const errors = parseProblems(newTree.rootNode);
+	if (!errors.every(([s, e]) => s >= fn!.startIndex && e <= fn!.endIndex)) return undefined;
+	const oldErrors = parsedErrors.get(oldFacts);
+	if (oldErrors ? !oldErrors.every(([s, e]) => s >= fn.startIndex && e <= fn.endIndex - delta) : oldFacts.errorNodes || oldFacts.functions.some((f) => f.hasErrors)) return undefined;
 	// The function has its lines to itself: nothing of another declaration on its first or last line.
 	const lineStart = newText.lastIndexOf('\n', fn.startIndex - 1) + 1;
 	const lineEnd = newText.indexOf('\n', fn.endIndex);
 	if (newText.slice(lineStart, fn.startIndex).trim() || newText.slice(fn.endIndex, lineEnd < 0 ? newText.length : lineEnd).trim()) return undefined;
-	const delta = newText.length - oldText.length;
 	const oldFnText = oldText.slice(fn.startIndex, fn.endIndex - delta);
 	const newFnText = newText.slice(fn.startIndex, fn.endIndex);
 	if (FILE_LEVEL_IN_BODY.test(oldFnText) || FILE_LEVEL_IN_BODY.test(newFnText)) return undefined;
@@ -73,14 +77,21 @@ export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, 
 		...mine,
 		...old.filter((x) => x.line > oldLast).map((x) => (lineDelta ? { ...x, line: x.line + lineDelta } : x)),
 	];
-	return {
+	const facts = {
 		...oldFacts,
 		declarations: lineDelta ? oldFacts.declarations.map((d) => ({ ...d, line: line(d.line) })) : oldFacts.declarations,
 		functions: splice(oldFacts.functions, now.functions),
 		apiCalls: splice(oldFacts.apiCalls, now.apiCalls),
 		usageArguments: splice(oldFacts.usageArguments, now.usageArguments),
+		// Every ERROR node of the file is in the function.
+		errorNodes: now.errorNodes,
 	};
+	parsedErrors.set(facts, errors);
+	return facts;
 }
+
+/** The parse problems of the tree that facts editedFacts() made were taken from: the next edit's "before". */
+const parsedErrors = new WeakMap<FileFacts, [number, number][]>();
 
 /**
  * The edit from `oldText` (whose facts are `oldFacts`) to `newText` (parsed as `newTree`)

@@ -146,6 +146,21 @@ export function parentByCursor(node: Node): Node | null {
 }
 
 /**
+ * Where the parse went wrong: ERROR nodes, MISSING tokens (zero-width: [at, at]) and the code
+ * the normalisation hid, in document order. An edit's effects stay within a declaration only if
+ * all of these lie inside it (index/incremental.ts, analysis/outline.ts).
+ */
+export function parseProblems(root: Node): [number, number][] {
+	const out: [number, number][] = [];
+	const visit = (n: Node): void => {
+		if (n.type === 'ERROR' || n.isMissing) out.push([n.startIndex, n.endIndex]);
+		for (const c of n.children) if (c?.hasError) visit(c);
+	};
+	if (root.hasError) visit(root);
+	return [...out, ...(hiddenCode.get(root.tree) ?? [])];
+}
+
+/**
  * ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has
  * none), and the code the normalisation hid (the other branches of an `#if` inside an expression):
  * nothing is reported from either and no rewrite touches them.
