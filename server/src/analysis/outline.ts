@@ -79,7 +79,9 @@ export function movedOutline(oldText: string, old: FileOutline, text: string, tr
 	const lastOldRow = rowOf(old.lines, oldEnd);
 	const from = text.lastIndexOf('\n', start - 1) + 1;
 	const lineEnd = text.indexOf('\n', newEnd);
-	const middle = text.slice(from, lineEnd < 0 ? text.length : lineEnd).split('\n');
+	// Copied: a line split from `text` is a slice that would keep the whole text alive, and the
+	// outline keeps lines across many edits (one text per edit, ~15 MB over 400 edits of x86.c).
+	const middle = (JSON.parse(JSON.stringify(text.slice(from, lineEnd < 0 ? text.length : lineEnd))) as string).split('\n');
 	const lines = [...old.lines.slice(0, firstRow), ...middle, ...old.lines.slice(lastOldRow + 1)];
 	const rowDelta = lines.length - old.lines.length;
 	const functions = old.functions.map((f, i) => {
