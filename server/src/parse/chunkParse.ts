@@ -24,9 +24,10 @@ export function chunkSpan(chunks: readonly number[], start: number, end: number)
 }
 
 /**
- * Whether `tree`'s nodes within [start, end) are those of a parse of that chunk alone, with
- * none reaching across its ends, and the parse alone ends cleanly (no error or missing
- * token at its last line, where the rest of the file could have made a difference).
+ * Whether `tree`'s nodes within [start, end) are those of a parse of that chunk alone (the
+ * same top-level nodes with the same S-expressions and ranges, and the same ERROR and MISSING
+ * nodes), with none reaching across its ends, and the parse alone ends cleanly (no error or
+ * missing token at its last line, where the rest of the file could have made a difference).
  */
 export function agreesWithChunkAlone(parser: Parser, tree: Tree, text: string, normalised: NormalisedText, start: number, end: number): boolean {
 	const alone = parseNormalised(parser, text, normalised, null, {
@@ -38,9 +39,9 @@ export function agreesWithChunkAlone(parser: Parser, tree: Tree, text: string, n
 		const last = root.lastChild;
 		const body = normalised.text.slice(start, end).trimEnd();
 		if (last && (last.type === 'ERROR' || endsMissing(last) || last.endIndex !== start + body.length)) return false;
-		const mine = nodesWithin(tree.rootNode, start, end);
-		const theirs = nodesWithin(root, start, end);
-		return !!mine && !!theirs && mine.length === theirs.length && mine.every((n, i) => n === theirs[i]);
+		const mine = chunkShape(tree.rootNode, start, end);
+		const theirs = chunkShape(root, start, end);
+		return mine !== undefined && mine === theirs;
 	} finally {
 		alone.delete();
 	}
@@ -53,36 +54,31 @@ function endsMissing(node: SyntaxNode): boolean {
 }
 
 /**
- * Every node lying wholly within [start, end), in document order, as type and range; undefined
- * when a node overlaps an end (the tree's structure crosses the chunk's bounds).
+ * The nodes of [start, end) as one string: each top-level node's type, range and S-expression,
+ * and the range of every ERROR and MISSING node (the structure that error recovery decides;
+ * S-expressions are made by tree-sitter in one call, and only subtrees with an error are
+ * walked). Undefined when a node overlaps an end: the tree's structure crosses the chunk.
  */
-function nodesWithin(root: SyntaxNode, start: number, end: number): string[] | undefined {
-	const out: string[] = [];
-	const cursor = root.walk();
-	try {
-		// The root is the container, whatever its extent.
-		if (!cursor.gotoFirstChild()) return out;
-		for (;;) {
-			const s = cursor.startIndex;
-			const e = cursor.endIndex;
-			let descend = false;
-			if (e <= start || s >= end) {
-				// Outside; a zero-width node exactly at an end belongs to neither side.
-			} else if (s >= start && e <= end) {
-				const node = cursor.currentNode;
-				out.push(`${node.type}${node.isMissing ? '!' : ''}@${s}-${e}`);
-				descend = true;
-			} else if (s < start && e > end) {
-				descend = true;
-			} else return undefined;
-			if (descend && cursor.gotoFirstChild()) continue;
-			while (!cursor.gotoNextSibling()) {
-				if (!cursor.gotoParent() || cursor.nodeId === root.id) return out;
-			}
-		}
-	} finally {
-		cursor.delete();
+function chunkShape(root: SyntaxNode, start: number, end: number): string | undefined {
+	// The innermost node holding the whole chunk (the file, or an #ifdef around functions).
+	let container = root;
+	for (;;) {
+		const inner = container.firstChildForIndex(start);
+		if (!inner || inner.startIndex > start || inner.endIndex < end || (inner.startIndex === start && inner.endIndex === end)) break;
+		container = inner;
 	}
+	const out: string[] = [];
+	const problems = (n: SyntaxNode): void => {
+		if (n.type === 'ERROR' || n.isMissing) out.push(`!${n.startIndex}-${n.endIndex}`);
+		for (const c of n.children) if (c?.hasError) problems(c);
+	};
+	for (let n: SyntaxNode | null = container.firstChildForIndex(start); n && n.startIndex < end; n = n.nextSibling) {
+		if (n.endIndex <= start) continue;
+		if (n.startIndex < start || n.endIndex > end) return undefined;
+		out.push(`${n.type}@${n.startIndex}-${n.endIndex} ${n.toString()}`);
+		if (n.hasError) problems(n);
+	}
+	return out.join('\n');
 }
 
 function pointAt(text: string, offset: number): { row: number; column: number } {
