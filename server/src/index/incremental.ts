@@ -64,7 +64,7 @@ export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, 
 	const lineDelta = rowAt(newText, newEnd) - rowAt(oldText, oldEnd);
 	const oldLast = fn.endPosition.row - lineDelta;
 	const inside = (line: number) => line >= first && line <= oldLast;
-	const now = extractFacts(file, { rootNode: fn } as Tree, GPC_IDENTIFIER.test(newText));
+	const now = functionFacts(file, fn, newText, newTree);
 	if (now.functions.length !== 1 || now.gpcFields.length || now.hasUsageEnum) return undefined;
 	const before = oldFacts.functions.filter((f) => inside(f.line));
 	if (before.length !== 1 || before[0].line !== first || before[0].name !== now.functions[0].name) return undefined;
@@ -90,6 +90,19 @@ export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, 
 	return facts;
 }
 
+/**
+ * Pass-1 facts of one function of `tree` (whose text is `text`), as extracting them alone gives:
+ * the shortcut (localEdit) and the facts of the edit (editedFacts) both ask, for the same tree.
+ */
+function functionFacts(file: string, fn: SyntaxNode, text: string, tree: Tree): FileFacts {
+	const known = lastFunctionFacts.get(tree);
+	if (known && known.id === fn.id && known.file === file) return known.facts;
+	const facts = extractFacts(file, { rootNode: fn } as Tree, GPC_IDENTIFIER.test(text));
+	lastFunctionFacts.set(tree, { id: fn.id, file, facts });
+	return facts;
+}
+const lastFunctionFacts = new WeakMap<Tree, { id: number; file: string; facts: FileFacts }>();
+
 /** The parse problems of the tree that facts editedFacts() made were taken from: the next edit's "before". */
 const parsedErrors = new WeakMap<FileFacts, [number, number][]>();
 
@@ -109,7 +122,7 @@ export function localEdit(file: string, oldText: string, oldFacts: FileFacts, ne
 	const delta = newText.length - oldText.length;
 	const oldFnText = oldText.slice(fn.startIndex, fn.endIndex - delta);
 	if (GPC_TEXT.test(oldFnText) || GPC_TEXT.test(newText.slice(fn.startIndex, fn.endIndex))) return undefined;
-	const now = extractFacts(file, { rootNode: fn } as Tree).functions[0];
+	const now = functionFacts(file, fn, newText, newTree).functions[0];
 	const row = fn.startPosition.row;
 	const before = oldFacts.functions.find((f) => f.line === row && f.name === now?.name);
 	if (!now || !before || before.hasErrors || !sameSummary(before, now) || now.callees.some((c) => users.has(c))) return undefined;
