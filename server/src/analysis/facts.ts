@@ -62,7 +62,15 @@ export interface FileFacts {
 }
 
 export function extractFacts(file: string, tree: Tree): FileFacts {
-	const root = tree.rootNode;
+	return factsUnder(file, tree.rootNode);
+}
+
+/**
+ * The facts of what lies under `root`: a whole file's, or one function's when index/incremental.ts
+ * re-extracts an edited function alone; `namesGpcApi` then says whether the whole file names
+ * the gpc API (otherwise read from `root`).
+ */
+export function factsUnder(file: string, root: SyntaxNode, namesGpcApi?: boolean): FileFacts {
 	const facts: FileFacts = {
 		file, declarations: [], gpcFields: [], hasUsageEnum: false, functions: [], apiCalls: [], usageArguments: [], errorNodes: 0,
 	};
@@ -90,7 +98,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
 	// the kernel's thousands of other locks (`check --all-files` would analyse them all). Searched
 	// for only when a function takes such a lock.
-	let lockMayBeGpc: boolean | undefined;
+	let lockMayBeGpc: boolean | undefined = namesGpcApi;
 	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
 	const definitions = root.descendantsOfType('function_definition').flatMap((fn) => {

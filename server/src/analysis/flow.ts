@@ -96,9 +96,11 @@ export function analyzeFunction(
 	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder };
 
 	// A function that takes the lock itself, or whose callers never hold one, starts unlocked.
-	const startsUnlocked = tree.callersHoldGpc(name) === 'none';
+	// Asked only when an instance needs it: a function that touches no gpc (a caller of one)
+	// does not depend on the answer, so the memo reuses its analysis across rounds.
+	let startsUnlocked: boolean | undefined;
 	const fallback = (instance: string): InstanceState =>
-		scope.managed.has(instance) || (startsUnlocked && !scope.callerHeld.has(instance))
+		scope.managed.has(instance) || (!scope.callerHeld.has(instance) && (startsUnlocked ??= tree.callersHoldGpc(name) === 'none'))
 			? { held: 'no', valid: 'no', life: 'unknown' }
 			: { held: 'maybe', valid: 'maybe', life: 'unknown' };
 
