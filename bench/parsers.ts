@@ -37,7 +37,9 @@ function measure(parser: AnyParser, texts: { file: string; text: string }[], opt
 async function main(): Promise<void> {
 	const texts = (await indexTree(tree, { jobs: 1 })).sources.map((s) => ({ file: s.file, text: s.read() }));
 	const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t.text), 0);
-	const wasm = await createCParser();
+	// Both parse the text as it is: the kernel normalisation (parse/normalise.ts) is gpcscope's own
+	// step before either parser, and the native binding has no hook to read the original text.
+	const wasm = await createCParser({ raw: true });
 	let native: AnyParser | undefined;
 	let nativeError: string | undefined;
 	try {

@@ -3,7 +3,8 @@
 //   CLI cold (no cache), cold writing the cache, warm, warm with pass 2 re-run;
 //   peak RSS; the language server's index time and edit→diagnostics latency
 //   over 200 one-line edits (bench/lsp.ts); native tree-sitter against
-//   web-tree-sitter on the parsed set (bench/parsers.ts).
+//   web-tree-sitter on the parsed set (bench/parsers.ts); lines under a parse error
+//   with and without the kernel normalisation (bench/errors.ts).
 // Downloads the Debian trees if missing (test/kernel/trees.ts). Prints a
 // markdown table and writes the raw numbers as JSON.
 //   GPCSCOPE_BENCH_RUNS=5 GPCSCOPE_BENCH_EDITS=200 npm run bench [-- 6.12]
@@ -122,6 +123,9 @@ function benchTree(version: KernelVersion): Record<string, unknown> {
 		out.spatch = { ...spatch, matches: spatch.stdout.split('\n').filter((l) => /^-.*_check\s*\(/.test(l)).length, stdout: undefined };
 	}
 	out.parsers = child('parsers.ts', [tree, nativeModules()]);
+	// Lines under a parse error in the files with the most gpc call sites, with and without the normalisation.
+	out.errors = child('errors.ts', [tree, '10', '--json']);
+	out.errorsRaw = child('errors.ts', [tree, '10', '--raw', '--json']);
 	const lspCache = mkdtempSync(join(tmpdir(), 'gpcscope-bench-lsp-'));
 	out.lsp = child('lsp.ts', [tree, String(EDITS), lspCache]);
 	out.lspWarm = child('lsp.ts', [tree, '0', lspCache]);
@@ -158,6 +162,20 @@ function table(results: Record<string, any>[]): string {
 		const saved = (r.parsers.wasm.parseMs + r.parsers.wasm.factsMs - r.parsers.native.parseMs - r.parsers.native.factsMs) / 1000;
 		const cpu = r.cold.user + r.cold.sys;
 		return `${(cpu / (cpu - saved)).toFixed(2)}× (CPU)`;
+	}));
+	const share = (r: Record<string, any>, key: 'errors' | 'errorsRaw', file: string) => {
+		const m = (r[key] as { file: string; lines: number; errorLines: number }[]).find((x) => x.file === file);
+		return m ? `${((100 * m.errorLines) / m.lines).toFixed(1)}%` : '–';
+	};
+	for (const file of ['arch/x86/kvm/x86.c', 'arch/x86/kvm/xen.c']) {
+		row(`lines under a parse error, ${file.split('/').pop()}: tree-sitter alone → normalised`, '≤ 5 %', ...col((r) => `${share(r, 'errorsRaw', file)} → ${share(r, 'errors', file)}`));
+	}
+	row('  the 10 files with the most gpc call sites', '', ...col((r) => {
+		const total = (key: string) => {
+			const ms = r[key] as { lines: number; errorLines: number }[];
+			return `${((100 * ms.reduce((n, m) => n + m.errorLines, 0)) / ms.reduce((n, m) => n + m.lines, 0)).toFixed(1)}%`;
+		};
+		return `${total('errorsRaw')} → ${total('errors')}`;
 	}));
 	row('load average before → after', '', ...col((r) => `${r.loadBefore[0]} → ${r.loadAfter[0]}`));
 	const header = ['', ...results.map((r) => `linux-${r.version}`), 'target'];

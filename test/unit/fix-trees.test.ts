@@ -3,7 +3,7 @@
 // nothing, the result has no finding and no usage identifier left, the
 // --dry-run patch applies with `git apply`, and refusals name file:line.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,21 @@ describe('fix refusals', () => {
 		expect(r.stderr).toMatch(/^virt\/kvm\/pfncache\.c:19: error: .*tree-sitter could not parse .*virt\/kvm\/pfncache\.c:20/m);
 		expect(files(tree)).toEqual(files(join(CASES, 'refuse-unparsed-6.2', 'before')));
 		expect(fix(tree, '--dry-run').stdout).toBe('');
+	});
+
+	it('rewrites the same tree when the region is a kernel macro the normalisation reads (sizeof_field of a struct)', () => {
+		// xen.c's BUILD_BUG_ON(sizeof_field(struct …, …) != …) shape: tree-sitter alone cannot
+		// parse it (this test refused before parse/normalise.ts); normalised, the branch goes whole.
+		const tree = fresh('normalised');
+		cpSync(join(CASES, 'refuse-unparsed-6.2', 'before'), tree, { recursive: true });
+		const file = join(tree, 'virt', 'kvm', 'pfncache.c');
+		const text = readFileSync(file, 'utf8').replace('typeof_member(struct gfn_to_pfn_cache, usage) != 4', 'sizeof_field(struct gfn_to_pfn_cache, usage) != 4');
+		writeFileSync(file, text);
+		const r = fix(tree);
+		expect(r.status, r.stderr).toBe(0);
+		const after = readFileSync(file, 'utf8');
+		expect(codeOnly(after)).not.toMatch(/KVM_GUEST_USES_PFN|sizeof_field/);
+		expect(after).toMatch(/gpc->valid = false;\n\t\t}\n\t\twrite_unlock_irq\(&gpc->lock\);/);
 	});
 
 	it('refuses a tree where a caller passes the guest bit, naming it', () => {

@@ -119,3 +119,17 @@ describe('the import graph', () => {
 		expect(imports).toContainEqual({ from: 'client/src/commands.ts', to: 'server/src/protocol.ts', typeOnly: false });
 	});
 });
+
+describe('parsing', () => {
+	// Every front end (check, the language server's documents and disk trees, the index's
+	// workers, review, kbuild, fix, simulate --from) parses through the kernel normalisation
+	// (parse/normalise.ts), which createCParser() puts under parse(): a parser made anywhere
+	// else, or a raw one, would read the kernel's macro shapes as errors again.
+	const server = files.filter((f) => relative(REPO, f).startsWith('server/'));
+	const where = (pattern: RegExp) => server.filter((f) => pattern.test(readFileSync(f, 'utf8'))).map((f) => relative(REPO, f));
+
+	it('makes parsers only in parse/parser.ts, and none raw', () => {
+		expect(where(/\bnew\s+Parser\s*\(|\.setLanguage\s*\(/)).toEqual(['server/src/parse/parser.ts']);
+		expect(where(/createCParser\s*\(\s*\{/)).toEqual([]);
+	});
+});

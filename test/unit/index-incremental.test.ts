@@ -13,7 +13,8 @@ import type { EngineResult } from '../../server/src/analysis/engine';
 import { parseSettings } from '../../server/src/config';
 import { gpcUsers, localEdit, shiftResult } from '../../server/src/index/incremental';
 import { Workspace } from '../../server/src/workspace/workspace';
-import { DEMO, engine, indexed } from '../helpers';
+import { expectEditedFactsMatch } from '../facts-property';
+import { DEMO, engine, FIXTURES, indexed } from '../helpers';
 import { initialize, inProcessClient, type TestClient } from '../lsp-client';
 
 const FILE = 'arch/x86/kvm/x86.c';
@@ -98,6 +99,23 @@ describe('local edits', () => {
 		// Both outcomes are exercised.
 		expect(applied).toBeGreaterThan(5);
 		expect(refused).toBeGreaterThan(5);
+	});
+});
+
+describe('facts of an edit inside one function', () => {
+	it.each(['arch/x86/kvm/x86.c', 'arch/x86/kvm/xen.c', 'virt/kvm/pfncache.c'])('equal extracting the whole file, after each random edit of the demo %s', async (file) => {
+		const { parser } = await engine();
+		const { spliced, declined, withErrors } = expectEditedFactsMatch(parser, file, readFileSync(join(DEMO, file), 'utf8'), { steps: 60, seed: 11 });
+		expect(spliced).toBeGreaterThan(20);
+		expect(declined).toBeGreaterThan(0);
+		// Some of them with a parse error inside the edited function.
+		expect(withErrors).toBeGreaterThan(0);
+	});
+
+	it('equal extracting the whole file on a fixture with the usage enum and gpc fields', async () => {
+		const { parser } = await engine();
+		const file = join(FIXTURES, 'gpc-dead-usage-flag', 'bad', 'no-guest-user-6.2', 'virt', 'kvm', 'pfncache.c');
+		expectEditedFactsMatch(parser, 'virt/kvm/pfncache.c', readFileSync(file, 'utf8'), { steps: 40, seed: 5 });
 	});
 });
 

@@ -4,10 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { extractFacts, type FileFacts } from '../../server/src/analysis/facts';
 import { sleepSummaries } from '../../server/src/analysis/sleep';
+import { createCParser } from '../../server/src/parse/parser';
 import { engine } from '../helpers';
 
-async function factsOf(files: Record<string, string>): Promise<FileFacts[]> {
-	const { parser } = await engine();
+/** `raw`: tree-sitter on the text as written, without the kernel normalisation (parse/normalise.ts). */
+async function factsOf(files: Record<string, string>, options: { raw?: boolean } = {}): Promise<FileFacts[]> {
+	const parser = options.raw ? await createCParser({ raw: true }) : (await engine()).parser;
 	return Object.entries(files).map(([file, text]) => {
 		const tree = parser.parse(text)!;
 		try {
@@ -63,8 +65,9 @@ describe('sleepSummaries', () => {
 
 	it('takes a macro loop tree-sitter parsed as a function for part of its function, and gives nested functions their own calls', async () => {
 		// skl_enable_logs() in linux-6.1's sound/soc/intel/avs/skl.c: after `if (x) for_each_set_bit(...) { }`
-		// tree-sitter parses the loop as a definition and nests the next functions in this one.
-		const facts = await factsOf({
+		// tree-sitter alone parses the loop as a definition and nests the next functions in this one.
+		// The normalised parse reads it as a loop (below); facts.ts still copes with the raw one.
+		const files = {
 			'sound/avs/skl.c': [
 				'static int enable_logs(struct avs_dev *adev, int enable, unsigned long mask, u32 *prio)',
 				'{',
@@ -113,7 +116,8 @@ describe('sleepSummaries', () => {
 			].join('\n'),
 			'sound/avs/ipc.c': 'int msleep_and_report(struct avs_dev *adev) { msleep(1); return 0; }\nint buffer_size(struct avs_dev *adev) { return 4096; }\n',
 			'lib/user.c': 'void user(unsigned long *m) { for_each_set_bit(i, m, 4); }\n',
-		});
+		};
+		const facts = await factsOf(files, { raw: true });
 		const functions = facts[0].functions;
 		expect(functions.map((f) => f.name)).toEqual(['enable_logs', 'log_offset', 'log_status']);
 		// The functions tree-sitter nested in enable_logs() keep their calls.
@@ -123,6 +127,16 @@ describe('sleepSummaries', () => {
 		expect(s.from('lib/user.c', 'user')).toBeUndefined();
 		expect(s.from('sound/avs/skl.c', 'log_status')).toBe('it calls msleep_and_report(), which calls msleep()');
 		expect(s.from('sound/avs/skl.c', 'log_offset')).toBeUndefined();
+
+		// Normalised, the loops are loops: every function is found, next_function() too, and no error is left.
+		const normalised = await factsOf(files);
+		expect(normalised[0].functions.map((f) => f.name)).toEqual(['enable_logs', 'next_function', 'log_offset', 'log_status']);
+		expect(normalised[0].errorNodes).toBe(0);
+		expect(normalised[0].functions[0].callees).toEqual(expect.arrayContaining(['kzalloc', 'send_and_wait', 'kfree']));
+		expect(normalised[0].functions[0].callees).not.toContain('buffer_size');
+		const n = sleepSummaries(normalised);
+		expect(n.from('sound/avs/skl.c', 'next_function')).toBe('it calls msleep_and_report(), which calls msleep()');
+		expect(n.from('sound/avs/skl.c', 'log_offset')).toBeUndefined();
 	});
 
 	it('takes no statement nested in a body for a function: `else list_for_each_entry(...) { }` (vmwgfx)', async () => {

@@ -78,7 +78,15 @@ export interface FileFacts {
 }
 
 export function extractFacts(file: string, tree: Tree): FileFacts {
-	const root = tree.rootNode;
+	return factsUnder(file, tree.rootNode);
+}
+
+/**
+ * The facts of what lies under `root`: a whole file's, or one function's when index/incremental.ts
+ * re-extracts an edited function alone; `namesGpcApi` then says whether the whole file names
+ * the gpc API (otherwise read from `root`).
+ */
+export function factsUnder(file: string, root: SyntaxNode, namesGpcApi?: boolean, fileRoot: SyntaxNode = root): FileFacts {
 	const facts: FileFacts = {
 		file, declarations: [], gpcFields: [], hasUsageEnum: false, functions: [], apiCalls: [], usageArguments: [], errorNodes: 0,
 	};
@@ -108,7 +116,7 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 	// `x->lock` may be a gpc's lock only in a file that names the gpc API: elsewhere it is one of
 	// the kernel's thousands of other locks (`check --all-files` would analyse them all). Searched
 	// for only when a function takes such a lock.
-	let lockMayBeGpc: boolean | undefined;
+	let lockMayBeGpc: boolean | undefined = namesGpcApi;
 	const usesGpc = (text: string) => GPC_API_MENTION.test(text) || (LOCK_MENTION.test(text) && (lockMayBeGpc ??= GPC_IDENTIFIER.test(root.text)));
 
 	// Statements tree-sitter misread as definitions (`else list_for_each_entry(...) { }`) are not
@@ -146,7 +154,8 @@ export function extractFacts(file: string, tree: Tree): FileFacts {
 			params, returnsCheck: returnedCheck(fn),
 			returnType: fn.childForFieldName('type')?.text ?? '', calls: withArguments.calls, callLines: withArguments.lines,
 			usesGpc: user, hasErrors: fn.hasError,
-			...(user && isAddressTaken(root, name) ? { addressTaken: true } : {}),
+			// Whether the file names it outside a call is the file's property, not the function's.
+			...(user && isAddressTaken(fileRoot, name) ? { addressTaken: true } : {}),
 			...(unparsed.length ? { unparsedCalls: unparsed } : {}),
 		});
 	}
@@ -222,7 +231,8 @@ function unparsedCalls(fn: SyntaxNode): string[] {
 function isAddressTaken(root: SyntaxNode, name: string): boolean {
 	const text = root.text;
 	for (const m of text.matchAll(new RegExp(`\\b${name}\\b`, 'g'))) {
-		const node = root.descendantForIndex(m.index, m.index + name.length);
+		const at = root.startIndex + m.index;
+		const node = root.descendantForIndex(at, at + name.length);
 		if (!node || node.type === 'comment' || node.type === 'string_content' || node.type === 'string_literal') continue;
 		if (node.type !== 'identifier') return true;
 		const parent = node.parent;

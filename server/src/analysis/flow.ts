@@ -133,11 +133,13 @@ export function analyzeFunction(
 	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder, stores: [] };
 
 	// A function that takes the lock itself, or whose callers never hold one, starts unlocked;
-	// one whose every caller holds an instance's lock starts with it held (by them).
-	const startsUnlocked = tree.callersHoldGpc(name) === 'none';
+	// one whose every caller holds an instance's lock starts with it held (by them). Whether
+	// callers hold any is asked only when an instance needs it: a function that touches no gpc
+	// (a caller of one) does not depend on the answer, so the memo reuses its analysis across rounds.
+	let startsUnlocked: boolean | undefined;
 	scope.entryHeld = new Set(tree.callerLocks?.(name) ?? []);
 	const fallback = (instance: string): InstanceState =>
-		scope.managed.has(instance) || (startsUnlocked && !scope.callerHeld.has(instance))
+		scope.managed.has(instance) || (!scope.callerHeld.has(instance) && (startsUnlocked ??= tree.callersHoldGpc(name) === 'none'))
 			? { held: 'no', valid: 'no', life: 'unknown' }
 			: scope.entryHeld.has(instance)
 				? { held: 'yes', valid: 'maybe', life: 'unknown', byCaller: true }

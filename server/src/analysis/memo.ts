@@ -113,13 +113,24 @@ function recording(knowledge: TreeKnowledge, answers: Map<string, string | undef
 }
 
 function stillAnswered(answers: Map<string, string | undefined>, knowledge: TreeKnowledge): boolean {
-	for (const [asked, answer] of answers) {
-		const [question, name] = asked.split('\0') as [Question, string];
-		const ask = knowledge[question] as ((name: string) => unknown) | undefined;
-		if (JSON.stringify(ask?.(name)) !== answer) return false;
+	// One knowledge answers the same way all round: each question is asked of it once.
+	let known = asked.get(knowledge);
+	if (!known) asked.set(knowledge, (known = new Map()));
+	for (const [question, answer] of answers) {
+		let now = known.get(question);
+		if (now === undefined && !known.has(question)) {
+			const [kind, name] = question.split('\0') as [Question, string];
+			const ask = knowledge[kind] as ((name: string) => unknown) | undefined;
+			now = JSON.stringify(ask?.(name));
+			known.set(question, now);
+		}
+		if (now !== answer) return false;
 	}
 	return true;
 }
+
+/** Answers already asked of a knowledge, as JSON, by `${question}\0${name}`. */
+const asked = new WeakMap<TreeKnowledge, Map<string, string | undefined>>();
 
 /**
  * A copy of `result` moved by `by` rows and offsets. Locations in other functions (an

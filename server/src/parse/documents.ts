@@ -3,8 +3,13 @@
 // Closing a document deletes its tree; no other tree outlives its use.
 // A document over the size limit (a generated header) keeps only its text:
 // it is not parsed until an edit brings it under the limit.
+// Trees are parsed from the kernel-normalised text (normalise.ts), so an edit is described to
+// tree-sitter as the range where the normalised texts differ: that covers the typed change and
+// any normalisation it switched on or off elsewhere (an `#endif` typed far below an `#ifdef`).
 import { Edit, type Parser } from 'web-tree-sitter';
-import type { Tree } from './parser';
+import { agreesWithChunkAlone, chunkChecks, chunkSpan } from './chunkParse';
+import { normaliseEdited, type NormalisedText } from './normalise';
+import { normalisedText, parseNormalised, type Tree } from './parser';
 import { offsetAt, pointAt } from './positions';
 
 export interface TextChange {
@@ -14,7 +19,7 @@ export interface TextChange {
 }
 
 export class DocumentTrees {
-	private readonly trees = new Map<string, { tree?: Tree; text: string }>();
+	private readonly trees = new Map<string, { tree?: Tree; text: string; normalised?: NormalisedText }>();
 
 	/** `maxBytes`: documents larger than this (in UTF-8) are not parsed. */
 	constructor(private readonly parser: Parser, private readonly maxBytes: () => number = () => Infinity) {}
@@ -23,7 +28,7 @@ export class DocumentTrees {
 	open(uri: string, text: string): Tree | undefined {
 		this.close(uri);
 		const tree = this.fits(text) ? this.parse(text) : undefined;
-		this.trees.set(uri, { tree, text });
+		this.trees.set(uri, { tree, text, normalised: tree ? normalisedText(text) : undefined });
 		return tree;
 	}
 
@@ -31,50 +36,57 @@ export class DocumentTrees {
 	change(uri: string, changes: readonly TextChange[]): Tree | undefined {
 		const entry = this.trees.get(uri);
 		if (!entry) return undefined;
-		let { text, tree } = entry;
+		let { text, tree, normalised } = entry;
 		for (const change of changes) {
 			const startIndex = change.range ? offsetAt(text, change.range.start) : 0;
 			const oldEndIndex = change.range ? offsetAt(text, change.range.end) : text.length;
 			const newText = change.range ? text.slice(0, startIndex) + change.text + text.slice(oldEndIndex) : change.text;
 			const fits = this.fits(newText);
-			if (!tree || !change.range || !fits) {
+			if (!tree || !normalised || !change.range || !fits) {
 				tree?.delete();
 				text = newText;
 				tree = fits ? this.parse(text) : undefined;
+				normalised = tree ? normalisedText(text) : undefined;
 				continue;
 			}
+			// Only the chunks the edit touched are normalised again.
+			const next = normaliseEdited(normalised, newText, startIndex, oldEndIndex, startIndex + change.text.length);
+			const changed = changedRange(normalised.text, next.text, startIndex, oldEndIndex, startIndex + change.text.length);
+			// The chunks the change touched are re-read whole (no node of theirs is reused).
+			const span = chunkSpan(next.chunks, changed.start, changed.newEnd);
+			const delta = changed.newEnd - changed.oldEnd;
 			// Error recovery may differ between an incremental and a fresh parse of the same
-			// text; results must not depend on the edit history, so a tree whose edited or
-			// reparsed declarations have (or had) errors is redone. Errors elsewhere (real kernel
-			// files have some) do not depend on this edit: the incremental tree is kept.
-			if (declarationHasError(tree, startIndex, oldEndIndex)) {
-				// Known before parsing: only the fresh parse is needed.
-				tree.delete();
-				tree = this.parse(newText);
-				text = newText;
-				continue;
-			}
+			// text; results must not depend on the edit history, so when the edited or reparsed
+			// declarations have (or had) errors the tree is kept only if the chunk parsed as it
+			// does alone (chunkParse.ts), else redone. Errors elsewhere (real kernel files have
+			// some) do not depend on this edit: the incremental tree is kept.
+			const hadError = declarationHasError(tree, span.start, span.end - delta);
 			// web-tree-sitter indexes strings in UTF-16 code units, as LSP positions do.
 			const edit = new Edit({
-				startIndex: startIndex,
-				oldEndIndex: oldEndIndex,
-				newEndIndex: startIndex + change.text.length,
-				startPosition: pointAt(text, startIndex),
-				oldEndPosition: pointAt(text, oldEndIndex),
-				newEndPosition: pointAt(newText, startIndex + change.text.length),
+				startIndex: span.start,
+				oldEndIndex: span.end - delta,
+				newEndIndex: span.end,
+				startPosition: pointAt(normalised.text, span.start),
+				oldEndPosition: pointAt(normalised.text, span.end - delta),
+				newEndPosition: pointAt(next.text, span.end),
 			});
 			tree.edit(edit);
-			let next = this.parse(newText, tree);
-			const reparsed = [{ startIndex, endIndex: startIndex + change.text.length }, ...tree.getChangedRanges(next)];
+			let reparsedTree = this.parse(newText, tree, next);
+			const ranges = tree.getChangedRanges(reparsedTree);
 			tree.delete();
-			if (reparsed.some((r) => declarationHasError(next, r.startIndex, r.endIndex))) {
-				next.delete();
-				next = this.parse(newText);
+			const hasError = hadError || [{ startIndex: span.start, endIndex: span.end }, ...ranges].some((r) => declarationHasError(reparsedTree, r.startIndex, r.endIndex));
+			const confined = ranges.every((r) => r.startIndex >= span.start && r.endIndex <= span.end);
+			if (hasError && confined && agreesWithChunkAlone(this.parser, reparsedTree, newText, next, span.start, span.end)) chunkChecks.kept++;
+			else if (hasError) {
+				chunkChecks.reparsed++;
+				reparsedTree.delete();
+				reparsedTree = this.parse(newText, undefined, next);
 			}
-			tree = next;
+			tree = reparsedTree;
 			text = newText;
+			normalised = next;
 		}
-		this.trees.set(uri, { tree, text });
+		this.trees.set(uri, { tree, text, normalised });
 		return tree;
 	}
 
@@ -84,6 +96,7 @@ export class DocumentTrees {
 		if (!entry || !!entry.tree === this.fits(entry.text)) return;
 		entry.tree?.delete();
 		entry.tree = entry.tree ? undefined : this.parse(entry.text);
+		entry.normalised = entry.tree ? normalisedText(entry.text) : undefined;
 	}
 
 	/** An open document under the size limit. */
@@ -118,8 +131,8 @@ export class DocumentTrees {
 		return text.length <= max && Buffer.byteLength(text) <= max;
 	}
 
-	private parse(text: string, old?: Tree): Tree {
-		const tree = this.parser.parse(text, old ?? null);
+	private parse(text: string, old?: Tree, normalised: NormalisedText = normalisedText(text)): Tree {
+		const tree = parseNormalised(this.parser, text, normalised, old ?? null);
 		if (!tree) throw new Error('gpcscope: tree-sitter returned no tree');
 		return tree;
 	}
@@ -135,3 +148,27 @@ function declarationHasError(tree: Tree, start: number, end: number): boolean {
 	for (let parent = node?.parent; node && parent && parent.id !== root.id; parent = node.parent) node = parent;
 	return !node || node.hasError;
 }
+
+/**
+ * Where two normalised texts differ, as one edit: [start, oldEnd) of `before` became [start,
+ * newEnd) of `after`. The typed change [from, oldTo) → [from, newTo) is the usual answer; the
+ * texts are compared outside it, whole strings first (a fast compare), character by character
+ * only where they differ.
+ */
+export function changedRange(before: string, after: string, from: number, oldTo: number, newTo: number): { start: number; oldEnd: number; newEnd: number } {
+	let start = from;
+	if (before.slice(0, from) !== after.slice(0, from)) {
+		start = 0;
+		while (before.charCodeAt(start) === after.charCodeAt(start)) start++;
+	}
+	let tail = before.length - oldTo;
+	if (before.slice(oldTo) !== after.slice(newTo)) {
+		tail = 0;
+		const max = Math.min(before.length, after.length) - Math.min(start, from);
+		while (tail < max && before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)) tail++;
+	}
+	// Overlapping prefix and suffix (a repeated character): the suffix gives way.
+	tail = Math.min(tail, before.length - start, after.length - start);
+	return { start: Math.min(start, from), oldEnd: before.length - tail, newEnd: after.length - tail };
+}
+

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../packageRoot';
 import { Language, Node, Parser, type Tree } from 'web-tree-sitter';
+import { normaliseText, type Normalised, type NormalisedText } from './normalise';
 
 export type { Node as SyntaxNode, Tree, Point, Edit } from 'web-tree-sitter';
 
@@ -27,12 +28,49 @@ export function loadC(): Promise<Language> {
 	return loading;
 }
 
-/** A parser for the C grammar; callers own it and should reuse it. */
-export async function createCParser(): Promise<Parser> {
+/**
+ * A parser for the C grammar; callers own it and should reuse it. Its `parse(text)` parses the
+ * kernel-normalised text (normalise.ts) and gives the tree the original: positions and node
+ * texts are the file's own. `raw: true` parses the text as it is (for measuring).
+ */
+export async function createCParser(options: { raw?: boolean } = {}): Promise<Parser> {
 	const language = await loadC();
 	const parser = new Parser();
 	parser.setLanguage(language);
+	if (!options.raw) {
+		const parseText = parser.parse.bind(parser);
+		rawParse.set(parser, parseText);
+		parser.parse = (input, oldTree, parseOptions) =>
+			typeof input === 'string' ? parseNormalised(parser, input, normalisedText(input), oldTree, parseOptions) : parseText(input, oldTree, parseOptions);
+	}
 	return parser;
+}
+
+/** The parse of the grammar itself, under the normalising one. */
+const rawParse = new WeakMap<Parser, Parser['parse']>();
+
+/** Branches the normalisation blanked, per tree (errorRegions() reports them). */
+const hiddenCode = new WeakMap<Tree, [number, number][]>();
+
+/** Parses `text`, whose normalisation is `normalised` (documents.ts keeps one up to date across edits). */
+export function parseNormalised(parser: Parser, text: string, normalised: Normalised, oldTree?: Tree | null, options?: Parameters<Parser['parse']>[2]): Tree | null {
+	const parseText = rawParse.get(parser) ?? parser.parse.bind(parser);
+	const tree = parseText(normalised.text, oldTree, options);
+	if (tree && normalised.text !== text) {
+		// node.text reads through the tree's text callback: the original, byte for byte.
+		(tree as unknown as { textCallback: (index: number) => string }).textCallback = (index) => text.slice(index);
+	}
+	if (tree && normalised.hidden.length) hiddenCode.set(tree, normalised.hidden);
+	return tree;
+}
+
+/** The last text normalised: the engine parses a file's text more than once in an analysis. */
+let lastNormalised: NormalisedText | undefined;
+
+export function normalisedText(text: string): NormalisedText {
+	if (lastNormalised?.original === text) return lastNormalised;
+	lastNormalised = normaliseText(text);
+	return lastNormalised;
 }
 
 /** Parses text and hands the tree to `use`, deleting it afterwards. */
@@ -107,7 +145,26 @@ export function parentByCursor(node: Node): Node | null {
 	}
 }
 
-/** ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has none). */
+/**
+ * Where the parse went wrong: ERROR nodes, MISSING tokens (zero-width: [at, at]) and the code
+ * the normalisation hid, in document order. An edit's effects stay within a declaration only if
+ * all of these lie inside it (index/incremental.ts, analysis/outline.ts).
+ */
+export function parseProblems(root: Node): [number, number][] {
+	const out: [number, number][] = [];
+	const visit = (n: Node): void => {
+		if (n.type === 'ERROR' || n.isMissing) out.push([n.startIndex, n.endIndex]);
+		for (const c of n.children) if (c?.hasError) visit(c);
+	};
+	if (root.hasError) visit(root);
+	return [...out, ...(hiddenCode.get(root.tree) ?? [])];
+}
+
+/**
+ * ERROR nodes in document order, visiting only subtrees that hold an error (most of a file has
+ * none), and the code the normalisation hid (the other branches of an `#if` inside an expression):
+ * nothing is reported from either and no rewrite touches them.
+ */
 export function errorRegions(root: Node): [number, number][] {
 	const out: [number, number][] = [];
 	const visit = (n: Node): void => {
@@ -115,5 +172,7 @@ export function errorRegions(root: Node): [number, number][] {
 		for (const c of n.children) if (c?.hasError) visit(c);
 	};
 	if (root.hasError) visit(root);
-	return out;
+	const hidden = hiddenCode.get(root.tree);
+	if (!hidden?.length) return out;
+	return [...out, ...hidden].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }

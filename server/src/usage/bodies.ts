@@ -137,10 +137,11 @@ function rewriteBody(ctx: BodyPlanning, f: UsageFile, def: SyntaxNode): void {
 	const env: EvalEnv = {
 		identifier: (n) => ctx.members.get(n.text) ?? (n.text === usageParam ? ctx.usageValue : undefined) ?? (knownFalse.has(n.text) ? 0 : undefined),
 		field: (n) => (usageField(n) ? ctx.usageValue : undefined),
+		// The cheap tests first: inUsageCall() walks up to the body.
 		isAtom: (n) =>
-			!inUsageCall(n) &&
 			((n.type === 'identifier' && (ctx.members.has(n.text) || n.text === usageParam || n.text === vcpuParam || knownFalse.has(n.text))) ||
-				removedField(n)),
+				removedField(n)) &&
+			!inUsageCall(n),
 	};
 	const groupId = isUsageDef ? `def:${fn.name}` : `fn:${fn.name}`;
 	const removedBefore = ctx.out.removed.length;

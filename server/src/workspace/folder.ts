@@ -6,7 +6,7 @@
 import type { EngineHooks, EngineResult } from '../analysis/engine';
 import type { FileFacts } from '../analysis/facts';
 import type { SourceFile } from '../analysis/source';
-import { gpcUsers, localEdit, shiftResult } from '../index/incremental';
+import { editedFacts, gpcUsers, localEdit, shiftResult } from '../index/incremental';
 import type { IndexResult } from '../index/indexer';
 import { contentHash } from '../index/tasks';
 import { SourceTrees } from '../index/trees';
@@ -88,6 +88,8 @@ export class Folder {
 			// the editor holds what the disk does) are reused.
 			const seen = this.seen.get(doc.uri);
 			let facts = seen?.text === doc.text ? seen.facts : undefined;
+			// An edit inside one function: only that function's facts are extracted again.
+			if (!facts && seen?.facts) facts = editedFacts(doc.file, seen.text, seen.facts, doc.text, doc.tree);
 			const indexed = this.index?.hashes.get(doc.file);
 			if (!facts && known?.facts && indexed && !this.reread.has(doc.file) && contentHash(Buffer.from(doc.text, 'utf8')) === indexed) facts = known.facts;
 			// The document's tree at the time it is asked for (a background analysis outlives edits).
