@@ -88,8 +88,22 @@ function startTime(pid: number): number {
 	return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
-/** RSS of the server (none: 0) and the shared extension host, and their CPU use over `ms` of idling. */
+/**
+ * RSS of the server (none: 0) and the shared extension host, and their CPU use over `ms` of
+ * idling; measured again when a process was replaced meanwhile (the extension host of the
+ * window a folder change closed may still be exiting when the new one is picked).
+ */
 async function idleCost(withServer = true, ms = 5000): Promise<Record<string, number>> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await idleCostOnce(withServer, ms);
+		} catch (e) {
+			if (attempt >= 3 || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+		}
+	}
+}
+
+async function idleCostOnce(withServer: boolean, ms: number): Promise<Record<string, number>> {
 	const p = withServer ? await until('the gpcscope server process', () => processes().server, 30_000) : undefined;
 	const host = processes().extHost;
 	const stats = (pid?: number) => (pid ? procStats(pid) : undefined);
