@@ -59,7 +59,8 @@ export function engineVersion(): string {
 	const root = packageRoot();
 	h.update(readFileSync(join(root, 'grammars', 'provenance.json')));
 	const worker = join(root, 'dist', 'worker.js');
-	if (__filename.endsWith('.js') && existsSync(worker)) h.update(readFileSync(worker));
+	// A bundle without its worker (a package that left it out) holds extractFacts itself.
+	if (__filename.endsWith('.js')) h.update(readFileSync(existsSync(worker) ? worker : __filename));
 	else {
 		for (const dir of ['analysis', 'analysis/rules', 'parse', 'index']) hashSources(h, join(root, 'server', 'src', dir));
 		h.update(readFileSync(join(root, 'server', 'src', 'vocabulary.ts')));

@@ -10,6 +10,7 @@
 import type { Parser } from 'web-tree-sitter';
 import type { NormalisedText } from './normalise';
 import { parseNormalised, type SyntaxNode, type Tree } from './parser';
+import { pointAt } from './positions';
 
 /** Edits with an error in their chunk: how often the incremental tree was kept, and how often the file was parsed afresh (tests, benchmarks). */
 export const chunkChecks = { kept: 0, reparsed: 0 };
@@ -79,14 +80,4 @@ function chunkShape(root: SyntaxNode, start: number, end: number): string | unde
 		if (n.hasError) problems(n);
 	}
 	return out.join('\n');
-}
-
-function pointAt(text: string, offset: number): { row: number; column: number } {
-	let row = 0;
-	let lineStart = 0;
-	for (let nl = text.indexOf('\n'); nl >= 0 && nl < offset; nl = text.indexOf('\n', nl + 1)) {
-		row++;
-		lineStart = nl + 1;
-	}
-	return { row, column: offset - lineStart };
 }
