@@ -1,7 +1,9 @@
 // The language server half of the benchmark, in its own process so that its
 // peak RSS is the server's: index a tree through the in-process server (the
 // test client joins them by streams), open xen.c and x86.c, replay one-line
-// edits, and time each edit to its publishDiagnostics.
+// edits, and time each edit to its publishDiagnostics. Then a second stream of
+// edits with a hover sent while each edit's analysis may run (at a seeded delay
+// of 0-30 ms after the didChange), timing each hover to its answer.
 //   node --expose-gc --import tsx bench/lsp.ts <tree> <edits> <cacheDir|-> [seed]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +31,8 @@ const percentile = (xs: number[], p: number) => {
 	const s = [...xs].sort((a, b) => a - b);
 	return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+const GPC_USE = /\b(kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|gfn_to_pfn_cache)\b/;
+const HOVER_AT = /\b(kvm_gpc_\w+|kvm_gfn_to_pfn_cache_\w+|read_lock\w*|read_unlock\w*)\s*\(/g;
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
 async function main(): Promise<void> {
@@ -36,6 +40,8 @@ async function main(): Promise<void> {
 	// Lines strictly inside function bodies, with the function's name: where a developer types.
 	const parser = await createCParser();
 	const bodies = new Map<string, { line: number; fn: string }[]>();
+	// Where a developer hovers: lines of functions that use a gpc (the hover runs their dataflow).
+	const hoverAt = new Map<string, { line: number; character: number }[]>();
 	const texts = new Map<string, string>();
 	for (const f of FILES) {
 		const text = readFileSync(join(tree, f), 'utf8');
@@ -46,6 +52,14 @@ async function main(): Promise<void> {
 			const body = fn?.childForFieldName('body');
 			if (!fn || !body) continue;
 			for (let l = body.startPosition.row + 1; l < body.endPosition.row; l++) lines.push({ line: l, fn: functionName(fn) ?? '?' });
+			if (!GPC_USE.test(fn.text)) continue;
+			// On the gpc calls and lock calls in them: hovers with content (the API's contract, the lock's state).
+			for (const m of fn.text.matchAll(HOVER_AT)) {
+				const before = fn.text.slice(0, m.index).split('\n');
+				const line = fn.startPosition.row + before.length - 1;
+				const character = before.length === 1 ? fn.startPosition.column + m.index! : before[before.length - 1].length;
+				hoverAt.set(f, [...(hoverAt.get(f) ?? []), { line, character }]);
+			}
 		}
 		t.delete();
 		bodies.set(f, lines);
@@ -104,6 +118,39 @@ async function main(): Promise<void> {
 			latencies.push({ file, fn: at.fn, ms: performance.now() - start });
 		}
 	}
+
+	// Hovers during a stream of edits: each edit as above, and a hover in a gpc function of the
+	// same file sent 0-30 ms after its didChange (while its analysis may run); the hover is
+	// timed to its answer, and the next edit waits for both.
+	const hovers: { file: string; ms: number; delayMs: number; answered: boolean }[] = [];
+	const HOVER_EDITS = Math.min(EDITS, 100);
+	for (let i = 0; i < HOVER_EDITS; i += 2) {
+		const file = FILES[(i / 2) % FILES.length];
+		const lines = bodies.get(file)!;
+		const at = lines[Math.floor(rand() * lines.length)];
+		const uri = uris.get(file)!;
+		const steps = [
+			{ range: { start: { line: at.line, character: 0 }, end: { line: at.line, character: 0 } }, text: `\tint gpcscope_hover_${i} = 0;\n` },
+			{ range: { start: { line: at.line, character: 0 }, end: { line: at.line + 1, character: 0 } }, text: '' },
+		];
+		for (const [k, change] of steps.slice(0, Math.min(2, HOVER_EDITS - i)).entries()) {
+			const v = version.get(file)! + 1;
+			version.set(file, v);
+			const targets = hoverAt.get(file) ?? [{ line: at.line, character: 1 }];
+			const target = targets[Math.floor(rand() * targets.length)];
+			// After the insertion (k = 0) the lines below it moved down by one.
+			const position = { line: target.line + (k === 0 && target.line >= at.line ? 1 : 0), character: target.character };
+			const delayMs = Math.floor(rand() * 31);
+			const got = client.diagnostics(uri, true, 600_000);
+			client.rpc.sendNotification('textDocument/didChange', { textDocument: { uri, version: v }, contentChanges: [change] });
+			await new Promise((resolve) => setTimeout(resolve, delayMs));
+			const start = performance.now();
+			const answer = await client.rpc.sendRequest('textDocument/hover', { textDocument: { uri }, position });
+			hovers.push({ file, ms: performance.now() - start, delayMs, answered: answer !== null });
+			await got;
+		}
+	}
+
 	(globalThis as { gc?: () => void }).gc?.();
 	const rssAfter = process.memoryUsage().rss;
 
@@ -131,6 +178,14 @@ async function main(): Promise<void> {
 		max: Math.max(...ms),
 		byFile,
 		under50: ms.filter((x) => x <= 50).length,
+		hover: hovers.length ? {
+			requests: hovers.length,
+			p50: percentile(hovers.map((h) => h.ms), 50),
+			p95: percentile(hovers.map((h) => h.ms), 95),
+			max: Math.max(...hovers.map((h) => h.ms)),
+			withContent: hovers.filter((h) => h.answered).length,
+			slowest: [...hovers].sort((a, b) => b.ms - a.ms).slice(0, 5),
+		} : undefined,
 		rssIndexedMB: mb(rssIndexed),
 		rssBeforeEditsMB: mb(rssBefore),
 		rssAfterEditsMB: mb(rssAfter),

@@ -1,8 +1,8 @@
 // `npm run bench`: gpcscope on whole kernel trees (6.12, then 6.1) next to
 // ripgrep (the I/O floor) and Coccinelle, in one run on one machine:
 //   CLI cold (no cache), cold writing the cache, warm, warm with pass 2 re-run;
-//   peak RSS; the language server's index time and edit→diagnostics latency
-//   over 200 one-line edits (bench/lsp.ts); native tree-sitter against
+//   peak RSS; the language server's index time, edit→diagnostics latency
+//   over 200 one-line edits and hover latency during edits (bench/lsp.ts); native tree-sitter against
 //   web-tree-sitter on the parsed set (bench/parsers.ts); lines under a parse error
 //   with and without the kernel normalisation (bench/errors.ts).
 // Downloads the Debian trees if missing (test/kernel/trees.ts). Prints a
@@ -147,12 +147,17 @@ function table(results: Record<string, any>[]): string {
 	row('Coccinelle `spatch` (matches)', '', ...col((r) => (r.spatch ? `${s(r.spatch.wall)} (${r.spatch.matches})` : 'not installed')));
 	row('cold ÷ spatch', '≤ 0.6', ...col((r) => (r.spatch ? (r.cold.wall / r.spatch.wall).toFixed(2) : '–')));
 	row('cold ÷ ripgrep', '≤ 8', ...col((r) => (r.rg ? (r.cold.wall / r.rg.wall).toFixed(1) : '–')));
+	// As a new user meets it: the first run in a fresh cache directory, then the next run.
+	row('first run, writing the cache ÷ spatch', '≤ 0.6', ...col((r) => (r.spatch ? (r.coldWritingCache.wall / r.spatch.wall).toFixed(2) : '–')));
+	row('warm ÷ ripgrep', '≤ 1', ...col((r) => (r.rg ? (r.warm.wall / r.rg.wall).toFixed(2) : '–')));
 	row('peak RSS, cold check (all threads)', '≤ 300 MB', ...col((r) => `${r.cold.rssMB} MB`));
+	row('peak RSS, first run writing the cache / warm', '≤ 300 MB', ...col((r) => `${r.coldWritingCache.rssMB} / ${r.warm.rssMB} MB`));
 	row('language server: index cold / warm', '', ...col((r) => `${s(r.lsp.indexMs / 1000)} / ${s(r.lspWarm.indexMs / 1000)}`));
-	row(`edit → diagnostics p50 / p95 (${results[0]?.lsp.edits} edits, xen.c + x86.c)`, 'p95 ≤ 50 ms', ...col((r) => `${Math.round(r.lsp.p50)} / ${Math.round(r.lsp.p95)} ms`));
-	row('  xen.c p50 / p95', '', ...col((r) => `${Math.round(r.lsp.byFile['arch/x86/kvm/xen.c'].p50)} / ${Math.round(r.lsp.byFile['arch/x86/kvm/xen.c'].p95)} ms`));
-	row('  x86.c p50 / p95', '', ...col((r) => `${Math.round(r.lsp.byFile['arch/x86/kvm/x86.c'].p50)} / ${Math.round(r.lsp.byFile['arch/x86/kvm/x86.c'].p95)} ms`));
+	row(`edit → diagnostics p50 / p95 (${results[0]?.lsp.edits} edits, xen.c + x86.c)`, 'p50 ≤ 20, p95 ≤ 50 ms', ...col((r) => `${Math.round(r.lsp.p50)} / ${Math.round(r.lsp.p95)} ms`));
+	row('  xen.c p50 / p95', 'p50 ≤ 20, p95 ≤ 50 ms', ...col((r) => `${Math.round(r.lsp.byFile['arch/x86/kvm/xen.c'].p50)} / ${Math.round(r.lsp.byFile['arch/x86/kvm/xen.c'].p95)} ms`));
+	row('  x86.c p50 / p95', 'p50 ≤ 20, p95 ≤ 50 ms', ...col((r) => `${Math.round(r.lsp.byFile['arch/x86/kvm/x86.c'].p50)} / ${Math.round(r.lsp.byFile['arch/x86/kvm/x86.c'].p95)} ms`));
 	row('  edits answered within 50 ms', '', ...col((r) => `${r.lsp.under50}/${r.lsp.edits}`));
+	row(`hover p50 / p95 during edits (${results[0]?.lsp.hover?.requests ?? 0} hovers, 0–30 ms after a didChange)`, 'p95 ≤ 30 ms', ...col((r) => (r.lsp.hover ? `${Math.round(r.lsp.hover.p50)} / ${Math.round(r.lsp.hover.p95)} ms` : '–')));
 	row('language server peak RSS; RSS before → after edits', '≤ 300 MB; no growth', ...col((r) => `${r.lsp.peakRssMB} MB; ${r.lsp.rssBeforeEditsMB} → ${r.lsp.rssAfterEditsMB} MB`));
 	row('diagnostics after the edits = before', '', ...col((r) => (r.lsp.consistent ? 'yes' : '**no**')));
 	row('parse + facts of the parsed set: web-tree-sitter', '', ...col((r) => `${r.parsers.wasm.parseMs} + ${r.parsers.wasm.factsMs} ms CPU (${r.parsers.files} files)`));

@@ -16,7 +16,7 @@ import { dirtyExemptions } from './exemptions';
 import { Escapes } from './escapes';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, dedupe, onePerCheckSite, type Finding, type UnparsedNotice } from './findings';
-import { analyzeFile, severityOf, type FilePass, type TreeContext } from './filePass';
+import { analyzeFileSteps, severityOf, type FilePass, type TreeContext } from './filePass';
 import type { TreeKnowledge } from './flow';
 import { checkWrappers, hasMarkDirtyHelper, instanceIdentity, learnFromCalls, relevantFunctions } from './knowledge';
 import { helperLifecycle, treeCallGraph, treeFindings } from './lifecycle';
@@ -129,8 +129,11 @@ export class Engine {
 
 	/**
 	 * The same analysis, giving the event loop a turn every `sliceMs` (a language server
-	 * answers requests meanwhile). Undefined when `cancelled()` turned true at such a turn;
-	 * no tree is held across a turn, so the caller may edit or drop trees meanwhile.
+	 * answers requests meanwhile). Undefined when `cancelled()` turned true at such a turn.
+	 * A turn may fall between two functions of one file, with that file's tree in use: whoever
+	 * edits or drops a tree meanwhile must cancel the analysis in the same turn (the language
+	 * server's workspace requests a newer one, which cancels it), and `cancelled()` is asked
+	 * before the analysis touches anything again.
 	 */
 	async analyzeYielding(sources: readonly SourceFile[], options: EngineOptions, hooks: EngineHooks, control: { sliceMs: number; cancelled(): boolean }): Promise<EngineResult | undefined> {
 		const steps = this.steps(sources, options, hooks);
@@ -148,7 +151,7 @@ export class Engine {
 		}
 	}
 
-	/** The analysis, one file at a time: it pauses (yields) between files, holding no tree. */
+	/** The analysis, in steps: it pauses (yields) between files, between the functions of a file, and between its phases. */
 	private *steps(sources: readonly SourceFile[], options: EngineOptions, hooks: EngineHooks): Generator<void, EngineResult> {
 		const started = performance.now();
 		this.memo.nextGeneration();
@@ -178,7 +181,9 @@ export class Engine {
 		const api = apiTable(era.era, gpcFacts);
 		// Calls through vendor ops tables reach the implementations the tables name (ops.ts).
 		const ops = new OpsTables(facts);
+		yield;
 		const maySleep = this.sleepSummariesOf(facts, ops);
+		yield;
 
 		const atomicEntry = new Map<string, AtomicContext>();
 		const gpcUsers = new Set(gpcFacts.flatMap((f) => f.functions.filter((fn) => fn.usesGpc).map((fn) => fn.name)));
@@ -236,7 +241,17 @@ export class Engine {
 				deadline = performance.now() + budgetMs;
 				const tree = this.lazyTree(source, text, deadline);
 				try {
-					perFile.set(file, analyzeFile(file, text, tree.get, ctx, this.memo, this.outlines.get(file, text, tree.get, functionName)));
+					const pass = analyzeFileSteps(file, text, tree.get, ctx, this.memo, this.outlines.get(file, text, tree.get, functionName));
+					for (let step = pass.next(); ; step = pass.next()) {
+						if (step.done) {
+							perFile.set(file, step.value);
+							break;
+						}
+						// A pause between two functions: the time spent away is not the file's.
+						const away = performance.now();
+						yield;
+						deadline += performance.now() - away;
+					}
 				} catch (e) {
 					if (e instanceof ParseOverBudget) overBudget(file, 'parsing');
 					else if (e instanceof BudgetExceeded) overBudget(file, `dataflow, round ${rounds + 1}`);
@@ -246,12 +261,14 @@ export class Engine {
 					deadline = Infinity;
 				}
 			}
+			yield;
 			const summaries = [...perFile.values()].flatMap((p) => p.analyses);
 			changed = [learnFromCalls([...perFile.values()], atomicEntry, callerHolds, ops), callerLocks.learn(summaries), escapes.learn(summaries)].includes(true) || !learntCallers;
 			learntCallers = true;
 		}
 		this.outlines.retain(new Set(gpcFiles));
 
+		yield;
 		const findings: Finding[] = [];
 		const lifecycle = new Map<string, LifecycleSite[]>();
 		const stats: EngineStats = {
@@ -286,6 +303,7 @@ export class Engine {
 		for (const { rule, checker } of this.sourceRules) {
 			const severity = ctx.enabled.has(rule.id) ? severityOf(rule.id, options) : undefined;
 			if (!severity) continue;
+			yield;
 			Object.assign(notes, checker.check({
 				sources: analysed, facts, era: era.era,
 				report: (file, range, message, fix) => findings.push({ rule: rule.id, severity, file, range, message, related: [], ...(fix && { fix }) }),

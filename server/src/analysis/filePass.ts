@@ -63,6 +63,19 @@ export interface FilePass {
 
 /** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
 export function analyzeFile(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): FilePass {
+	const steps = analyzeFileSteps(file, text, tree, ctx, memo, outline);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+	}
+}
+
+/**
+ * The same, pausing (yielding) before each function it analyses afresh, so that a language
+ * server answers requests between two functions of a large file (x86.c, xen.c) rather than
+ * after the whole file. `tree` is asked for again after every pause.
+ */
+export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): Generator<void, FilePass> {
 	// gpc code tree-sitter could not parse: not analysed there, and said so (unparsed.ts).
 	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0, unparsed: unparsedFunctions(outline, text) };
 	const { errors, lines } = outline;
@@ -75,7 +88,11 @@ export function analyzeFile(file: string, text: string, tree: () => Tree, ctx: T
 		fileKnowledge.checkBudget?.();
 		const origin = { row: fn.startRow, index: fn.startIndex };
 		const key = memoKey(fn);
-		const result = memo.lookup(key, fileKnowledge, origin) ?? memo.record(key, fileKnowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
+		let result = memo.lookup(key, fileKnowledge, origin);
+		if (!result) {
+			yield;
+			result = memo.record(key, fileKnowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
+		}
 		if (!result) continue;
 		pass.findings.push(...result.findings);
 		pass.lifecycle.push(...result.lifecycle);

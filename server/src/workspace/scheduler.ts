@@ -5,6 +5,8 @@
 // answered from the last finished result meanwhile: nothing here blocks them.
 import { CancellationTokenSource, type CancellationToken } from 'vscode-languageserver';
 
+export type AnalysisEvent = 'started' | 'finished' | 'cancelled';
+
 interface Request {
 	source: CancellationTokenSource;
 	timer?: NodeJS.Timeout;
@@ -20,8 +22,15 @@ export class AnalysisScheduler {
 	private running = false;
 	private disposed = false;
 
-	/** `analyse` runs one folder's analysis; it stops early (returning) once `token` is cancelled. */
-	constructor(private readonly analyse: (folder: string, token: CancellationToken) => Promise<void>) {}
+	/**
+	 * `analyse` runs one folder's analysis; it stops early (returning) once `token` is cancelled.
+	 * `observe` hears each analysis start and end ('cancelled' when its token was cancelled
+	 * before it returned): the language server's log and the tests watch the scheduler there.
+	 */
+	constructor(
+		private readonly analyse: (folder: string, token: CancellationToken) => Promise<void>,
+		private readonly observe?: (folder: string, event: AnalysisEvent) => void,
+	) {}
 
 	/** Analyses `folder` after `delayMs`, cancelling its analysis pending or running. Resolves when this request ran or was replaced. */
 	request(folder: string, delayMs: number): Promise<void> {
@@ -64,12 +73,14 @@ export class AnalysisScheduler {
 			for (let folder = this.ready.shift(); folder !== undefined; folder = this.ready.shift()) {
 				const request = this.requests.get(folder);
 				if (!request || request.timer) continue;
+				this.observe?.(folder, 'started');
 				try {
 					await this.analyse(folder, request.source.token);
 				} catch {
 					// An analysis reports its own failures; the next request runs all the same.
 				} finally {
 					if (this.requests.get(folder) === request) this.requests.delete(folder);
+					this.observe?.(folder, request.source.token.isCancellationRequested ? 'cancelled' : 'finished');
 					request.settle();
 				}
 			}

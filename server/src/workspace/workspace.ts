@@ -20,7 +20,7 @@ import { DocumentTrees, type TextChange } from '../parse/documents';
 import type { Tree } from '../parse/parser';
 import type { ServerStatus } from '../protocol';
 import { Folder, LOOSE, type AnalysisJob, type OpenDocument } from './folder';
-import { AnalysisScheduler } from './scheduler';
+import { AnalysisScheduler, type AnalysisEvent } from './scheduler';
 
 /** A folder's latest result, as the features read it. */
 export interface FolderResult {
@@ -64,6 +64,10 @@ export interface WorkspaceOptions {
 	cacheDir?: string | null;
 	/** Index threads; default the number of cores. */
 	jobs?: number;
+	/** A background analysis runs this long at most before requests get a turn; default 20 ms. */
+	analysisSliceMs?: number;
+	/** Each analysis's start and end, as the scheduler runs them (tests watch it). */
+	onAnalysis?(root: string, event: AnalysisEvent): void;
 }
 
 /** A background analysis runs this long at most before requests get a turn. */
@@ -76,7 +80,7 @@ export class Workspace {
 	/** Open documents over the size limit (logged once). */
 	private readonly oversized = new Set<string>();
 	private readonly cacheDir: string | undefined;
-	private readonly scheduler = new AnalysisScheduler((root, token) => this.analyse(root, token));
+	private readonly scheduler: AnalysisScheduler;
 
 	constructor(
 		private readonly engine: Engine,
@@ -84,6 +88,7 @@ export class Workspace {
 		private settings: Settings,
 		private readonly options: WorkspaceOptions = {},
 	) {
+		this.scheduler = new AnalysisScheduler((root, token) => this.analyse(root, token), options.onAnalysis);
 		this.documents = new DocumentTrees(engine.parser, () => this.settings.indexMaxFileSizeKB * 1024);
 		this.cacheDir = options.cacheDir === null ? undefined : options.cacheDir ?? defaultCacheDir();
 		this.folders.set(LOOSE, new Folder(LOOSE, engine.parser));
@@ -368,7 +373,7 @@ export class Workspace {
 		let result: EngineResult | undefined;
 		try {
 			result = await this.engine.analyzeYielding(job.sources, engineOptions(this.settings), job.hooks, {
-				sliceMs: ANALYSIS_SLICE_MS,
+				sliceMs: this.options.analysisSliceMs ?? ANALYSIS_SLICE_MS,
 				cancelled: () => token.isCancellationRequested,
 			});
 		} catch (e) {
