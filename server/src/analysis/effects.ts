@@ -1,26 +1,31 @@
 // What the gpc events the interpreter meets do to the models: a lock taken or dropped, a
 // check's outcome, a use of the mapping, a gpc API call, a pointer stored in a field, an
-// unparsed region. Each event tells the rules (an observation) and then each model whose
-// slice it changes, through that model's own transitions (models/).
+// unparsed region. Each event tells the rules (an observation) and then the models: every
+// model that reacts to it (its `events`, models/types.ts), or the one model it concerns.
 import type { SyntaxNode } from '../parse/parser';
 import { callArguments, calleeName, stripParens } from '../parse/nodes';
 import { RWLOCK_PRIMITIVES, SLEEPING_ROLES, type GpcFunction, type LockPrimitive } from './api';
 import * as atomic from './models/atomic';
-import * as dirty from './models/dirty';
-import * as lifecycle from './models/lifecycle';
+import { markDirty } from './models/dirty';
+import { reacting } from './models/index';
 import * as locks from './models/locks';
-import * as pointers from './models/pointers';
-import * as validity from './models/validity';
+import { checkOutcome, lockedOutcome } from './models/validity';
 import type { AtomicContext } from './observations';
 import { canonicalPath } from './paths';
 import { MAPPING_FIELD, Resolver } from './resolve';
 import { deleteEntry, forgetLocal, setEntry, type World } from './state';
 
+/** The models' reactions to each event, in MODELS order. */
+const ACQUIRED = reacting('acquired');
+const RELEASED = reacting('released');
+const GPC_CALL = reacting('gpcCall');
+const WROTE = reacting('wrote');
+
 export class Effects extends Resolver {
 	protected use(node: SyntaxNode, instance: string, w: World, access: 'read' | 'write'): void {
 		const state = this.instance(instance, w);
 		this.observe?.({ kind: 'use', node, instance, access, state, world: w });
-		if (access === 'write' && state.held === 'yes' && state.valid === 'yes') dirty.onWrite(state, node);
+		if (access === 'write' && state.held === 'yes' && state.valid === 'yes') for (const react of WROTE) react(state, node);
 	}
 
 	/** `gpc->gpa` and its siblings: only the state is observed (a read needs no check, only the hold it was validated under). */
@@ -33,14 +38,14 @@ export class Effects extends Resolver {
 		const pointer = w.derived[name];
 		const state = this.instance(pointer.instance, w);
 		this.observe?.({ kind: 'use', node, instance: pointer.instance, access, derived: { name, pointer }, state, world: w });
-		if (access === 'write' && state.held === 'yes' && pointer.stale === 'no') dirty.onWrite(state, node);
+		if (access === 'write' && state.held === 'yes' && pointer.stale === 'no') for (const react of WROTE) react(state, node);
 	}
 
 	protected lock(node: SyntaxNode, inst: string, prim: LockPrimitive, flags: string | undefined, w: World): void {
 		const s = this.instance(inst, w);
 		this.observe?.({ kind: 'lock', node, instance: inst, primitive: prim, state: { ...s }, world: w });
 		locks.acquire(s, prim, node, w, { flags, trylock: prim.op === 'trylock' });
-		validity.onAcquire(s);
+		for (const react of ACQUIRED) react(s);
 	}
 
 	protected unlock(node: SyntaxNode, inst: string, prim: LockPrimitive, flags: string | undefined, w: World): void {
@@ -53,11 +58,8 @@ export class Effects extends Resolver {
 	/** The lock is dropped: the mapping may go, pointers into it go stale. */
 	protected release(node: SyntaxNode, inst: string, w: World): void {
 		const s = this.instance(inst, w);
-		validity.onRelease(s, node, inst, w);
-		pointers.onRelease(w, inst);
-		dirty.onRelease(s, node);
+		for (const react of RELEASED) react(s, node, inst, w);
 		locks.drop(s);
-		validity.invalidate(s);
 	}
 
 	protected releaseGuard(g: SyntaxNode, w: World): void {
@@ -79,11 +81,8 @@ export class Effects extends Resolver {
 		const s = this.instance(inst, w);
 		const context = this.atomicContext(w);
 		this.observe?.({ kind: 'gpcCall', node, instance: inst, api, args, state: { ...s }, world: w, atomic: context });
-		if (api.role === 'check') validity.noteForeignCheck(inst, s, node, w, (other) => this.instance(other, w));
 		if (SLEEPING_ROLES.has(api.role)) this.observe?.({ kind: 'sleep', node, callee: api.name, why: `${api.name}() may sleep`, world: w });
-		lifecycle.onGpcCall(s, api.role, node);
-		if (api.role === 'markDirty') dirty.markDirty(s, node);
-		else if (api.role === 'refresh') validity.onRefresh(s);
+		for (const react of GPC_CALL) react(s, api.role, node, inst, w, (other) => this.instance(other, w));
 	}
 
 	protected markDirty(args: SyntaxNode[], w: World): void {
@@ -93,13 +92,13 @@ export class Effects extends Resolver {
 				const arg = f?.childForFieldName('argument');
 				const inst = arg && this.gpcPath(arg, w);
 				if (inst && w.instances[inst]) {
-					dirty.markDirty(this.instance(inst, w), args[0]);
+					markDirty(this.instance(inst, w), args[0]);
 					matched = true;
 				}
 			}
 		}
 		// mark_page_dirty(kvm, gfn) without a gpc argument: assume it covers the pending writes.
-		if (!matched) for (const [inst, s] of Object.entries(w.instances)) if (s.dirty) dirty.markDirty(this.instance(inst, w), args[0]);
+		if (!matched) for (const [inst, s] of Object.entries(w.instances)) if (s.dirty) markDirty(this.instance(inst, w), args[0]);
 	}
 
 	/** Why the current path cannot sleep, if it cannot. */
@@ -119,7 +118,7 @@ export class Effects extends Resolver {
 	}
 
 	protected checkOutcome(inst: string, site: SyntaxNode, w: World, ok: boolean): void {
-		validity.checkOutcome(this.instance(inst, w), site, ok);
+		checkOutcome(this.instance(inst, w), site, ok);
 	}
 
 	/** The pointer a lock-returning helper gave is non-NULL: the lock is held and the cache checked; NULL: not held. */
@@ -127,7 +126,7 @@ export class Effects extends Resolver {
 		const s = this.instance(inst, w);
 		if (taken) locks.acquire(s, how, site, w);
 		else locks.drop(s);
-		validity.lockedOutcome(s, site, taken);
+		lockedOutcome(s, site, taken);
 	}
 
 	/** The local `name` is assigned: what the world knew of its old value goes. */

@@ -1,7 +1,9 @@
 // Forward dataflow over one function's CFG. The state is a bounded set of
 // worlds (path classes); conditions on checks, trylocks and plain variables
 // split them, and equal gpc states merge. After the fixpoint, one replay pass
-// hands observations to the rules.
+// hands observations to the rules. A world is made of the models' slices
+// (models/, composed by state.ts); the transfer of a node is interpreter.ts's,
+// the function's entry state comes from scope.ts.
 import type { SyntaxNode } from '../parse/parser';
 import type { GpcFunction, LockPrimitive } from './api';
 import { NodeCache } from '../parse/cachedNodes';

@@ -11,12 +11,12 @@ export interface DirtyState {
 }
 
 /** A write through the mapping under a hold the cache was validated under (the caller says so). */
-export function onWrite(s: InstanceState, write: SyntaxNode): void {
+function onWrite(s: InstanceState, write: SyntaxNode): void {
 	s.dirty = { write, lock: s.hold?.site };
 }
 
 /** The hold a pending write was made under ends here. */
-export function onRelease(s: InstanceState, unlock: SyntaxNode): void {
+function onRelease(s: InstanceState, unlock: SyntaxNode): void {
 	if (s.dirty && !s.dirty.unlock) s.dirty = { ...s.dirty, unlock };
 }
 
@@ -32,5 +32,12 @@ export const dirty: Model<never, DirtyState> = {
 	instance: {
 		join: (x, y) => ({ dirty: x.dirty && y.dirty ? x.dirty : undefined }),
 		key: (s) => [siteKey(s.dirty?.write), siteKey(s.dirty?.unlock), siteKey(s.dirty?.markedAfterUnlock)],
+	},
+	events: {
+		wrote: onWrite,
+		released: (s, site) => onRelease(s, site),
+		gpcCall(s, role, site) {
+			if (role === 'markDirty') markDirty(s, site);
+		},
 	},
 };

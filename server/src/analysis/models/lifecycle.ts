@@ -1,7 +1,7 @@
 // Lifecycle: whether a cache was activated, deactivated or only initialised on this
 // path. gpc-use-before-activate reads it.
 import type { SyntaxNode } from '../../parse/parser';
-import type { GpcFunction } from '../api';
+import type { GpcRole } from '../api';
 import type { InstanceState } from '../state';
 import type { Model } from './types';
 
@@ -11,7 +11,7 @@ export interface LifeState {
 }
 
 /** What an activate, deactivate or init call at `site` does to the cache's life. */
-export function onGpcCall(s: InstanceState, role: GpcFunction['role'], site: SyntaxNode): void {
+function onGpcCall(s: InstanceState, role: GpcRole, site: SyntaxNode): void {
 	if (role === 'activate') {
 		s.life = 'active';
 		s.lifeSite = site;
@@ -31,4 +31,5 @@ export const lifecycle: Model<never, LifeState> = {
 		// Where the life changed does not tell worlds apart: only the life does.
 		key: (s) => [s.life],
 	},
+	events: { gpcCall: (s, role, site) => onGpcCall(s, role, site) },
 };

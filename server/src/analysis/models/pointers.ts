@@ -27,7 +27,7 @@ export interface PointerWorld {
 }
 
 /** The hold of `inst` ends: pointers taken under it go stale. */
-export function onRelease(w: World, inst: string): void {
+function onRelease(w: World, inst: string): void {
 	for (const [k, p] of Object.entries(w.derived)) if (p.instance === inst && p.stale === 'no') setEntry(w, 'derived', k, { ...p, stale: 'yes' });
 }
 
@@ -49,4 +49,5 @@ export const pointers: Model<PointerWorld> = {
 			`${keys.record('aliases', w.aliases, (k, path) => `${k}=${path}`)};${keys.record('derived', w.derived, (k, p) => `${k}=${p.instance}/${p.stale}`)}`,
 		locals: ['aliases', 'derived'],
 	},
+	events: { released: (_s, _site, instance, w) => onRelease(w, instance) },
 };

@@ -3,6 +3,8 @@
 // slice of a world or of an instance state, and says how two paths' slices join and which
 // of its fields tell worlds apart; state.ts composes the models into the world the
 // interpreter carries, so a new concern adds a model here instead of editing every list.
+import type { SyntaxNode } from '../../parse/parser';
+import type { GpcRole } from '../api';
 import type { InstanceState, World, WorldKeys } from '../state';
 import type { Records } from './records';
 
@@ -39,10 +41,27 @@ export interface InstanceSlice<S extends Partial<InstanceState>> {
 	key(s: InstanceState): (string | number)[];
 }
 
+/**
+ * What a model does at the gpc events the interpreter meets (effects.ts runs every model's,
+ * in MODELS order, after the rules observed the event). `s` is the instance state this
+ * transfer owns; `own` gives it that of another instance.
+ */
+export interface ModelEvents {
+	/** The cache's lock was taken: a new hold. */
+	acquired?(s: InstanceState): void;
+	/** The hold ends at `site`; the lock's own state (locks) still says how it was held. */
+	released?(s: InstanceState, site: SyntaxNode, instance: string, w: World): void;
+	/** A gpc API call on the cache. */
+	gpcCall?(s: InstanceState, role: GpcRole, site: SyntaxNode, instance: string, w: World, own: (instance: string) => InstanceState): void;
+	/** A write through the mapping under the hold the cache was validated under. */
+	wrote?(s: InstanceState, site: SyntaxNode): void;
+}
+
 export interface Model<W extends Partial<World> = Partial<World>, I extends Partial<InstanceState> = Partial<InstanceState>> {
 	name: string;
 	world?: WorldSlice<W>;
 	instance?: InstanceSlice<I>;
+	events?: ModelEvents;
 }
 
 /** A site's share of a key: its offset (sites of one function are told apart by it). */

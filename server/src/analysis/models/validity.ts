@@ -36,18 +36,14 @@ export interface ValidityWorld {
 	checkVars: Record<string, CheckVar>;
 }
 
-/** A new hold: nothing is checked under it yet. */
-export function onAcquire(s: InstanceState): void {
-	s.valid = 'no';
-	s.checkSite = undefined;
-	s.failedSite = undefined;
-	s.ignoredCheck = undefined;
-	s.foreignCheck = undefined;
+/** A new hold: nothing is checked under it yet, and no validated hold was dropped. */
+function onAcquire(s: InstanceState): void {
+	invalidate(s);
 	s.dropped = undefined;
 }
 
 /** The hold ends at `unlock` (read before the lock's state is dropped): remember a validated hold. */
-export function onRelease(s: InstanceState, unlock: SyntaxNode, inst: string, w: World): void {
+function onRelease(s: InstanceState, unlock: SyntaxNode, inst: string, w: World): void {
 	if (s.held === 'yes' && s.valid === 'yes') s.dropped = { unlock, check: s.checkSite, lock: s.hold?.site };
 	else if (s.held === 'yes') {
 		// `ok = kvm_gpc_check(...)` tested only after the unlock.
@@ -57,7 +53,7 @@ export function onRelease(s: InstanceState, unlock: SyntaxNode, inst: string, w:
 }
 
 /** Nothing checked under a hold survives it. */
-export function invalidate(s: InstanceState): void {
+function invalidate(s: InstanceState): void {
 	s.valid = 'no';
 	s.checkSite = undefined;
 	s.failedSite = undefined;
@@ -92,14 +88,14 @@ export function lockedOutcome(s: InstanceState, site: SyntaxNode, taken: boolean
 }
 
 /** A check of `inst` at `site`: other caches held but not valid note it (the wrong cache checked?). */
-export function noteForeignCheck(inst: string, s: InstanceState, site: SyntaxNode, w: World, own: (instance: string) => InstanceState): void {
+function noteForeignCheck(inst: string, s: InstanceState, site: SyntaxNode, w: World, own: (instance: string) => InstanceState): void {
 	for (const [other, o] of Object.entries(w.instances)) {
 		if (other !== inst && o.held === 'yes' && o.valid !== 'yes' && (s.held !== 'yes' || s.valid === 'yes')) own(other).foreignCheck = { instance: inst, site };
 	}
 }
 
 /** kvm_gpc_refresh() after a failed check answers it. */
-export function onRefresh(s: InstanceState): void {
+function onRefresh(s: InstanceState): void {
 	if (s.lastFailedCheck) s.refreshedAfter = s.lastFailedCheck;
 }
 
@@ -123,5 +119,16 @@ export const validity: Model<ValidityWorld, ValidityState> = {
 			dropped: x.dropped && y.dropped ? x.dropped : undefined,
 		}),
 		key: (s) => [s.valid, siteKey(s.checkSite), siteKey(s.failedSite), siteKey(s.ignoredCheck), siteKey(s.dropped?.unlock), siteKey(s.foreignCheck?.site), siteKey(s.refreshedAfter), siteKey(s.lastFailedCheck)],
+	},
+	events: {
+		acquired: onAcquire,
+		released(s, site, instance, w) {
+			onRelease(s, site, instance, w);
+			invalidate(s);
+		},
+		gpcCall(s, role, site, instance, w, own) {
+			if (role === 'check') noteForeignCheck(instance, s, site, w, own);
+			else if (role === 'refresh') onRefresh(s);
+		},
 	},
 };
