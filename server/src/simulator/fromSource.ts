@@ -11,17 +11,21 @@
 // (analysis/flow.ts) says where the gpc operations are; their cache is
 // resolved here, per path. Loops the model does not decide run at most
 // LOOP_BOUND times round; loops it decides (the check-and-refresh retry loop)
-// stay loops.
+// stay loops. The operations come from sites.ts, what a path knows and decides
+// from pathState.ts, the loops from loops.ts; branches.ts tidies the program.
 import { functionDefinitions } from '../parse/definitions';
 import type { SyntaxNode } from '../parse/parser';
 import type { Cfg, CfgNode } from '../analysis/cfg';
 import { MAX_FUNCTION_DEPTH } from '../analysis/filePass';
-import { analyzeFunction, type TreeKnowledge } from '../analysis/flow';
-import type { GpcRole, LockVariant } from '../analysis/api';
+import type { TreeKnowledge } from '../analysis/flow';
 import { canonicalPath, displayPath, lastSegment } from '../analysis/paths';
-import { declaratorName, functionHeader, functionName } from '../parse/declarations';
+import { declaratorName, functionName } from '../parse/declarations';
 import { callArguments, calleeName, deeperThan, stripParens } from '../parse/nodes';
+import { collapseEquivalentBranches, labelsOf } from './branches';
+import { backEdges, loopComponents } from './loops';
+import { clone, CONSTANT, decide, keyOf, learn, type PathState } from './pathState';
 import type { ReaderOp, ReaderProgram } from './reader';
+import { collectSites, heldAtEntry, type Site } from './sites';
 
 /** How a calling context decides conditions: its kind and the constants it binds the function's parameters to. */
 export interface ExtractContext {
@@ -60,43 +64,7 @@ export function declineReason(fn: SyntaxNode): string | undefined {
 	if (!deeperThan(fn, MAX_FUNCTION_DEPTH)) return undefined;
 	return `${functionName(fn) ?? '<anonymous>'}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; it is neither analysed nor simulated.`;
 }
-
-/** Why a function the engine understands cannot be a simulator thread. */
-export class ExtractError extends Error {}
-
-/** A gpc operation the dataflow saw in the function. */
-interface Site {
-	kind: 'lock' | 'trylock' | 'unlock' | 'gpc' | 'use' | 'fieldRead' | 'sleep' | 'irqSave' | 'irqRestore' | 'srcuLock' | 'srcuUnlock';
-	node: SyntaxNode;
-	/** the expression naming the cache (`&gpc->lock` → `gpc`), resolved per path */
-	cacheExpr?: SyntaxNode;
-	/** a use through a pointer derived from khva */
-	derived?: string;
-	role?: GpcRole;
-	variant?: LockVariant;
-	mode?: 'read' | 'write';
-	field?: string;
-}
-
-interface PathState {
-	/** pointer variable → access path it names (`gpc` → `kvm.arch.xen.shinfo_cache`) */
-	aliases: Record<string, string>;
-	/** pointer variable → the cache instance whose mapping it points into */
-	derived: Record<string, string>;
-	/** variable → known value: 'true', 'false', or a constant's name */
-	known: Record<string, string>;
-	/** variables holding a check, trylock or refresh outcome the model computed */
-	stored: Record<string, true>;
-	/** loop (CFG component) → times round without a model decision */
-	loops: Record<number, number>;
-}
-
-const CONSTANT = /^([A-Z][A-Za-z0-9_]*|-?\d+[uUlL]*|0x[0-9a-fA-F]+|true|false|NULL)$/;
-const FALSY = /^(0+[uUlL]*|0x0+|false|NULL)$/;
-const IRQ_SAVE = new Set(['local_irq_save', 'local_irq_disable']);
-const IRQ_RESTORE = new Set(['local_irq_restore', 'local_irq_enable']);
-const SRCU_LOCK = /^(srcu_read_lock|kvm_vcpu_srcu_read_lock)$/;
-const SRCU_UNLOCK = /^(srcu_read_unlock|kvm_vcpu_srcu_read_unlock)$/;
+export { ExtractError } from './sites';
 
 /**
  * The function as a simulator thread in one calling context. Undefined when it
@@ -104,247 +72,11 @@ const SRCU_UNLOCK = /^(srcu_read_unlock|kvm_vcpu_srcu_read_unlock)$/;
  * model's threads cannot (a gpc write lock outside pfncache.c).
  */
 export function extractReader(fn: SyntaxNode, file: string, knowledge: TreeKnowledge, context: ExtractContext = { kind: 'process' }): ExtractedReader | undefined {
-	const name = functionName(fn) ?? '<anonymous>';
-	const sites: Site[] = [];
-	const seen = new Set<string>();
-	const add = (s: Site) => {
-		const key = `${s.node.startIndex}:${s.node.endIndex}:${s.kind}:${s.derived ?? ''}`;
-		if (seen.has(key)) return;
-		seen.add(key);
-		sites.push(s);
-	};
-	const analysis = analyzeFunction(fn, knowledge, (o) => {
-		switch (o.kind) {
-			case 'lock':
-			case 'unlock': {
-				const args = o.node.type === 'call_expression' ? callArguments(o.node) : [];
-				const guardArgs = guardLockArgument(o.node);
-				const kind = o.primitive.op === 'trylock' ? 'trylock' : o.kind;
-				add({ kind, node: o.node, cacheExpr: lockOwner(guardArgs ?? args[0]), variant: o.primitive.variant, mode: o.primitive.mode });
-				break;
-			}
-			case 'gpcCall':
-				add({ kind: 'gpc', node: o.node, cacheExpr: o.args[o.api.gpc], role: o.api.role });
-				break;
-			case 'use':
-				if (o.derived) add({ kind: 'use', node: o.node, derived: o.derived.name });
-				else add({ kind: 'use', node: o.node, cacheExpr: khvaOwner(o.node) });
-				break;
-			case 'fieldRead':
-				add({ kind: 'fieldRead', node: o.node, cacheExpr: o.node.childForFieldName('argument') ?? undefined, field: o.field });
-				break;
-			case 'sleep':
-				if (!knowledge.api.has(o.callee)) add({ kind: 'sleep', node: o.node });
-				break;
-			default:
-		}
-	});
-	if (!sites.some((s) => s.kind !== 'sleep')) return undefined;
-	if (sites.some((s) => (s.kind === 'lock' || s.kind === 'trylock') && s.mode === 'write')) {
-		throw new ExtractError(`${name}() takes a gpc lock for write: it is pfncache.c's own code or a writer the model's threads do not cover (they take gpc->lock for read)`);
-	}
-	// Calls the dataflow does not report as gpc operations but the model runs: interrupts, SRCU.
-	for (const call of fn.descendantsOfType('call_expression')) {
-		const callee = call && calleeName(call);
-		if (!call || !callee) continue;
-		if (IRQ_SAVE.has(callee)) add({ kind: 'irqSave', node: call });
-		else if (IRQ_RESTORE.has(callee)) add({ kind: 'irqRestore', node: call });
-		else if (SRCU_LOCK.test(callee)) add({ kind: 'srcuLock', node: call });
-		else if (SRCU_UNLOCK.test(callee)) add({ kind: 'srcuUnlock', node: call });
-	}
-	return new Extraction(name, file, fn, analysis.cfg, sites, knowledge, context).run();
-}
-
-/** `guard(read_lock_irqsave)(&gpc->lock)` / `scoped_guard(read_lock, &gpc->lock)`: the lock argument. */
-function guardLockArgument(node: SyntaxNode): SyntaxNode | undefined {
-	if (node.type !== 'call_expression') return undefined;
-	if (calleeName(node) === 'scoped_guard') return callArguments(node)[1];
-	const inner = node.childForFieldName('function');
-	if (inner?.type === 'call_expression' && calleeName(inner) === 'guard') return callArguments(node)[0];
-	return undefined;
-}
-
-/** `&gpc->lock` → `gpc`. */
-function lockOwner(arg: SyntaxNode | undefined): SyntaxNode | undefined {
-	if (!arg) return undefined;
-	const e = stripParens(arg);
-	const field = e.type === 'pointer_expression' ? e.childForFieldName('argument') : e;
-	const f = field && stripParens(field);
-	return f?.type === 'field_expression' && f.childForFieldName('field')?.text === 'lock' ? (f.childForFieldName('argument') ?? undefined) : undefined;
-}
-
-/** The cache expression of `gpc->khva` (or `gpc->pfn`) inside a use. */
-function khvaOwner(node: SyntaxNode): SyntaxNode | undefined {
-	const all = [node, ...node.descendantsOfType('field_expression')];
-	for (const f of all) {
-		if (f?.type !== 'field_expression') continue;
-		const field = f.childForFieldName('field')?.text;
-		if (field === 'khva' || field === 'pfn') return f.childForFieldName('argument') ?? undefined;
-	}
-	return undefined;
+	const found = collectSites(fn, knowledge);
+	return found && new Extraction(found.name, file, fn, found.cfg, found.sites, knowledge, context).run();
 }
 
 const within = (n: SyntaxNode, outer: SyntaxNode) => n.startIndex >= outer.startIndex && n.endIndex <= outer.endIndex;
-
-/** Strongly connected components of the CFG that hold a cycle (loops), by Tarjan; -1 elsewhere. */
-function loopComponents(cfg: Cfg): Int32Array {
-	const n = cfg.nodes.length;
-	const index = new Int32Array(n).fill(-1);
-	const low = new Int32Array(n);
-	const comp = new Int32Array(n).fill(-1);
-	const onStack = new Uint8Array(n);
-	const stack: number[] = [];
-	let next = 0;
-	let count = 0;
-	for (let root = 0; root < n; root++) {
-		if (index[root] >= 0) continue;
-		const work: { v: number; e: number }[] = [{ v: root, e: 0 }];
-		index[root] = low[root] = next++;
-		stack.push(root);
-		onStack[root] = 1;
-		while (work.length) {
-			const top = work[work.length - 1];
-			const succ = cfg.nodes[top.v].succ;
-			if (top.e < succ.length) {
-				const w = succ[top.e++];
-				if (index[w] < 0) {
-					index[w] = low[w] = next++;
-					stack.push(w);
-					onStack[w] = 1;
-					work.push({ v: w, e: 0 });
-				} else if (onStack[w]) low[top.v] = Math.min(low[top.v], index[w]);
-				continue;
-			}
-			work.pop();
-			if (work.length) low[work[work.length - 1].v] = Math.min(low[work[work.length - 1].v], low[top.v]);
-			if (low[top.v] === index[top.v]) {
-				const members: number[] = [];
-				for (;;) {
-					const w = stack.pop()!;
-					onStack[w] = 0;
-					members.push(w);
-					if (w === top.v) break;
-				}
-				const cyclic = members.length > 1 || cfg.nodes[top.v].succ.includes(top.v);
-				if (cyclic) {
-					for (const m of members) comp[m] = count;
-					count++;
-				}
-			}
-		}
-	}
-	return comp;
-}
-
-/** Back edges of a depth-first walk from the entry: `${from}>${to}`. */
-function backEdges(cfg: Cfg): Set<string> {
-	const out = new Set<string>();
-	const state = new Uint8Array(cfg.nodes.length);
-	const work: { v: number; e: number }[] = [{ v: cfg.entry, e: 0 }];
-	state[cfg.entry] = 1;
-	while (work.length) {
-		const top = work[work.length - 1];
-		const succ = cfg.nodes[top.v].succ;
-		if (top.e < succ.length) {
-			const w = succ[top.e++];
-			if (state[w] === 1) out.add(`${top.v}>${w}`);
-			else if (state[w] === 0) {
-				state[w] = 1;
-				work.push({ v: w, e: 0 });
-			}
-			continue;
-		}
-		state[top.v] = 2;
-		work.pop();
-	}
-	return out;
-}
-
-const keyOf = (node: number, s: PathState) => `${node}|${JSON.stringify([sorted(s.aliases), sorted(s.derived), sorted(s.known), Object.keys(s.stored).sort(), sorted(s.loops)])}`;
-const sorted = (o: Record<string | number, unknown>) => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-const clone = (s: PathState): PathState => ({ aliases: { ...s.aliases }, derived: { ...s.derived }, known: { ...s.known }, stored: { ...s.stored }, loops: { ...s.loops } });
-
-/** Labels an op may continue at. */
-function labelsOf(o: ReaderOp): string[] {
-	switch (o.op) {
-		case 'goto':
-			return [o.target];
-		case 'choose':
-			return o.ways.map((w) => w.target);
-		case 'check':
-		case 'trylock':
-		case 'refresh':
-		case 'activate':
-		case 'test':
-		case 'active':
-		case 'checkRequest':
-			return o.else ? [o.else] : [];
-		default:
-			return [];
-	}
-}
-
-/** An op without where it is (text, line): what it does, for comparing program points. */
-function shapeOf(o: ReaderOp, cls: (label: string) => number): string {
-	const { text: _t, line: _l, loc: _c, ...rest } = o as ReaderOp & { text?: string; line?: number; loc?: unknown };
-	const r = rest as Record<string, unknown>;
-	if (o.op === 'goto') return `goto ${cls(o.target)}`;
-	if (o.op === 'choose') return `choose ${o.ways.map((w) => cls(w.target)).join(',')}`;
-	if ('else' in r && typeof r.else === 'string') r.else = cls(r.else);
-	return JSON.stringify(r);
-}
-
-/**
- * Branches the model need not take: both ways run the same operations on the
- * same caches (`IS_ENABLED(CONFIG_64BIT) && long_mode` choosing between the
- * 64-bit and the compat layout of the same page). Program points are
- * partitioned by what they do from there on (Moore's refinement, lines
- * ignored); a nondeterministic branch whose ways fall into one class becomes
- * a jump to its first way. Returns the branches kept.
- */
-function collapseEquivalentBranches(bodies: Map<string, ReaderOp[]>): number {
-	/** A point that only jumps on is the point it jumps to (CFG joins, statements without a gpc operation). */
-	const resolve = (label: string): string => {
-		const seen = new Set<string>();
-		let l = label;
-		for (;;) {
-			const b = bodies.get(l)!;
-			if (b.length !== 1 || b[0].op !== 'goto' || seen.has(l)) return l;
-			seen.add(l);
-			l = b[0].target;
-		}
-	};
-	const labels = [...bodies.keys()].filter((l) => resolve(l) === l);
-	for (;;) {
-		let cls = new Map(labels.map((l) => [l, 0]));
-		const of = (x: string) => cls.get(resolve(x))!;
-		for (;;) {
-			const sig = new Map<string, number>();
-			const next = new Map<string, number>();
-			for (const l of labels) {
-				const key = `${cls.get(l)}|${bodies.get(l)!.map((o) => shapeOf(o, of)).join(';')}`;
-				if (!sig.has(key)) sig.set(key, sig.size);
-				next.set(l, sig.get(key)!);
-			}
-			const stable = new Set(next.values()).size === new Set(cls.values()).size;
-			cls = next;
-			if (stable) break;
-		}
-		let changed = false;
-		let kept = 0;
-		for (const l of labels) {
-			const body = bodies.get(l)!;
-			body.forEach((o, i) => {
-				if (o.op !== 'choose') return;
-				if (new Set(o.ways.map((w) => of(w.target))).size === 1) {
-					body[i] = { op: 'goto', target: o.ways[0].target };
-					changed = true;
-				} else kept++;
-			});
-		}
-		if (!changed) return kept;
-	}
-}
 
 class Extraction {
 	private ops: ReaderOp[] = [];
@@ -382,7 +114,7 @@ class Extraction {
 		for (const [k, v] of Object.entries(this.context.values ?? {})) start.known[k] = v;
 		const head: ReaderOp[] = [];
 		// A lock the callers hold at entry (lockdep_assert_held(), __must_hold()): the thread starts holding it.
-		for (const inst of this.heldAtEntry()) head.push({ op: 'held', cache: this.cache(inst), text: `the caller holds ${displayPath(inst)}->lock`, line: this.fn.startPosition.row + 1 });
+		for (const inst of heldAtEntry(this.fn, this.sites)) head.push({ op: 'held', cache: this.cache(inst), text: `the caller holds ${displayPath(inst)}->lock`, line: this.fn.startPosition.row + 1 });
 		const entry = this.point(this.cfg.entry, start);
 		const bodies = new Map<string, ReaderOp[]>();
 		while (this.queue.length) {
@@ -736,7 +468,7 @@ class Extraction {
 		}
 		// Whatever else the condition evaluates happens first (`if (!test_and_set_bit(.., pending_bits))` writes the mapping).
 		for (const x of this.sitesIn(atom)) this.op(x, s);
-		const decided = this.decide(atom, s);
+		const decided = decide(atom, s, this.context.kind);
 		if (decided !== undefined) {
 			this.ops.push({ op: 'goto', target: go(decided ? tNode : fNode, s) });
 			return;
@@ -744,8 +476,8 @@ class Extraction {
 		// Nondeterministic: both ways, each learning what it tested.
 		const cond = atom.text.replace(/\s+/g, ' ').slice(0, 100);
 		const ways = [
-			{ to: tNode, label: cond, state: this.learn(atom, s, true) },
-			{ to: fNode, label: `!(${cond})`, state: this.learn(atom, s, false) },
+			{ to: tNode, label: cond, state: learn(atom, s, true, this.tested) },
+			{ to: fNode, label: `!(${cond})`, state: learn(atom, s, false, this.tested) },
 		];
 		this.choose(n, s, ways, here.text, here.line);
 	}
@@ -766,109 +498,4 @@ class Extraction {
 		}
 		this.ops.push({ op: 'choose', ways: targets, text, line });
 	}
-
-	/** A condition the context, a constant, or an earlier test decides. */
-	private decide(e: SyntaxNode, s: PathState): boolean | undefined {
-		if (e.type === 'number_literal') return !FALSY.test(e.text);
-		if (e.type === 'true') return true;
-		if (e.type === 'false' || e.type === 'null') return false;
-		if (e.type === 'identifier') return s.derived[e.text] ? true : truth(s.known[e.text]);
-		if (e.type === 'field_expression') {
-			const path = canonicalPath(e, s.aliases);
-			return path ? truth(s.known[path]) : undefined;
-		}
-		if (e.type === 'call_expression') return this.contextCall(calleeName(e));
-		if (e.type === 'binary_expression') {
-			const op = e.childForFieldName('operator')?.text;
-			const l = e.childForFieldName('left');
-			const r = e.childForFieldName('right');
-			if ((op !== '==' && op !== '!=') || !l || !r) return undefined;
-			const [x, c] = CONSTANT.test(stripParens(r).text) ? [stripParens(l), stripParens(r).text] : [stripParens(r), stripParens(l).text];
-			if (x.type !== 'identifier' || !CONSTANT.test(c)) return undefined;
-			const k = s.known[x.text];
-			if (k === undefined) return undefined;
-			let equal: boolean | undefined;
-			if (FALSY.test(c)) equal = truth(k) === undefined ? undefined : !truth(k);
-			else if (k === `!${c}`) equal = false;
-			else if (CONSTANT.test(k) && !/^(true|false)$/.test(k)) equal = k === c;
-			else equal = undefined;
-			return equal === undefined ? undefined : op === '==' ? equal : !equal;
-		}
-		return undefined;
-	}
-
-	/** in_interrupt() and its relatives, as the calling context has them. */
-	private contextCall(callee: string | undefined): boolean | undefined {
-		const k = this.context.kind;
-		switch (callee) {
-			case 'in_interrupt':
-			case 'in_hardirq':
-			case 'in_irq':
-				return k === 'hardirq' ? true : k === 'process' || k === 'sched-out' ? false : undefined;
-			case 'in_task':
-				return k === 'hardirq' ? false : k === 'process' || k === 'sched-out' ? true : undefined;
-			case 'irqs_disabled':
-				return k === 'hardirq' || k === 'sched-out' ? true : k === 'process' ? false : undefined;
-			case 'in_atomic':
-				return k === 'process' ? false : true;
-			case 'preemptible':
-				return k === 'process' ? true : false;
-			default:
-				return undefined;
-		}
-	}
-
-	/** The path state on the side of a condition where it is `value`. */
-	private learn(e: SyntaxNode, s: PathState, value: boolean): PathState {
-		const t = clone(s);
-		if (e.type === 'identifier') {
-			if (this.tested.has(e.text)) t.known[e.text] = String(value);
-			return t;
-		}
-		// A flag read twice (`v->kvm->arch.xen.runstate_update_flag`): the second test goes the way the first went.
-		if (e.type === 'field_expression') {
-			const path = canonicalPath(e, s.aliases);
-			if (path) t.known[path] = String(value);
-			return t;
-		}
-		if (e.type === 'binary_expression') {
-			const op = e.childForFieldName('operator')?.text;
-			const l = e.childForFieldName('left');
-			const r = e.childForFieldName('right');
-			if ((op === '==' || op === '!=') && l && r) {
-				const [x, c] = CONSTANT.test(stripParens(r).text) ? [stripParens(l), stripParens(r).text] : [stripParens(r), stripParens(l).text];
-				if (x.type === 'identifier' && CONSTANT.test(c)) {
-					const equal = op === '==' ? value : !value;
-					if (FALSY.test(c)) t.known[x.text] = String(!equal);
-					else t.known[x.text] = equal ? c : `!${c}`;
-				}
-			}
-		}
-		return t;
-	}
-
-	/** Instances whose lock the function's callers hold: lockdep_assert_held(&X->lock), __must_hold(&X->lock). */
-	private heldAtEntry(): string[] {
-		const out: string[] = [];
-		for (const call of this.fn.descendantsOfType('call_expression')) {
-			if (!call || !/^lockdep_assert_held(_read)?$/.test(calleeName(call) ?? '')) continue;
-			const owner = lockOwner(callArguments(call)[0]);
-			const inst = owner && canonicalPath(owner, {});
-			if (inst && this.sites.some((x) => x.kind === 'unlock' && x.cacheExpr && canonicalPath(x.cacheExpr, {}) === inst)) out.push(inst);
-		}
-		for (const m of functionHeader(this.fn).matchAll(/__(?:must_hold|releases)\s*\(\s*&?\s*([\w.>-]+?)\s*(?:->|\.)lock\s*\)/g)) {
-			const inst = m[1].replace(/->/g, '.');
-			if (!out.includes(inst)) out.push(inst);
-		}
-		return out;
-	}
 }
-
-function truth(v: string | undefined): boolean | undefined {
-	if (v === undefined) return undefined;
-	if (v === 'true') return true;
-	if (v === 'false' || FALSY.test(v)) return false;
-	if (/^-?\d/.test(v)) return true;
-	return undefined;
-}
-
