@@ -15,6 +15,7 @@
 import type { BuiltModel } from './build';
 import { Layout, ModelError, actionOf, compileThreads, enabledAt, keyOf, successors, viewer, type CThread } from './machine';
 import type { Lasso, LivenessVerdict, Snapshot, Step } from './types';
+import { stronglyConnected } from './scc';
 
 export interface LivenessOptions {
 	/** build the lasso (default true) */
@@ -91,53 +92,14 @@ function exploreGraph(lay: Layout, threads: CThread[], mustFinish: number[], max
 	return { states, parent, via, viaChoice, depth, edgeStart, edgeThread, edgeTo, enabled, pending };
 }
 
-/** Tarjan's algorithm, iterative, on the states where `pending` holds. */
+/** Strongly connected components of the states where `pending` holds. */
 function sccs(gr: Graph): { comp: Int32Array; count: number } {
-	const n = gr.states.length;
-	const index = new Int32Array(n).fill(-1);
-	const low = new Int32Array(n);
-	const comp = new Int32Array(n).fill(-1);
-	const onStack = new Uint8Array(n);
-	const stack: number[] = [];
-	let next = 0;
-	let count = 0;
-	for (let root = 0; root < n; root++) {
-		if (!gr.pending[root] || index[root] >= 0) continue;
-		const work: { v: number; e: number }[] = [{ v: root, e: gr.edgeStart[root] }];
-		index[root] = low[root] = next++;
-		stack.push(root);
-		onStack[root] = 1;
-		while (work.length) {
-			const top = work[work.length - 1];
-			const v = top.v;
-			if (top.e < gr.edgeStart[v + 1]) {
-				const w = gr.edgeTo[top.e++];
-				if (!gr.pending[w]) continue;
-				if (index[w] < 0) {
-					index[w] = low[w] = next++;
-					stack.push(w);
-					onStack[w] = 1;
-					work.push({ v: w, e: gr.edgeStart[w] });
-				} else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
-				continue;
-			}
-			work.pop();
-			if (work.length) {
-				const u = work[work.length - 1].v;
-				low[u] = Math.min(low[u], low[v]);
-			}
-			if (low[v] === index[v]) {
-				for (;;) {
-					const w = stack.pop()!;
-					onStack[w] = 0;
-					comp[w] = count;
-					if (w === v) break;
-				}
-				count++;
-			}
-		}
-	}
-	return { comp, count };
+	return stronglyConnected({
+		n: gr.states.length,
+		degree: (v) => gr.edgeStart[v + 1] - gr.edgeStart[v],
+		edge: (v, i) => gr.edgeTo[gr.edgeStart[v] + i],
+		excluded: (v) => !gr.pending[v],
+	});
 }
 
 interface Violation {
