@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Engine } from './analysis/engine';
 import type { Finding, Range } from './analysis/findings';
 import type { RuleId } from './catalogue';
+import { EXIT_BAD_INPUT, EXIT_DONE, EXIT_REFUSED, type FixIo } from './fix';
 import { checkTrees } from './index/check';
 import { applyChanges, RewriteError } from './usage/apply';
 import { unifiedDiff, type FileChange } from './usage/diff';
@@ -15,16 +16,8 @@ import { unifiedDiff, type FileChange } from './usage/diff';
 /** Rules whose findings carry a rewrite. */
 export const FINDING_FIX_RULES: ReadonlySet<RuleId> = new Set(['gpc-lock-in-sched-out']);
 
-export interface FindingFixIo {
-	stdout(text: string): void;
-	stderr(text: string): void;
-}
 
-const EXIT_DONE = 0;
-const EXIT_REFUSED = 1;
-const EXIT_BAD_INPUT = 2;
-
-export async function findingFixCommand(path: string, options: { rule: RuleId; dryRun?: boolean; cache?: boolean }, io: FindingFixIo): Promise<number> {
+export async function findingFixCommand(path: string, options: { rule: RuleId; dryRun?: boolean; cache?: boolean }, io: FixIo): Promise<number> {
 	try {
 		if (!statSync(path).isDirectory()) throw new Error('not a directory');
 	} catch {

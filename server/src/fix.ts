@@ -29,9 +29,10 @@ export interface FixIo {
 	stderr(text: string): void;
 }
 
-const EXIT_DONE = 0;
-const EXIT_REFUSED = 1;
-const EXIT_BAD_INPUT = 2;
+/** Exit statuses of both rewrites (this one and findingFix.ts): done or nothing to do, refused, bad input. */
+export const EXIT_DONE = 0;
+export const EXIT_REFUSED = 1;
+export const EXIT_BAD_INPUT = 2;
 
 const processIo: FixIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
