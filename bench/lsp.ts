@@ -95,6 +95,12 @@ async function main(): Promise<void> {
 	const rssBefore = process.memoryUsage().rss;
 	const memoryBefore = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)]));
 
+	// One edit pair: a declaration line inserted above `line`, then that line deleted.
+	const insertThenDelete = (line: number, name: string) => [
+		{ range: { start: { line, character: 0 }, end: { line, character: 0 } }, text: `\tint ${name} = 0;\n` },
+		{ range: { start: { line, character: 0 }, end: { line: line + 1, character: 0 } }, text: '' },
+	];
+
 	// Pairs: insert a declaration line at a random body line, then delete it; the text
 	// is the original after every pair, so the final diagnostics must equal the initial.
 	const version = new Map(FILES.map((f) => [f, 2]));
@@ -104,10 +110,7 @@ async function main(): Promise<void> {
 		const lines = bodies.get(file)!;
 		const at = lines[Math.floor(rand() * lines.length)];
 		const uri = uris.get(file)!;
-		const steps = [
-			{ range: { start: { line: at.line, character: 0 }, end: { line: at.line, character: 0 } }, text: `\tint gpcscope_bench_${i} = 0;\n` },
-			{ range: { start: { line: at.line, character: 0 }, end: { line: at.line + 1, character: 0 } }, text: '' },
-		];
+		const steps = insertThenDelete(at.line, `gpcscope_bench_${i}`);
 		for (const change of steps.slice(0, Math.min(2, EDITS - i))) {
 			const v = version.get(file)! + 1;
 			version.set(file, v);
@@ -129,10 +132,7 @@ async function main(): Promise<void> {
 		const lines = bodies.get(file)!;
 		const at = lines[Math.floor(rand() * lines.length)];
 		const uri = uris.get(file)!;
-		const steps = [
-			{ range: { start: { line: at.line, character: 0 }, end: { line: at.line, character: 0 } }, text: `\tint gpcscope_hover_${i} = 0;\n` },
-			{ range: { start: { line: at.line, character: 0 }, end: { line: at.line + 1, character: 0 } }, text: '' },
-		];
+		const steps = insertThenDelete(at.line, `gpcscope_hover_${i}`);
 		for (const [k, change] of steps.slice(0, Math.min(2, HOVER_EDITS - i)).entries()) {
 			const v = version.get(file)! + 1;
 			version.set(file, v);
