@@ -22,6 +22,7 @@ const INSERTS = [
 	'\tcb = hva_to_pfn_retry;',
 	// A hard-IRQ entry point registered (another file-wide fact).
 	'\tvx->timer.function = xen_timer_callback;',
+	'\thrtimer_init(&vcpu->arch.xen.timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);',
 	'\t}',
 	'\t{',
 	'',

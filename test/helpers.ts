@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Engine, type EngineOptions, type EngineResult } from '../server/src/analysis/engine';
 import { indexTree, type IndexOptions, type IndexResult } from '../server/src/index/indexer';
 import { openTrees } from '../server/src/index/open';
+import type { Tree } from '../server/src/parse/parser';
 
 export const REPO = join(__dirname, '..');
 export const DEMO = join(REPO, 'examples', 'demo-kernel');
@@ -35,4 +36,22 @@ export function expectationMarkers(file: string, text: string): string[] {
 		}
 	});
 	return out;
+}
+
+/** Every node of a tree with its range: two trees are the same parse when these are equal (toString() leaves out the ranges). */
+export function treeShape(tree: Tree): string {
+	const out: string[] = [];
+	const cursor = tree.walk();
+	for (let more = true; more; ) {
+		out.push(`${cursor.nodeType}@${cursor.startIndex}-${cursor.endIndex}`);
+		if (cursor.gotoFirstChild()) continue;
+		while (!cursor.gotoNextSibling()) {
+			if (!cursor.gotoParent()) {
+				more = false;
+				break;
+			}
+		}
+	}
+	cursor.delete();
+	return out.join(' ');
 }

@@ -2,10 +2,10 @@
 // tree and of every fixture.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Engine } from '../../server/src/analysis/engine';
 import { DEMO, FIXTURES, indexed } from '../helpers';
-import { expectMemoMatchesFresh } from '../memo-property';
+import { comparable, expectMemoMatchesFresh } from '../memo-property';
 
 function fixtureFiles(): string[] {
 	const out: string[] = [];
@@ -46,4 +46,35 @@ describe('function memo', () => {
 			memoised.dispose();
 		}
 	}, 120_000);
+});
+
+describe('function memo across moved callers', () => {
+	it('reuses a function whose calling context only moved, with the chain at its new lines', async () => {
+		const file = 'gpc-lock-in-sched-out/bad/runstate-blocking-lock-6.1.c';
+		const original = readFileSync(join(FIXTURES, file), 'utf8');
+		const options = {};
+		const memoised = await Engine.create();
+		try {
+			const first = memoised.analyze([{ file, read: () => original }], options);
+			const chained = first.findings.filter((f) => f.rule === 'gpc-lock-in-sched-out');
+			expect(chained.length).toBeGreaterThan(0);
+			// Lines added above every function: each one moves, and so do the chain's lines in the answers.
+			const moved = `/* one */\n/* two */\n${original}`;
+			const counts = memoised['memo'].counts;
+			const analysedBefore = counts.analysed;
+			const again = memoised.analyze([{ file, read: () => moved }], options);
+			expect(counts.relocated).toBeGreaterThan(0);
+			expect(counts.analysed).toBe(analysedBefore);
+			const fresh = await Engine.create();
+			try {
+				expect(comparable(again)).toBe(comparable(fresh.analyze([{ file, read: () => moved }], options)));
+			} finally {
+				fresh.dispose();
+			}
+			const notes = again.findings.filter((f) => f.rule === 'gpc-lock-in-sched-out').flatMap((f) => f.related.map((r) => r.range.start.line));
+			expect(notes).toEqual(chained.flatMap((f) => f.related.map((r) => r.range.start.line + 2)));
+		} finally {
+			memoised.dispose();
+		}
+	});
 });

@@ -52,8 +52,13 @@ export class CallerLocks {
 	learn(analysed: readonly AnalysedFunction[]): boolean {
 		const seenCallers = new Map<string, Set<string>>();
 		const common = new Map<string, Set<string>>();
+		// Only a function some call makes with a gpc lock held can be entered locked: the calls
+		// of every other function need no look.
+		const lockedCallees = new Set<string>();
+		for (const { analysis } of analysed) for (const call of analysis.calls) if (call.heldGpc.length) lockedCallees.add(call.callee);
 		for (const { file, analysis } of analysed) {
 			for (const call of analysis.calls) {
+				if (!lockedCallees.has(call.callee)) continue;
 				const key = this.key(file, call.callee);
 				const def = key && this.definition(key);
 				if (!key || !def) continue;
@@ -87,25 +92,19 @@ export class CallerLocks {
 		const hidden = new Set<string>();
 		if (!keys.size) return { callers, hidden };
 		const names = new Set([...keys].map((k) => k.slice(k.indexOf('\0') + 1)));
-		const target = (file: string, name: string) => {
-			if (!names.has(name)) return undefined;
-			const key = this.key(file, name);
-			return key && keys.has(key) ? key : undefined;
-		};
 		for (const f of this.facts) {
-			for (const fn of f.functions) {
-				for (const callee of fn.callees) {
-					const key = target(fn.file, callee);
-					if (!key) continue;
+			const index = callIndexOf(f);
+			for (const name of names) {
+				for (const { file, caller } of index.calls.get(name) ?? []) {
+					const key = this.key(file, name);
+					if (!key || !keys.has(key)) continue;
 					const set = callers.get(key) ?? new Set();
-					set.add(`${fn.file}\0${fn.name}`);
+					set.add(caller);
 					callers.set(key, set);
 				}
-				for (const callee of fn.unparsedCalls ?? []) {
-					for (const c of callee === '*' ? fn.callees : [callee]) {
-						const key = target(fn.file, c);
-						if (key) hidden.add(key);
-					}
+				for (const file of index.hidden.get(name) ?? []) {
+					const key = this.key(file, name);
+					if (key && keys.has(key)) hidden.add(key);
 				}
 			}
 		}
@@ -121,6 +120,38 @@ export class CallerLocks {
 	private definition(key: string): FunctionFacts | undefined {
 		return this.locals.get(key) ?? this.externals.get(key)?.[0];
 	}
+}
+
+/** One file's calls by callee name (its pass-1 facts), and the callees called from inside its ERROR regions. */
+interface CallIndex {
+	calls: Map<string, { file: string; caller: string }[]>;
+	hidden: Map<string, string[]>;
+}
+
+/** Kept per facts object: an edit re-indexes its file, not the tree. */
+const callIndexes = new WeakMap<FileFacts, CallIndex>();
+
+function callIndexOf(facts: FileFacts): CallIndex {
+	let index = callIndexes.get(facts);
+	if (index) return index;
+	index = { calls: new Map(), hidden: new Map() };
+	for (const fn of facts.functions) {
+		const caller = `${fn.file}\0${fn.name}`;
+		for (const callee of fn.callees) {
+			const list = index.calls.get(callee) ?? [];
+			list.push({ file: fn.file, caller });
+			index.calls.set(callee, list);
+		}
+		for (const callee of fn.unparsedCalls ?? []) {
+			for (const c of callee === '*' ? fn.callees : [callee]) {
+				const list = index.hidden.get(c) ?? [];
+				list.push(fn.file);
+				index.hidden.set(c, list);
+			}
+		}
+	}
+	callIndexes.set(facts, index);
+	return index;
 }
 
 /** A held path of the caller, through the argument that carries it, as the callee names it. */

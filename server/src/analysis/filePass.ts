@@ -118,7 +118,13 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		const [start, end] = [fn.startIndex, fn.endIndex];
 		const overErrors = errors.filter(([s, e]) => s < end && e > start).map(([s, e]) => `${s - start}-${e - start}`);
 		const around = [lines[fn.startRow - 1], lines[fn.startRow], lines[fn.endRow]];
-		return JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around, text.slice(start, end)]);
+		const context = JSON.stringify([ctx.fingerprint, file, isImplementation, overErrors, around]);
+		// An outline entry stands for one text of the function: its key is built once, not per round.
+		const known = memoKeys.get(fn);
+		if (known?.context === context) return known.key;
+		const key = `${context}\n${text.slice(start, end)}`;
+		memoKeys.set(fn, { context, key });
+		return key;
 	}
 
 	/** Pass 2 of one function, in the file's coordinates; undefined when it cannot be analysed. */
@@ -204,6 +210,9 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		};
 	}
 }
+
+/** Memo keys by outline entry (outlines are kept per file text, so an unchanged function keeps its entry). */
+const memoKeys = new WeakMap<FunctionOutline, { context: string; key: string }>();
 
 export function severityOf(rule: RuleId, options: EngineOptions): Severity | undefined {
 	const configured = options.severity?.[rule];

@@ -10,6 +10,7 @@ import type { NodeSpan } from '../parse/positions';
 import type { Finding, Range } from './findings';
 import type { FunctionAnalysis, TreeKnowledge } from './flow';
 import type { LifecycleSite } from './rules/treeRule';
+import { relocated } from './relocate';
 
 /** A call as pass 2 keeps it: its node detached from the tree (deleted after each file's pass). */
 export type CallSummary = Omit<FunctionAnalysis['calls'][number], 'node'> & { node: NodeSpan };
@@ -46,6 +47,8 @@ interface Entry {
 	answers: Map<string, string | undefined>;
 	/** Relative to the origin (row 0, offset 0). */
 	result: FunctionResult;
+	/** The result last placed at an origin: a function an edit did not move gets the same object again (results are never modified). */
+	placed?: { origin: Origin; result: FunctionResult };
 	lastUsed: number;
 }
 
@@ -57,6 +60,8 @@ const MAX_VARIANTS = 4;
 export class FunctionMemo {
 	private readonly entries = new Map<string, Entry[]>();
 	private generation = 0;
+	/** Functions analysed, and results reused with other functions' positions moved (relocate.ts). */
+	readonly counts = { analysed: 0, relocated: 0 };
 
 	/** Starts an analysis: forgets entries no recent analysis used. */
 	nextGeneration(): void {
@@ -68,12 +73,32 @@ export class FunctionMemo {
 		}
 	}
 
-	/** The remembered result for this key whose recorded answers all still hold, at `origin`. */
+	/**
+	 * The remembered result for this key whose recorded answers all still hold, at `origin`.
+	 * Failing that, one whose answers changed only in where other functions sit (an edit above
+	 * a caller moved its lines): its result with those locations moved (relocate.ts).
+	 */
 	lookup(key: string, knowledge: TreeKnowledge, origin: Origin): FunctionResult | undefined {
-		const entry = this.entries.get(key)?.find((e) => stillAnswered(e.answers, knowledge));
+		const list = this.entries.get(key);
+		if (!list) return undefined;
+		let entry = list.find((e) => stillAnswered(e.answers, knowledge));
+		if (!entry) {
+			for (const candidate of list) {
+				const now = currentAnswers(candidate.answers, knowledge);
+				const result = relocated(candidate.answers, now, candidate.result);
+				if (!result) continue;
+				candidate.answers = now;
+				candidate.result = result;
+				candidate.placed = undefined;
+				entry = candidate;
+				this.counts.relocated++;
+				break;
+			}
+		}
 		if (!entry) return undefined;
 		entry.lastUsed = this.generation;
-		return moved(entry.result, origin);
+		if (entry.placed?.origin.row !== origin.row || entry.placed.origin.index !== origin.index) entry.placed = { origin, result: moved(entry.result, origin) };
+		return entry.placed.result;
 	}
 
 	/**
@@ -82,6 +107,7 @@ export class FunctionMemo {
 	 */
 	record(key: string, knowledge: TreeKnowledge, origin: Origin, analyze: (k: TreeKnowledge) => FunctionResult | undefined): FunctionResult | undefined {
 		const answers = new Map<string, string | undefined>();
+		this.counts.analysed++;
 		const result = analyze(recording(knowledge, answers));
 		if (!result) return undefined;
 		const list = this.entries.get(key) ?? [];
@@ -113,20 +139,27 @@ function recording(knowledge: TreeKnowledge, answers: Map<string, string | undef
 }
 
 function stillAnswered(answers: Map<string, string | undefined>, knowledge: TreeKnowledge): boolean {
+	for (const [question, answer] of answers) if (answerNow(question, knowledge) !== answer) return false;
+	return true;
+}
+
+/** The knowledge's answers to the questions `answers` records, as JSON. */
+function currentAnswers(answers: Map<string, string | undefined>, knowledge: TreeKnowledge): Map<string, string | undefined> {
+	return new Map([...answers.keys()].map((question) => [question, answerNow(question, knowledge)]));
+}
+
+function answerNow(question: string, knowledge: TreeKnowledge): string | undefined {
 	// One knowledge answers the same way all round: each question is asked of it once.
 	let known = asked.get(knowledge);
 	if (!known) asked.set(knowledge, (known = new Map()));
-	for (const [question, answer] of answers) {
-		let now = known.get(question);
-		if (now === undefined && !known.has(question)) {
-			const [kind, name] = question.split('\0') as [Question, string];
-			const ask = knowledge[kind] as ((name: string) => unknown) | undefined;
-			now = JSON.stringify(ask?.(name));
-			known.set(question, now);
-		}
-		if (now !== answer) return false;
+	let now = known.get(question);
+	if (now === undefined && !known.has(question)) {
+		const [kind, name] = question.split('\0') as [Question, string];
+		const ask = knowledge[kind] as ((name: string) => unknown) | undefined;
+		now = JSON.stringify(ask?.(name));
+		known.set(question, now);
 	}
-	return true;
+	return now;
 }
 
 /** Answers already asked of a knowledge, as JSON, by `${question}\0${name}`. */

@@ -8,7 +8,7 @@
 import type { EngineResult } from '../analysis/engine';
 import { factsUnder, type FileFacts, type FunctionFacts } from '../analysis/facts';
 import type { Range } from '../analysis/findings';
-import { REGISTERS_IRQ_ENTRY } from '../analysis/entries';
+import { REGISTERS_IRQ_ENTRY, type IrqEntries } from '../analysis/entries';
 import { enclosingDefinition } from '../parse/definitions';
 import { parseProblems, type SyntaxNode, type Tree } from '../parse/parser';
 import { rowAt } from '../parse/positions';
@@ -60,8 +60,7 @@ export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, 
 	const oldFnText = oldText.slice(fn.startIndex, fn.endIndex - delta);
 	const newFnText = newText.slice(fn.startIndex, fn.endIndex);
 	if (FILE_LEVEL_IN_BODY.test(oldFnText) || FILE_LEVEL_IN_BODY.test(newFnText)) return undefined;
-	// Hard-IRQ entry points, and whether the file names a gpc user outside a call, are the file's.
-	if (REGISTERS_IRQ_ENTRY.test(oldFnText) || REGISTERS_IRQ_ENTRY.test(newFnText)) return undefined;
+	// Whether the file names a gpc user outside a call is the file's.
 	const otherUsers = new Set(oldFacts.functions.filter((f) => f.usesGpc && f.line !== fn.startPosition.row).map((f) => f.name));
 	if (namesOutsideCall(oldFnText, otherUsers) || namesOutsideCall(newFnText, otherUsers)) return undefined;
 
@@ -91,10 +90,23 @@ export function editedFacts(file: string, oldText: string, oldFacts: FileFacts, 
 		usageArguments: splice(oldFacts.usageArguments, now.usageArguments),
 		// Every ERROR node of the file is in the function.
 		errorNodes: now.errorNodes,
-		...(oldFacts.irqEntries && lineDelta ? { irqEntries: { timers: oldFacts.irqEntries.timers.map((t) => ({ ...t, line: line(t.line) })), irqs: oldFacts.irqEntries.irqs.map((r) => ({ ...r, line: line(r.line) })) } } : {}),
+		irqEntries: splicedIrqEntries(oldFacts.irqEntries, now.irqEntries, first, oldLast, lineDelta),
 	};
+	if (!facts.irqEntries) delete facts.irqEntries;
 	parsedErrors.set(facts, errors);
 	return facts;
+}
+
+/** The file's hrtimer and IRQ registrations with those of the function on rows first..oldLast replaced by `mine`. */
+function splicedIrqEntries(old: IrqEntries | undefined, mine: IrqEntries | undefined, first: number, oldLast: number, lineDelta: number): IrqEntries | undefined {
+	const splice = <T extends { line: number }>(before: readonly T[], own: readonly T[]): T[] => [
+		...before.filter((x) => x.line < first),
+		...own,
+		...before.filter((x) => x.line > oldLast).map((x) => (lineDelta ? { ...x, line: x.line + lineDelta } : x)),
+	];
+	const timers = splice(old?.timers ?? [], mine?.timers ?? []);
+	const irqs = splice(old?.irqs ?? [], mine?.irqs ?? []);
+	return timers.length || irqs.length ? { timers, irqs } : undefined;
 }
 
 /**

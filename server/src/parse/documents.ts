@@ -52,37 +52,37 @@ export class DocumentTrees {
 			// Only the chunks the edit touched are normalised again.
 			const next = normaliseEdited(normalised, newText, startIndex, oldEndIndex, startIndex + change.text.length);
 			const changed = changedRange(normalised.text, next.text, startIndex, oldEndIndex, startIndex + change.text.length);
-			// The chunks the change touched are re-read whole (no node of theirs is reused).
+			// The chunks the change touched: as far as its error recovery could reach.
 			const span = chunkSpan(next.chunks, changed.start, changed.newEnd);
 			const delta = changed.newEnd - changed.oldEnd;
 			// Error recovery may differ between an incremental and a fresh parse of the same
-			// text; results must not depend on the edit history, so when the edited or reparsed
-			// declarations have (or had) errors the tree is kept only if the chunk parsed as it
-			// does alone (chunkParse.ts), else redone. Errors elsewhere (real kernel files have
-			// some) do not depend on this edit: the incremental tree is kept.
+			// text, and results must not depend on the edit history. Without an error in the
+			// edited declarations, before or after, tree-sitter's incremental parse is the fresh
+			// parse's tree (property-tested), and only the changed text is read again. With one,
+			// the tree is kept only if the chunk parsed as it does alone (chunkParse.ts); failing
+			// that, the chunk is read again whole (no node of its reused) and checked the same
+			// way; failing that too, the file is parsed afresh. Errors elsewhere (real kernel
+			// files have some) do not depend on this edit.
 			const hadError = declarationHasError(tree, span.start, span.end - delta);
 			// web-tree-sitter indexes strings in UTF-16 code units, as LSP positions do.
-			const edit = new Edit({
-				startIndex: span.start,
-				oldEndIndex: span.end - delta,
-				newEndIndex: span.end,
-				startPosition: pointAt(normalised.text, span.start),
-				oldEndPosition: pointAt(normalised.text, span.end - delta),
-				newEndPosition: pointAt(next.text, span.end),
+			const before = normalised.text;
+			const editOf = (start: number, oldEnd: number, newEnd: number) => new Edit({
+				startIndex: start,
+				oldEndIndex: oldEnd,
+				newEndIndex: newEnd,
+				startPosition: pointAt(before, start),
+				oldEndPosition: pointAt(before, oldEnd),
+				newEndPosition: pointAt(next.text, newEnd),
 			});
-			tree.edit(edit);
-			let reparsedTree = this.parse(newText, tree, next);
-			const ranges = tree.getChangedRanges(reparsedTree);
-			tree.delete();
-			const hasError = hadError || [{ startIndex: span.start, endIndex: span.end }, ...ranges].some((r) => declarationHasError(reparsedTree, r.startIndex, r.endIndex));
-			const confined = ranges.every((r) => r.startIndex >= span.start && r.endIndex <= span.end);
-			if (hasError && confined && agreesWithChunkAlone(this.parser, reparsedTree, newText, next, span.start, span.end)) chunkChecks.kept++;
-			else if (hasError) {
+			const unedited = tree.copy();
+			let reparsed = this.incremental(tree, editOf(changed.start, changed.oldEnd, changed.newEnd), newText, next, span, hadError);
+			if (reparsed) unedited.delete();
+			else reparsed = this.incremental(unedited, editOf(span.start, span.end - delta, span.end), newText, next, span, hadError);
+			if (!reparsed) {
 				chunkChecks.reparsed++;
-				reparsedTree.delete();
-				reparsedTree = this.parse(newText, undefined, next);
+				reparsed = this.parse(newText, undefined, next);
 			}
-			tree = reparsedTree;
+			tree = reparsed;
 			text = newText;
 			normalised = next;
 		}
@@ -129,6 +129,26 @@ export class DocumentTrees {
 		const max = this.maxBytes();
 		if (text.length * 3 <= max) return true;
 		return text.length <= max && Buffer.byteLength(text) <= max;
+	}
+
+	/**
+	 * `old` (consumed) with `edit`, parsed again: the new tree, or undefined when the edited
+	 * declarations have an error that the chunk [span) parsed alone does not show as well.
+	 */
+	private incremental(old: Tree, edit: Edit, text: string, next: NormalisedText, span: { start: number; end: number }, hadError: boolean): Tree | undefined {
+		old.edit(edit);
+		const tree = this.parse(text, old, next);
+		const ranges = old.getChangedRanges(tree);
+		old.delete();
+		const hasError = hadError || [{ startIndex: span.start, endIndex: span.end }, ...ranges].some((r) => declarationHasError(tree, r.startIndex, r.endIndex));
+		if (!hasError) return tree;
+		const confined = ranges.every((r) => r.startIndex >= span.start && r.endIndex <= span.end);
+		if (confined && agreesWithChunkAlone(this.parser, tree, text, next, span.start, span.end)) {
+			chunkChecks.kept++;
+			return tree;
+		}
+		tree.delete();
+		return undefined;
 	}
 
 	private parse(text: string, old?: Tree, normalised: NormalisedText = normalisedText(text)): Tree {
