@@ -17,6 +17,7 @@ import { Escapes } from './escapes';
 import { extractFacts, type FileFacts } from './facts';
 import { compareFindings, dedupe, onePerCheckSite, type Finding, type UnparsedNotice } from './findings';
 import { analyzeFileSteps, severityOf, type FilePass, type TreeContext } from './filePass';
+import type { HoverFact } from './hoverFacts';
 import type { TreeKnowledge } from './flow';
 import { checkWrappers, hasMarkDirtyHelper, instanceIdentity, learnFromCalls, relevantFunctions } from './knowledge';
 import { helperLifecycle, treeCallGraph, treeFindings } from './lifecycle';
@@ -91,6 +92,8 @@ export interface EngineResult {
 	notes: RuleNotes;
 	/** Per file, gpc code tree-sitter could not parse: what the analysis could not see. */
 	unparsed: UnparsedNotice[];
+	/** What a hover shows in an analysed function, if it still has the text the analysis saw (hoverFacts.ts). */
+	hoverFacts(file: string, name: string, text: string): HoverFact[] | undefined;
 }
 
 const MAX_ROUNDS = 3;
@@ -315,7 +318,9 @@ export class Engine {
 		const skips: EngineSkip[] = [...skipped].map(([file, reason]) => ({ file, reason }));
 		for (const [file, pass] of perFile) for (const reason of pass.skipped) skips.push({ file, reason });
 		const unparsed = unparsedNotices(gpcFacts, perFile, linesOf);
-		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, notes, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips, unparsed };
+		const hover = new Map([...perFile].map(([file, pass]) => [file, pass.hover]));
+		const hoverFacts = (file: string, name: string, text: string) => hover.get(file)?.find((h) => h.name === name && h.text === text)?.facts;
+		return { era, findings: onePerCheckSite(dedupe(findings)), facts, lifecycle, notes, stats, knowledge: ctx.knowledge, knowledgeFor: ctx.knowledgeFor, instanceId: ctx.instanceId, skipped: skips, unparsed, hoverFacts };
 	}
 
 	/**

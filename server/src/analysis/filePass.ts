@@ -5,7 +5,8 @@ import type { EngineOptions } from './engine';
 import type { Escapes } from './escapes';
 import type { DirtyExemption } from './exemptions';
 import type { Finding, RelatedLocation } from './findings';
-import { analyzeFunction, type TreeKnowledge } from './flow';
+import { analyzeFunctionSteps, type TreeKnowledge } from './flow';
+import { hoverFact, type HoverFact } from './hoverFacts';
 import type { FunctionMemo, FunctionResult, FunctionSummary } from './memo';
 import { functionNode, type FileOutline, type FunctionOutline } from './outline';
 import { FUNCTION_RULES } from './rules';
@@ -59,6 +60,14 @@ export interface FilePass {
 	suppressed: number;
 	/** Functions that use the gpc API and overlap an ERROR region. */
 	unparsed: UnparsedFunction[];
+	/** Each analysed function's text and hover facts (hoverFacts.ts). */
+	hover: FunctionHover[];
+}
+
+export interface FunctionHover {
+	name: string;
+	text: string;
+	facts: HoverFact[];
 }
 
 /** Pass 2 of one file; `tree` is asked for only when a function is not in the memo. */
@@ -77,7 +86,7 @@ export function analyzeFile(file: string, text: string, tree: () => Tree, ctx: T
  */
 export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, ctx: TreeContext, memo: FunctionMemo, outline: FileOutline): Generator<void, FilePass> {
 	// gpc code tree-sitter could not parse: not analysed there, and said so (unparsed.ts).
-	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0, unparsed: unparsedFunctions(outline, text) };
+	const pass: FilePass = { findings: [], lifecycle: [], analyses: [], skipped: [], functions: 0, unparsedRegions: 0, apiCallsAnalysed: 0, suppressed: 0, unparsed: unparsedFunctions(outline, text), hover: [] };
 	const { errors, lines } = outline;
 	const isImplementation = ctx.implementationFiles.has(file);
 	const fileKnowledge = ctx.knowledgeFor(file);
@@ -91,7 +100,7 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		let result = memo.lookup(key, fileKnowledge, origin);
 		if (!result) {
 			yield;
-			result = memo.record(key, fileKnowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
+			result = yield* memo.record(key, fileKnowledge, origin, (knowledge) => analyzeOne(functionNode(tree(), fn), name, knowledge));
 		}
 		if (!result) continue;
 		pass.findings.push(...result.findings);
@@ -101,6 +110,7 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		pass.functions++;
 		pass.unparsedRegions += result.unparsedRegions;
 		pass.apiCallsAnalysed += result.apiCallsAnalysed;
+		pass.hover.push({ name, text: text.slice(fn.startIndex, fn.endIndex), facts: result.hover });
 	}
 	const seenSites = new Set<string>();
 	pass.lifecycle = pass.lifecycle.filter((s) => {
@@ -127,18 +137,18 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		return key;
 	}
 
-	/** Pass 2 of one function, in the file's coordinates; undefined when it cannot be analysed. */
-	function analyzeOne(fn: SyntaxNode, name: string, knowledge: TreeKnowledge): FunctionResult | undefined {
+	/** Pass 2 of one function, in the file's coordinates (pausing within it); undefined when it cannot be analysed. */
+	function* analyzeOne(fn: SyntaxNode, name: string, knowledge: TreeKnowledge): Generator<void, FunctionResult | undefined> {
 		if (deeperThan(fn, MAX_FUNCTION_DEPTH)) {
 			pass.skipped.push(`${name}() at line ${fn.startPosition.row + 1} is nested more than ${MAX_FUNCTION_DEPTH} levels deep; not analysed`);
 			return undefined;
 		}
 		const out: FunctionResult = {
-			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0,
+			findings: [], localRelated: [], lifecycle: [], suppressed: 0, unparsedRegions: 0, apiCallsAnalysed: 0, hover: [],
 			summary: { name, params: [], calls: [], stores: [], types: new Map() },
 		};
 		try {
-			analyzeInto(out, fn, name, knowledge);
+			yield* analyzeInto(out, fn, name, knowledge);
 		} catch (e) {
 			if (!(e instanceof RangeError && /call stack/.test(e.message))) throw e;
 			// Fallback for recursion the depth limit did not foresee: drop the function's partial results.
@@ -148,7 +158,7 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		return out;
 	}
 
-	function analyzeInto(out: FunctionResult, definition: SyntaxNode, name: string, knowledge: TreeKnowledge): void {
+	function* analyzeInto(out: FunctionResult, definition: SyntaxNode, name: string, knowledge: TreeKnowledge): Generator<void, void> {
 		// The scope and the dataflow read the same nodes, many times: memoised ones.
 		const fn = new NodeCache().of(definition);
 		const types = variableTypes(fn);
@@ -177,8 +187,11 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 			})];
 		});
 
-		const analysis = analyzeFunction(fn, knowledge, (o) => {
+		const origin = { row: fn.startPosition.row, index: fn.startIndex };
+		const analysis = yield* analyzeFunctionSteps(fn, knowledge, (o) => {
 			for (const c of checkers) c.observe(o);
+			const fact = hoverFact(o, origin);
+			if (fact) out.hover.push(fact);
 			if (o.kind === 'gpcCall' && ['init', 'activate', 'deactivate', 'check', 'refresh'].includes(o.api.role)) {
 				const instance = ctx.instanceId(o.instance, types);
 				if (instance) {

@@ -93,16 +93,29 @@ export interface FunctionAnalysis {
 const WORLD_LIMIT = 16;
 const MAX_VISITS_PER_NODE = 64;
 
-export function analyzeFunction(
-	definition: SyntaxNode,
-	tree: TreeKnowledge,
-	observe?: (o: Observation) => void,
-): FunctionAnalysis {
+/** Worklist steps between two pauses of analyzeFunctionSteps (a few hundred microseconds). */
+const STEPS_PER_PAUSE = 64;
+
+export function analyzeFunction(definition: SyntaxNode, tree: TreeKnowledge, observe?: (o: Observation) => void): FunctionAnalysis {
+	const steps = analyzeFunctionSteps(definition, tree, observe);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+	}
+}
+
+/**
+ * The same, pausing (yielding) every few dozen worklist steps: the largest functions
+ * (kvm_xen_update_runstate_guest(), 20 ms) no longer hold a language server's thread for
+ * their whole dataflow. The syntax tree must not change while it is paused.
+ */
+export function* analyzeFunctionSteps(definition: SyntaxNode, tree: TreeKnowledge, observe?: (o: Observation) => void): Generator<void, FunctionAnalysis> {
 	// Every node the analysis reaches, and hands to the rules, is a memoised one.
 	const fn = new NodeCache().of(definition);
 	const name = functionName(fn) ?? '<anonymous>';
 	const scope = collectScope(fn);
 	const cfg = buildCfg(fn, scope.labels);
+	yield;
 	const analysis: FunctionAnalysis = { name, node: fn, cfg, statesAt: new Map(), calls: [], iterations: 0, params: scope.paramOrder, stores: [] };
 
 	// A function that takes the lock itself, or whose callers never hold one, starts unlocked;
@@ -148,6 +161,7 @@ export function analyzeFunction(
 		queued.delete(id);
 		analysis.iterations++;
 		if ((analysis.iterations & 255) === 0) tree.checkBudget?.();
+		if (analysis.iterations % STEPS_PER_PAUSE === 0) yield;
 		const count = (visits.get(id) ?? 0) + 1;
 		visits.set(id, count);
 		const node = cfg.nodes[id];
@@ -188,7 +202,8 @@ export function analyzeFunction(
 	}, analysis);
 	// Source order, so that "the first use" is the first a reader sees.
 	const bySource = [...cfg.nodes].sort((a, b) => (a.ast?.startIndex ?? Infinity) - (b.ast?.startIndex ?? Infinity));
-	for (const node of bySource) {
+	for (const [i, node] of bySource.entries()) {
+		if (i % STEPS_PER_PAUSE === STEPS_PER_PAUSE - 1) yield;
 		const worlds = inputs.get(node.id);
 		if (!worlds?.length) continue;
 		analysis.statesAt.set(node.id, worlds);

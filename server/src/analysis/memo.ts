@@ -10,6 +10,7 @@ import type { NodeSpan } from '../parse/positions';
 import type { Finding, Range } from './findings';
 import type { FunctionAnalysis, TreeKnowledge } from './flow';
 import type { LifecycleSite } from './rules/treeRule';
+import type { HoverFact } from './hoverFacts';
 import { relocated } from './relocate';
 
 /** A call as pass 2 keeps it: its node detached from the tree (deleted after each file's pass). */
@@ -31,6 +32,8 @@ export interface FunctionResult {
 	suppressed: number;
 	unparsedRegions: number;
 	apiCallsAnalysed: number;
+	/** What a hover shows at the function's gpc calls, locks and khva uses (relative to its start, like nothing else here). */
+	hover: HoverFact[];
 }
 
 /** Where a function starts: the origin its memoised result is relative to. */
@@ -102,13 +105,14 @@ export class FunctionMemo {
 	}
 
 	/**
-	 * Runs `analyze` with a knowledge that records what it is asked, remembers the result
-	 * under `key`, and returns it. Results that `analyze` declines (undefined) are not kept.
+	 * Runs `analyze` (in steps: it may pause) with a knowledge that records what it is asked,
+	 * remembers the result under `key`, and returns it. Results that `analyze` declines
+	 * (undefined) are not kept.
 	 */
-	record(key: string, knowledge: TreeKnowledge, origin: Origin, analyze: (k: TreeKnowledge) => FunctionResult | undefined): FunctionResult | undefined {
+	*record(key: string, knowledge: TreeKnowledge, origin: Origin, analyze: (k: TreeKnowledge) => Generator<void, FunctionResult | undefined>): Generator<void, FunctionResult | undefined> {
 		const answers = new Map<string, string | undefined>();
 		this.counts.analysed++;
-		const result = analyze(recording(knowledge, answers));
+		const result = yield* analyze(recording(knowledge, answers));
 		if (!result) return undefined;
 		const list = this.entries.get(key) ?? [];
 		list.unshift({ answers, result: moved(result, { row: -origin.row, index: -origin.index }), lastUsed: this.generation });

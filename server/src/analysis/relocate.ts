@@ -10,6 +10,7 @@
 // that another unchanged answer contains, makes the result be computed afresh.
 import type { Finding } from './findings';
 import type { CallSummary, FunctionResult } from './memo';
+import type { AtomicContext } from './observations';
 
 const LINE_KEYS = new Set(['line', 'callLine', 'row']);
 const OFFSET_KEYS = new Set(['startIndex', 'endIndex']);
@@ -99,6 +100,7 @@ class Moves {
 			...result,
 			findings: result.findings.map((f, i) => this.finding(f, result.localRelated[i])),
 			summary: { ...result.summary, calls: result.summary.calls.map((c) => this.call(c)) },
+			hover: result.hover.map((h) => ({ ...h, ...(h.atomic ? { atomic: this.atomic(h.atomic) } : {}), ...(h.context ? { context: this.deep(h.context) } : {}) })),
 		};
 	}
 
@@ -124,16 +126,16 @@ class Moves {
 
 	/** A call's atomic context: a caller's site (with its file) and a calling context come from answers; a local site does not. */
 	private call(c: CallSummary): CallSummary {
-		if (!c.atomic) return c;
-		const { site, file, context, why } = c.atomic;
+		return c.atomic ? { ...c, atomic: this.atomic(c.atomic) } : c;
+	}
+
+	private atomic(a: AtomicContext): AtomicContext {
+		const { site, file, context, why } = a;
 		return {
-			...c,
-			atomic: {
-				...c.atomic,
-				why: this.text(why),
-				...(site && file ? { site: this.deep(site) } : {}),
-				...(context ? { context: this.deep(context) } : {}),
-			},
+			...a,
+			why: this.text(why),
+			...(site && file ? { site: this.deep(site) } : {}),
+			...(context ? { context: this.deep(context) } : {}),
 		};
 	}
 

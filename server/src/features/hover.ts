@@ -10,12 +10,12 @@ import { gpcFunctionsFor, RWLOCK_PRIMITIVES, type ApiEra, type GpcFunction, type
 import { chainText, contextLabel } from '../analysis/contexts';
 import type { EngineResult } from '../analysis/engine';
 import { analyzeFunction } from '../analysis/flow';
-import { variableTypes } from '../parse/declarations';
+import { functionName, variableTypes } from '../parse/declarations';
 import type { NodeSpan } from '../parse/positions';
-import type { AtomicContext, Observation } from '../analysis/observations';
+import type { AtomicContext } from '../analysis/observations';
+import { hoverFact, placedFact, type HoverFact, type PlacedFact } from '../analysis/hoverFacts';
 import { canonicalPath, displayPath } from '../analysis/paths';
 import { ruleInfo, type RuleId } from '../catalogue';
-import type { InstanceState } from '../analysis/state';
 import { packageRoot } from '../packageRoot';
 import { usageCensusExplanation } from '../usage/explain';
 import { enclosingDefinition } from '../parse/definitions';
@@ -83,15 +83,26 @@ function contains(range: { start: Position; end: Position }, p: Position): boole
 	return after && before;
 }
 
-/** Observations made at `target` on every path that reaches it. */
-function observationsAt(ctx: HoverContext, target: SyntaxNode): Observation[] {
+/**
+ * What the analysis saw at `target` on every path that reaches it: kept from the last
+ * analysis when the function still has the text it saw, else from its dataflow run now.
+ */
+function observationsAt(ctx: HoverContext, target: SyntaxNode): PlacedFact[] {
 	const fn = enclosingDefinition(target);
 	if (!fn) return [];
-	const seen: Observation[] = [];
-	analyzeFunction(fn, ctx.result.knowledgeFor(ctx.file), (o) => {
-		if (o.node.startIndex === target.startIndex && o.node.endIndex === target.endIndex) seen.push(o);
-	});
-	return seen;
+	const origin = { row: fn.startPosition.row, index: fn.startIndex };
+	const name = functionName(fn);
+	let facts = name !== undefined ? ctx.result.hoverFacts(ctx.file, name, fn.text) : undefined;
+	if (!facts) {
+		const seen: HoverFact[] = [];
+		analyzeFunction(fn, ctx.result.knowledgeFor(ctx.file), (o) => {
+			const fact = hoverFact(o, origin);
+			if (fact) seen.push(fact);
+		});
+		facts = seen;
+	}
+	const [start, end] = [target.startIndex - origin.index, target.endIndex - origin.index];
+	return facts.filter((f) => f.start === start && f.end === end).map((f) => placedFact(f, origin));
 }
 
 const line = (n: NodeSpan) => n.startPosition.row + 1;
@@ -112,8 +123,8 @@ function apiHover(ctx: HoverContext, call: SyntaxNode, api: GpcFunction): string
 		: api.name + '(…)';
 	const where = decl ? ` — declared at ${link(ctx, decl.file, decl.line + 1)}` : '';
 	const lines = [`**${signature}** · API era ${ctx.result.era.era}${where}`, contract(api.role, ctx.result.era.era)];
-	const obs = observationsAt(ctx, call).filter((o): o is Extract<Observation, { kind: 'gpcCall' }> => o.kind === 'gpcCall');
-	if (obs.length) lines.push(stateSummary(ctx, obs[0].instance, obs.map((o) => o.state), obs.map((o) => o.atomic)));
+	const obs = observationsAt(ctx, call).filter((o) => o.kind === 'gpcCall');
+	if (obs.length) lines.push(stateSummary(ctx, obs[0].instance, obs, obs.map((o) => o.atomic)));
 	else if (!enclosingDefinition(call)) lines.push('_Not inside a function: no state to show._');
 	else lines.push('_This call is not reached by the analysis (unreachable code or an unparsed region)._');
 	return lines.join('\n\n');
@@ -134,27 +145,27 @@ function isLockCall(call: SyntaxNode): boolean {
 
 /** A gpc lock: the calling contexts it is taken in (sched-out, hard-IRQ, atomic), each with its chain. */
 function lockHover(ctx: HoverContext, call: SyntaxNode): string | undefined {
-	const obs = observationsAt(ctx, call).filter((o): o is Extract<Observation, { kind: 'lock' }> => o.kind === 'lock');
+	const obs = observationsAt(ctx, call).filter((o) => o.kind === 'lock');
 	if (!obs.length) return undefined;
 	const inst = displayPath(obs[0].instance);
-	const blocking = obs[0].primitive.op === 'lock';
+	const blocking = !!obs[0].blocking;
 	const lines = [`**\`${inst}.lock\`** taken ${blocking ? 'with a blocking primitive (it spins while a writer holds or waits for the lock)' : 'with a trylock (never waits)'}`];
 	const order = { 'sched-out': 0, hardirq: 1, atomic: 2 } as const;
-	const contexts = [...new Map(obs.map((o) => o.world.atomicReason?.context).filter((c) => !!c).map((c) => [c!.why, c!])).values()].sort((a, b) => order[a.kind] - order[b.kind]);
+	const contexts = [...new Map(obs.map((o) => o.context).filter((c) => !!c).map((c) => [c!.why, c!])).values()].sort((a, b) => order[a.kind] - order[b.kind]);
 	for (const c of contexts) {
 		const risk = blocking && c.kind === 'sched-out' ? ' — a blocking gpc lock here can deadlock against the scheduler: take it with `read_trylock()`'
 			: blocking && c.kind === 'hardirq' ? ' — on PREEMPT_RT this rwlock sleeps: take it with `read_trylock()`' : '';
 		lines.push(`- **Calling context:** ${contextLabel(c.kind)} via ${chainText(c.chain)}${risk}`);
 	}
-	if (obs.some((o) => !o.world.atomicReason?.context)) lines.push(`- **Calling context:** ${contexts.length ? 'also ' : ''}called from process context or contexts not known to be atomic`);
+	if (obs.some((o) => !o.context)) lines.push(`- **Calling context:** ${contexts.length ? 'also ' : ''}called from process context or contexts not known to be atomic`);
 	return lines.join('\n');
 }
 
 function mappingHover(ctx: HoverContext, use: SyntaxNode): string | undefined {
-	const obs = observationsAt(ctx, use).filter((o): o is Extract<Observation, { kind: 'use' }> => o.kind === 'use');
+	const obs = observationsAt(ctx, use).filter((o) => o.kind === 'use');
 	if (!obs.length) return undefined;
 	const inst = displayPath(obs[0].instance);
-	const states = obs.map((o) => o.state);
+	const states = obs;
 	const safe = states.every((s) => s.held === 'yes' && s.valid === 'yes');
 	const unsafe = states.some((s) => s.held === 'no' || (s.held === 'yes' && s.valid === 'no'));
 	const verdict = safe
@@ -165,14 +176,14 @@ function mappingHover(ctx: HoverContext, use: SyntaxNode): string | undefined {
 	return [verdict, stateSummary(ctx, obs[0].instance, states, [])].join('\n\n');
 }
 
-function stateSummary(ctx: HoverContext, instance: string, states: InstanceState[], atomic: (AtomicContext | undefined)[]): string {
+function stateSummary(ctx: HoverContext, instance: string, states: PlacedFact[], atomic: (AtomicContext | undefined)[]): string {
 	const inst = displayPath(instance);
 	const out: string[] = [];
 	// The number of merged path states says nothing to a reader; "some paths only" below does.
 	const paths = '';
 	if (states.every((s) => s.held === 'yes')) {
-		const holds = [...new Map(states.map((s) => [s.hold?.site.startIndex, s.hold])).values()].filter((h) => h);
-		const how = holds.map((h) => `\`${h!.site.text.split('(')[0].trim()}\` at ${link(ctx, ctx.file, line(h!.site), `line ${line(h!.site)}`)}`).join(' or ');
+		const holds = [...new Map(states.map((s) => [s.hold?.startIndex, s.hold])).values()].filter((h) => h);
+		const how = holds.map((h) => `\`${h!.text.split('(')[0].trim()}\` at ${link(ctx, ctx.file, line(h!), `line ${line(h!)}`)}`).join(' or ');
 		out.push(`- **Lock:** \`${inst}.lock\` held${how ? ` since ${how}` : ''}${paths}`);
 	} else if (states.every((s) => s.held === 'no')) out.push(`- **Lock:** \`${inst}.lock\` not held${paths}`);
 	else if (states.some((s) => s.held === 'yes')) out.push(`- **Lock:** \`${inst}.lock\` held on some paths only${paths}`);
