@@ -91,12 +91,15 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 	const isImplementation = ctx.implementationFiles.has(file);
 	const fileKnowledge = ctx.knowledgeFor(file);
 
+	let looked = 0;
 	for (const fn of outline.functions) {
 		const name = fn.name;
 		if (!name || !(ctx.relevant.has(name) || ctx.escapes.mentionsHolder(text.slice(fn.startIndex, fn.endIndex)))) continue;
 		fileKnowledge.checkBudget?.();
 		const origin = { row: fn.startRow, index: fn.startIndex };
 		const key = memoKey(fn);
+		// Remembered results cost little each, but x86.c has a hundred: a pause every few.
+		if (++looked % LOOKUPS_PER_PAUSE === 0) yield;
 		let result = memo.lookup(key, fileKnowledge, origin);
 		if (!result) {
 			yield;
@@ -223,6 +226,8 @@ export function* analyzeFileSteps(file: string, text: string, tree: () => Tree, 
 		};
 	}
 }
+
+const LOOKUPS_PER_PAUSE = 8;
 
 /** Memo keys by outline entry (outlines are kept per file text, so an unchanged function keeps its entry). */
 const memoKeys = new WeakMap<FunctionOutline, { context: string; key: string }>();
