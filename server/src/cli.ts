@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // `gpcscope` on the command line: the same engine as the language server.
 import { plural } from './report/plural';
 import { Command, InvalidArgumentError, Option } from 'commander';
