@@ -11,6 +11,8 @@ import { UNPARSED_CODE, type UnparsedNotice } from './analysis/findings';
 import { IMPLEMENTED_RULES } from './analysis/rules';
 import { RULE_IDS, ruleInfo, type RuleId } from './catalogue';
 import { checkTrees, type TreeCheck } from './index/check';
+import { defaultJobs } from './index/pool';
+import { helperCount, prestartHelpers } from './index/signatures';
 import { ProgressBar } from './index/progress';
 import { keepServerAlive, startServer } from './server';
 import { runSimulateCommand, type SimulateArgs } from './simulator/command';
@@ -65,6 +67,8 @@ interface CheckOptions {
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
 	for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
+	// A warm cache's files are stat()ed on helper threads too: started now, they are ready when it is loaded.
+	if (options.cache !== false) prestartHelpers(helperCount(options.jobs ?? defaultJobs()));
 	// One file of a kernel tree is checked as kbuild checks it: the whole tree is analysed (the
 	// tree-wide rules need its callers and teardown), that file's findings are reported.
 	let only: string | undefined;
@@ -81,10 +85,11 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	}
 	// Paths in reports are relative to the single path argument (DESIGN.md §6), or to the cwd.
 	const progress = ProgressBar.forStderr(!options.quiet);
-	const engine = await Engine.create();
+	// Created only if something must be parsed or analysed: a warm check of an unchanged tree needs no parser.
+	let engine: Promise<Engine> | undefined;
 	let checked;
 	try {
-		checked = await checkTrees(engine, paths, {
+		checked = await checkTrees(() => (engine ??= Engine.create()), paths, {
 			allFiles: options.allFiles,
 			gitignore,
 			jobs: options.jobs,
@@ -95,7 +100,7 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		});
 	} finally {
 		progress?.done();
-		engine.dispose();
+		(await engine?.catch(() => undefined))?.dispose();
 	}
 	const { root, result: tree, skipped } = checked;
 	let result = only ? { ...tree, findings: tree.findings.filter((f) => f.file === only) } : tree;
