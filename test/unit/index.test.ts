@@ -368,7 +368,8 @@ describe('SignatureScan', () => {
 			return st ? [st.size, st.mtimeMs, st.ctimeMs, st.ino] : [-1, -1, -1, -1];
 		});
 		for (const helpers of [0, 1]) {
-			const scan = new SignatureScan(root, { paths, text: Buffer.from(paths.join('\0')) }, helpers);
+			// A text that goes on past the paths given, as the cache's does.
+			const scan = new SignatureScan(root, { count: paths.length, at: (i) => paths[i], utf8: Buffer.from([...paths, 'not/this'].join('\0')) }, helpers);
 			// Leave the helper time to take every path.
 			if (helpers) await new Promise((resolve) => setTimeout(resolve, 1000));
 			const sigs = await scan.finish();

@@ -4,7 +4,7 @@
 // on. The file starts with the sha1 of its body; a mismatch, a parse error, an
 // unknown format or another engine version means it is rebuilt, never trusted.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EraDecision } from '../analysis/era';
@@ -38,8 +38,10 @@ export interface CachedResult {
  * header), zeros up to a multiple of 8 bytes, then the tables, in walk order and without
  * one object per file (parsing 60,000 small JSON records cost more than stat()ing the files):
  * the files' signatures (4 float64 each), the directories' signatures (4 float64 each), the
- * files' kinds (1 byte each), then three UTF-8 texts, each a list joined by NUL: the files'
- * root-relative paths, the directories' paths, and the directories' listings.
+ * files' kinds (1 byte each), then two UTF-8 texts, each a list joined by NUL: the paths to
+ * stat (the files' and the directories' root-relative paths, then the ignore files'
+ * absolute paths: what signatures.ts's threads are given as it is) and the directories'
+ * listings.
  */
 interface Header {
 	format: number;
@@ -50,8 +52,8 @@ interface Header {
 	littleEndian: boolean;
 	files: number;
 	dirs: number;
-	/** Byte lengths of the three texts. */
-	texts: [paths: number, dirPaths: number, listings: number];
+	/** Byte lengths of the two texts. */
+	texts: [paths: number, listings: number];
 	/** walk.ts's walkKey of the walk that made the tables. */
 	walk: string;
 	/**
@@ -60,8 +62,8 @@ interface Header {
 	 * the ignore files are unchanged, so is what the walk would find.
 	 */
 	complete: boolean;
-	/** The ignore files the walk read or looked for: absolute path and signature (-1s: absent; null: not a regular file). */
-	ignores: [path: string, ...sig: (number | null)[]][];
+	/** The signatures of the ignore files the walk read or looked for (-1s: absent; null: not a regular file). */
+	ignores: (number | null)[][];
 	/** Content sha1 of the files that were hashed, by file index. */
 	hashes: Record<string, string>;
 	facts: Record<string, { hash: string; facts: FileFacts }>;
@@ -70,20 +72,73 @@ interface Header {
 
 /** The previous run's tables, as loaded. */
 interface Tables {
-	paths: string[];
+	files: number;
+	dirs: number;
+	/** The files' paths, the directories' paths, the ignore files' paths. */
+	paths: TextList;
 	sigs: Float64Array;
 	kinds: Uint8Array;
 	hashes: Record<string, string>;
-	dirPaths: string[];
 	dirSigs: Float64Array;
-	listings: string[];
+	listings: TextList;
 	walk: string;
 	complete: boolean;
-	ignores: { path: string; sig: Signature }[];
+	ignores: Signature[];
 	facts: Record<string, { hash: string; facts: FileFacts }>;
 	results: CachedResult[];
-	/** The UTF-8 texts of `paths` and `dirPaths` (for the helpers of signatures.ts). */
-	texts: [Uint8Array, Uint8Array];
+}
+
+/**
+ * Strings kept as one UTF-8 text joined by NUL, decoded on first use and cut as asked:
+ * no string per entry kept (60,000 of them in the young generation slow every collection).
+ */
+export class TextList implements ScanList {
+	private text: string | undefined;
+	private starts: Int32Array | undefined;
+
+	constructor(readonly utf8: Uint8Array, readonly count: number) {}
+
+	static of(strings: readonly string[]): TextList {
+		return new TextList(Buffer.from(strings.join('\0')), strings.length);
+	}
+
+	/** Whether the text holds `count` entries. */
+	get consistent(): boolean {
+		if (!this.count) return this.utf8.length === 0;
+		let nuls = 0;
+		for (let at = this.utf8.indexOf(0); at >= 0; at = this.utf8.indexOf(0, at + 1)) nuls++;
+		return nuls === this.count - 1;
+	}
+
+	/** Where the last `/` of entry `i` is, counted from its start; -1 when it has none. */
+	lastSlashAt(i: number): number {
+		this.split();
+		const start = this.starts![i];
+		const k = this.text!.lastIndexOf('/', this.starts![i + 1] - 2);
+		return k >= start ? k - start : -1;
+	}
+
+	/** Whether entry `i` starts with `prefix`. */
+	startsWithAt(i: number, prefix: string): boolean {
+		this.split();
+		return this.text!.startsWith(prefix, this.starts![i]);
+	}
+
+	at(i: number): string {
+		this.split();
+		return this.text!.slice(this.starts![i], this.starts![i + 1] - 1);
+	}
+
+	private split(): void {
+		if (!this.starts) {
+			const text = Buffer.from(this.utf8.buffer, this.utf8.byteOffset, this.utf8.length).toString('utf8');
+			const starts = new Int32Array(this.count + 1);
+			for (let k = 1, at = 0; k < this.count; k++) starts[k] = at = text.indexOf('\0', at) + 1;
+			starts[this.count] = text.length + 1;
+			this.text = text;
+			this.starts = starts;
+		}
+	}
 }
 
 /** An entry of this run's tables: the previous table's index when unchanged, else the new record. */
@@ -91,7 +146,31 @@ type NextFile = number | { rel: string; record: FileRecord };
 type NextDir = number | { rel: string; sig: Signature; listing: string };
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const NUL = Buffer.from([0]);
+
+/**
+ * The whole file, in memory that helper threads share (signatures.ts gives them the paths
+ * to stat as they are in it, without a copy).
+ */
+function readShared(path: string): Buffer {
+	const fd = openSync(path, 'r');
+	try {
+		let size = fstatSync(fd).size;
+		let buffer = Buffer.from(new SharedArrayBuffer(size));
+		for (let done = 0; ; ) {
+			if (done === size) {
+				// Grown since (another process wrote it in place, which cache.ts never does): read on.
+				const bigger = Buffer.from(new SharedArrayBuffer((size = size * 2 + 4096)));
+				buffer.copy(bigger);
+				buffer = bigger;
+			}
+			const n = readSync(fd, buffer, done, size - done, done);
+			if (n === 0) return buffer.subarray(0, done);
+			done += n;
+		}
+	} finally {
+		closeSync(fd);
+	}
+}
 
 /** `$XDG_CACHE_HOME/gpcscope` (or ~/.cache/gpcscope): the CLI's cache folder. */
 export function defaultCacheDir(): string {
@@ -176,9 +255,19 @@ export class IndexCache implements WalkRecorder {
 		return new IndexCache(dir, root, log);
 	}
 
-	/** The previous run's files (root-relative), in its walk order: what `lookup` indexes. */
-	get previousPaths(): readonly string[] {
-		return this.previous?.paths ?? [];
+	/** How many files the previous run recorded: `lookup` gives their indexes, in its walk order. */
+	get previousFiles(): number {
+		return this.previous?.files ?? 0;
+	}
+
+	/** The root-relative path of the previous run's file `i`. */
+	pathAt(i: number): string {
+		return this.previous!.paths.at(i);
+	}
+
+	/** The previous run's paths, for looking at them without making a string of each. */
+	get previousPaths(): TextList {
+		return this.previous!.paths;
 	}
 
 	/** This run walks the tree with walk.ts's `key`: what it records may let the next run skip its walk. */
@@ -199,12 +288,9 @@ export class IndexCache implements WalkRecorder {
 	 */
 	scanList(all: boolean): ScanList {
 		const p = this.previous;
-		if (!p) return { paths: [], text: new Uint8Array(0) };
-		if (!all) return { paths: p.paths, text: p.texts[0] };
-		const ignores = p.ignores.map((i) => i.path);
-		const parts = [p.texts[0], p.texts[1], Buffer.from(ignores.join('\0'))].filter((_, k) => [p.paths, p.dirPaths, ignores][k].length);
-		const text = Buffer.concat(parts.flatMap((part, k) => (k ? [NUL, part] : [part])));
-		return { paths: [...p.paths, ...p.dirPaths, ...ignores], text };
+		if (!p) return TextList.of([]);
+		// The files come first: the others are left out by leaving out their count.
+		return all ? p.paths : { count: p.files, at: (i) => p.paths.at(i), utf8: p.paths.utf8 };
 	}
 
 	/**
@@ -213,31 +299,29 @@ export class IndexCache implements WalkRecorder {
 	 */
 	unchanged(sigs: Float64Array): boolean {
 		const p = this.previous!;
-		const same = (a: ArrayLike<number>, at: number, n: number) => {
-			for (let k = 0; k < n; k++) if (a[k] !== sigs[at + k]) return false;
-			return true;
-		};
-		const files = p.paths.length * 4;
-		if (sigs.length !== files + p.dirSigs.length + p.ignores.length * 4) return false;
-		if (!same(p.sigs, 0, files) || !same(p.dirSigs, files, p.dirSigs.length)) return false;
-		return p.ignores.every((ignore, k) => same(ignore.sig, files + p.dirSigs.length + 4 * k, 4));
+		const files = p.files * 4;
+		const dirs = p.dirs * 4;
+		if (sigs.length !== files + dirs + p.ignores.length * 4) return false;
+		if (!sameValues(p.sigs, sigs.subarray(0, files)) || !sameValues(p.dirSigs, sigs.subarray(files, files + dirs))) return false;
+		return p.ignores.every((sig, k) => sameValues(Float64Array.from(sig), sigs.subarray(files + dirs + 4 * k, files + dirs + 4 * k + 4)));
 	}
 
 	/** This run found the tree unchanged (`unchanged`): it records what the previous one did. */
 	keepAll(): void {
 		const p = this.previous!;
-		this.nextFiles = Array.from({ length: p.paths.length }, (_, i) => i);
-		this.nextDirs = Array.from({ length: p.dirPaths.length }, (_, i) => i);
-		this.kept = p.paths.length + p.dirPaths.length;
+		this.nextFiles = Array.from({ length: p.files }, (_, i) => i);
+		this.nextDirs = Array.from({ length: p.dirs }, (_, i) => i);
+		this.kept = p.files + p.dirs;
 		this.walk = p.walk;
 		this.complete = p.complete;
-		this.nextIgnores = p.ignores;
+		this.nextIgnores = p.ignores.map((sig, k) => ({ path: p.paths.at(p.files + p.dirs + k), sig }));
 	}
 
 	ignoreFile(path: string, sig: Signature | undefined): void {
-		this.nextIgnores.push({ path, sig: sig ?? [-1, -1, -1, -1] });
-		const before = this.previous?.ignores.find((i) => i.path === path);
-		if (!before || before.sig.some((v, k) => v !== this.nextIgnores[this.nextIgnores.length - 1].sig[k])) this.dirty = true;
+		const k = this.nextIgnores.push({ path, sig: sig ?? [-1, -1, -1, -1] }) - 1;
+		// Dirty unless the previous walk read the same ignore files in the same order, with the same signatures.
+		const p = this.previous;
+		if (!p || k >= p.ignores.length || p.paths.at(p.files + p.dirs + k) !== path || p.ignores[k].some((v, j) => v !== this.nextIgnores[k].sig[j])) this.dirty = true;
 	}
 
 	incomplete(): void {
@@ -249,12 +333,11 @@ export class IndexCache implements WalkRecorder {
 		const p = this.previous;
 		if (!p) return -1;
 		const c = this.fileCursor;
-		if (c < p.paths.length && p.paths[c] === rel) {
+		if (c < p.files && p.paths.at(c) === rel) {
 			this.fileCursor = c + 1;
 			return c;
 		}
-		this.fileIndex ??= indexOf(p.paths);
-		const i = this.fileIndex.get(rel) ?? -1;
+		const i = this.lookupQuietly(rel, 'file');
 		if (i >= 0) this.fileCursor = i + 1;
 		return i;
 	}
@@ -281,8 +364,8 @@ export class IndexCache implements WalkRecorder {
 	}
 
 	record(rel: string): FileRecord | undefined {
-		const i = this.previous ? (this.fileIndex ??= indexOf(this.previous.paths)).get(rel) : undefined;
-		return i === undefined ? undefined : this.recordAt(i);
+		const i = this.lookupQuietly(rel, 'file');
+		return i < 0 ? undefined : this.recordAt(i);
 	}
 
 	/** Facts cached for exactly this content. */
@@ -300,7 +383,7 @@ export class IndexCache implements WalkRecorder {
 
 	/** File number `order` of this run's walk. */
 	setFile(order: number, rel: string, record: FileRecord): void {
-		const i = this.lookupQuietly(rel, this.previous?.paths, 'file');
+		const i = this.lookupQuietly(rel, 'file');
 		if (i >= 0 && this.nextFiles[order] === undefined) this.kept++;
 		this.nextFiles[order] = { rel, record };
 		if (!this.dirty && !(i >= 0 && sameRecord(this.recordAt(i), record))) this.dirty = true;
@@ -317,19 +400,19 @@ export class IndexCache implements WalkRecorder {
 		if (!p) return undefined;
 		let i = -1;
 		const c = this.dirCursor;
-		if (c < p.dirPaths.length && p.dirPaths[c] === rel) i = c;
-		else i = (this.dirIndex ??= indexOf(p.dirPaths)).get(rel) ?? -1;
+		if (c < p.dirs && p.paths.at(p.files + c) === rel) i = c;
+		else i = this.lookupQuietly(rel, 'dir');
 		if (i < 0) return undefined;
 		this.dirCursor = i + 1;
 		const s = p.dirSigs;
 		if (s[i * 4] !== sig[0] || s[i * 4 + 1] !== sig[1] || s[i * 4 + 2] !== sig[2] || s[i * 4 + 3] !== sig[3]) return undefined;
 		this.kept++;
 		this.nextDirs.push(i);
-		return p.listings[i];
+		return p.listings.at(i);
 	}
 
 	setListing(rel: string, sig: Signature, listing: string): void {
-		if (this.lookupQuietly(rel, this.previous?.dirPaths, 'dir') >= 0) this.kept++;
+		if (this.lookupQuietly(rel, 'dir') >= 0) this.kept++;
 		this.nextDirs.push({ rel, sig, listing });
 		this.dirty = true;
 	}
@@ -347,7 +430,7 @@ export class IndexCache implements WalkRecorder {
 	save(scanStarted: number): void {
 		if (this.released) return;
 		const p = this.previous;
-		if (!this.dirty && this.kept === (p ? p.paths.length + p.dirPaths.length : 0)) return;
+		if (!this.dirty && this.kept === (p ? p.files + p.dirs : 0)) return;
 		const racy = (mtime: number, ctime: number) => Math.max(mtime, ctime) > scanStarted - RACY_MS;
 		let complete = this.complete;
 		for (const { sig } of this.nextIgnores) if (racy(sig[1], sig[2])) complete = false;
@@ -360,7 +443,7 @@ export class IndexCache implements WalkRecorder {
 			if (next === undefined) continue;
 			let rel: string, sig: ArrayLike<number>, kind: Kind, hash: string | undefined;
 			if (typeof next === 'number') {
-				rel = p!.paths[next];
+				rel = p!.paths.at(next);
 				sig = p!.sigs.subarray(next * 4, next * 4 + 4);
 				kind = p!.kinds[next] as Kind;
 				hash = p!.hashes[next];
@@ -385,7 +468,7 @@ export class IndexCache implements WalkRecorder {
 		const dirSigs: number[] = [];
 		const listings: string[] = [];
 		for (const next of this.nextDirs) {
-			const rel = typeof next === 'number' ? p!.dirPaths[next] : next.rel;
+			const rel = typeof next === 'number' ? p!.paths.at(p!.files + next) : next.rel;
 			const sig = typeof next === 'number' ? p!.dirSigs.subarray(next * 4, next * 4 + 4) : next.sig;
 			// A directory changed this close to the scan may gain an entry unseen within one timestamp.
 			if (racy(sig[1], sig[2])) {
@@ -394,7 +477,7 @@ export class IndexCache implements WalkRecorder {
 			}
 			dirPaths.push(rel);
 			for (let k = 0; k < 4; k++) dirSigs.push(sig[k]);
-			listings.push(typeof next === 'number' ? p!.listings[next] : next.listing);
+			listings.push(typeof next === 'number' ? p!.listings.at(next) : next.listing);
 		}
 		// Facts of files this run did not carry over (deleted, no longer parsed) are dropped.
 		const facts = { ...this.nextFacts };
@@ -403,11 +486,11 @@ export class IndexCache implements WalkRecorder {
 		}
 		const tmp = `${this.path}.${process.pid}.tmp`;
 		try {
-			const texts = [paths, dirPaths, listings].map((list) => Buffer.from(list.join('\0')));
+			const texts = [[...paths, ...dirPaths, ...this.nextIgnores.map((i) => i.path)], listings].map((list) => Buffer.from(list.join('\0')));
 			const header: Header = {
 				format: FORMAT, engine: this.engine, root: this.root, written: Date.now(), littleEndian: LITTLE_ENDIAN,
 				files: paths.length, dirs: dirPaths.length, texts: texts.map((t) => t.length) as Header['texts'],
-				walk: this.walk ?? '', complete: complete && this.walk !== undefined, ignores: this.nextIgnores.map((i) => [i.path, ...i.sig]),
+				walk: this.walk ?? '', complete: complete && this.walk !== undefined, ignores: this.nextIgnores.map((i) => i.sig),
 				hashes, facts, results: this.results,
 			};
 			// Inside the try: a header over V8's longest string cannot be written, and must not crash the run.
@@ -441,16 +524,19 @@ export class IndexCache implements WalkRecorder {
 		return this.path;
 	}
 
-	private lookupQuietly(rel: string, paths: string[] | undefined, what: 'file' | 'dir'): number {
-		if (!paths) return -1;
-		const index = what === 'file' ? (this.fileIndex ??= indexOf(paths)) : (this.dirIndex ??= indexOf(paths));
+	/** The previous run's index of a file or directory, without moving the cursors. */
+	private lookupQuietly(rel: string, what: 'file' | 'dir'): number {
+		const p = this.previous;
+		if (!p) return -1;
+		const index = what === 'file' ? (this.fileIndex ??= indexOf(p.paths, 0, p.files)) : (this.dirIndex ??= indexOf(p.paths, p.files, p.dirs));
 		return index.get(rel) ?? -1;
 	}
 }
 
-function indexOf(paths: string[]): Map<string, number> {
+/** Path → index of `count` entries of `paths` from `from`. */
+function indexOf(paths: TextList, from: number, count: number): Map<string, number> {
 	const index = new Map<string, number>();
-	for (let i = 0; i < paths.length; i++) index.set(paths[i], i);
+	for (let i = 0; i < count; i++) index.set(paths.at(from + i), i);
 	return index;
 }
 
@@ -492,6 +578,12 @@ export async function withTreeLock<T>(dir: string, root: string, fn: () => Promi
 	}
 }
 
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+	if (a.length !== b.length) return false;
+	for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+	return true;
+}
+
 function sameRecord(a: FileRecord, b: FileRecord): boolean {
 	return a[1] === b[1] && a[2] === b[2] && a[0].every((v, i) => v === b[0][i]);
 }
@@ -500,7 +592,7 @@ function load(path: string, root: string, engine: string): { tables?: Tables; wh
 	let raw: Buffer;
 	try {
 		if (!statSync(path).isFile()) return { why: 'not a file' };
-		raw = readFileSync(path);
+		raw = readShared(path);
 	} catch {
 		return { why: 'cold' };
 	}
@@ -519,37 +611,29 @@ function load(path: string, root: string, engine: string): { tables?: Tables; wh
 	if (!header || typeof header !== 'object' || header.format !== FORMAT) return { why: `stale (format ${header?.format}, expected ${FORMAT})` };
 	if (header.engine !== engine) return { why: `stale (engine ${header.engine}, now ${engine})` };
 	if (header.littleEndian !== LITTLE_ENDIAN) return { why: 'stale (written on a machine of the other byte order)' };
-	const { files, dirs, texts } = header;
+	const { files, dirs, texts, ignores } = header;
 	const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-	if (header.root !== root || !count(files) || !count(dirs) || !Array.isArray(texts) || texts.length !== 3 || !texts.every(count) ||
+	if (header.root !== root || !count(files) || !count(dirs) || !Array.isArray(texts) || texts.length !== 2 || !texts.every(count) ||
 		typeof header.hashes !== 'object' || typeof header.facts !== 'object' || !Array.isArray(header.results) ||
-		typeof header.walk !== 'string' || typeof header.complete !== 'boolean' || !Array.isArray(header.ignores) ||
-		!header.ignores.every((i) => Array.isArray(i) && i.length === 5 && typeof i[0] === 'string')) {
+		typeof header.walk !== 'string' || typeof header.complete !== 'boolean' || !Array.isArray(ignores) ||
+		!ignores.every((sig) => Array.isArray(sig) && sig.length === 4)) {
 		return { why: 'corrupt (unexpected content)' };
 	}
 	let at = 41 + nl + 1;
 	at += (8 - (at % 8)) % 8;
-	if (at + 32 * files + 32 * dirs + files + texts[0] + texts[1] + texts[2] !== raw.length) return { why: 'corrupt (unexpected length)' };
-	const f64s = (n: number) => {
-		const a = new Float64Array(n);
-		new Uint8Array(a.buffer).set(raw.subarray(at, (at += 8 * n)));
-		return a;
-	};
+	if (at + 32 * files + 32 * dirs + files + texts[0] + texts[1] !== raw.length) return { why: 'corrupt (unexpected length)' };
+	// Views of the file as read (its tables start 8-byte aligned): nothing copied.
+	const f64s = (n: number) => new Float64Array(raw.buffer, raw.byteOffset + (at += 8 * n) - 8 * n, n);
 	const sigs = f64s(4 * files);
 	const dirSigs = f64s(4 * dirs);
-	const kinds = Uint8Array.from(raw.subarray(at, (at += files)));
-	const list = (bytes: number, n: number) => (n ? raw.toString('utf8', at, (at += bytes)).split('\0') : ((at += bytes), []));
-	const pathsText = raw.subarray(at, at + texts[0]);
-	const paths = list(texts[0], files);
-	const dirsText = raw.subarray(at, at + texts[1]);
-	const dirPaths = list(texts[1], dirs);
-	const listings = list(texts[2], dirs);
-	if (paths.length !== files || dirPaths.length !== dirs || listings.length !== dirs) return { why: 'corrupt (unexpected content)' };
-	const ignores = header.ignores.map(([path, ...sig]) => ({ path, sig: sig.map((v) => (typeof v === 'number' ? v : NaN)) as Signature }));
+	const kinds = raw.subarray(at, (at += files));
+	const paths = new TextList(raw.subarray(at, (at += texts[0])), files + dirs + ignores.length);
+	const listings = new TextList(raw.subarray(at, (at += texts[1])), dirs);
+	if (!paths.consistent || !listings.consistent) return { why: 'corrupt (unexpected content)' };
 	return {
 		tables: {
-			paths, sigs, kinds, hashes: header.hashes, dirPaths, dirSigs, listings, walk: header.walk, complete: header.complete, ignores,
-			facts: header.facts, results: header.results, texts: [pathsText, dirsText],
+			files, dirs, paths, sigs, kinds, hashes: header.hashes, dirSigs, listings, walk: header.walk, complete: header.complete,
+			ignores: ignores.map((sig) => sig.map((v) => (typeof v === 'number' ? v : NaN)) as Signature), facts: header.facts, results: header.results,
 		},
 		why: 'warm',
 	};

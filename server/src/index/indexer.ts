@@ -240,11 +240,14 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 	const signatures = cache?.status === 'warm' && !file ? new SignatureScan(root, cache.scanList(verifiable), helpers) : undefined;
 	/** The tree is the one the cache recorded, unchanged: its files in its order, classified as recorded. */
 	const unchangedTree = () => {
-		const paths = cache!.previousPaths;
-		const n = paths.length;
+		const n = cache!.previousFiles;
+		const path = (i: number) => cache!.pathAt(i);
 		cache!.keepAll();
 		stats.scanned = n;
-		const entry = (i: number): WalkEntry => ({ rel: paths[i], abs: `${root}/${paths[i]}` });
+		const entry = (i: number): WalkEntry => {
+			const rel = path(i);
+			return { rel, abs: `${root}/${rel}` };
+		};
 		// Without --all-files, files that do not mention the gpc API only matter as neighbours
 		// of the gpc .c files (classify's bookkeeping, without an object per file).
 		for (let i = 0; i < n; i++) if (options.allFiles || cache!.kindAt(i) !== Kind.None) classify(entry(i), i, undefined, i);
@@ -254,12 +257,12 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 			const k = dir === '.' ? -1 : dir.length;
 			byLength.set(k, [...(byLength.get(k) ?? []), dir]);
 		}
+		const paths = cache!.previousPaths;
 		for (let i = 0; i < n; i++) {
 			if (cache!.kindAt(i) !== Kind.None) continue;
-			const rel = paths[i];
-			const k = rel.lastIndexOf('/');
+			const k = paths.lastSlashAt(i);
 			const candidates = byLength.get(k);
-			if (candidates?.some((dir) => k < 0 || rel.startsWith(dir))) addNeighbour({ entry: entry(i), order: i, kind: Kind.None, hash: cache!.hashAt(i) });
+			if (candidates?.some((dir) => k < 0 || paths.startsWithAt(i, dir))) addNeighbour({ entry: entry(i), order: i, kind: Kind.None, hash: cache!.hashAt(i) });
 		}
 	};
 	try {

@@ -20,20 +20,20 @@ const { parentPort } = require('node:worker_threads');
 const { lstatSync } = require('node:fs');
 parentPort.once('message', ({ root, text, count, shared, chunk }) => {
 	// The paths found by their NULs as needed: no string per path kept (a young generation full of them is slow to collect).
-	const all = Buffer.from(text).toString('utf8');
+	const all = Buffer.from(text.buffer, text.offset, text.length).toString('utf8');
 	const starts = new Int32Array(count + 1);
 	let n = 0;
-	for (let at = 0; ; n++) {
-		if (n < count) starts[n] = at;
+	let at = 0;
+	while (n < count && at <= all.length) {
+		starts[n++] = at;
 		const nul = all.indexOf('\0', at);
-		if (nul < 0) break;
-		at = nul + 1;
+		at = nul < 0 ? all.length + 1 : nul + 1;
 	}
-	starts[count] = all.length + 1;
+	starts[count] = at;
 	const control = new Int32Array(shared, 0, 2);
 	const sigs = new Float64Array(shared, 8, count * 4);
 	// Not the paths this thread was told of: it leaves them all to the others.
-	while (n + 1 === count) {
+	while (n === count) {
 		const start = Atomics.add(control, 0, chunk);
 		if (start >= count) break;
 		const end = Math.min(start + chunk, count);
@@ -89,10 +89,14 @@ function startHelper(): Worker | undefined {
 	}
 }
 
-/** The paths to stat: root-relative ('' is the root) or absolute, and the same joined by NUL in UTF-8 (for the helpers). */
+/**
+ * The paths to stat: root-relative ('' is the root) or absolute; `utf8` starts with them
+ * joined by NUL (and may go on: the helpers take `count` of them).
+ */
 export interface ScanList {
-	paths: readonly string[];
-	text: Uint8Array;
+	count: number;
+	at(i: number): string;
+	utf8: Uint8Array;
 }
 
 export class SignatureScan {
@@ -104,19 +108,25 @@ export class SignatureScan {
 	private alive = 0;
 	private wake: (() => void) | undefined;
 	private finished: Promise<Float64Array> | undefined;
-	private readonly paths: readonly string[];
+	private readonly paths: ScanList;
 
 	/** `helpers`: threads besides this one (0: this thread does it all, in `finish`). */
 	constructor(private readonly root: string, list: ScanList, helpers: number) {
-		const { paths } = list;
-		this.paths = paths;
-		const shared = new SharedArrayBuffer(8 + paths.length * 32);
+		this.paths = list;
+		const n = list.count;
+		const shared = new SharedArrayBuffer(8 + n * 32);
 		this.control = new Int32Array(shared, 0, 2);
-		this.sigs = new Float64Array(shared, 8, paths.length * 4).fill(NaN);
-		if (paths.length < 4 * CHUNK) helpers = 0;
+		this.sigs = new Float64Array(shared, 8, n * 4).fill(NaN);
+		if (n < 4 * CHUNK) helpers = 0;
 		if (!helpers) return;
-		const text = new SharedArrayBuffer(list.text.length);
-		new Uint8Array(text).set(list.text);
+		// The cache's paths are read into shared memory already (cache.ts): given as they are.
+		let { utf8 } = list;
+		if (!(utf8.buffer instanceof SharedArrayBuffer)) {
+			const copy = new Uint8Array(new SharedArrayBuffer(utf8.length));
+			copy.set(utf8);
+			utf8 = copy;
+		}
+		const text = { buffer: utf8.buffer, offset: utf8.byteOffset, length: utf8.length };
 		for (let k = 0; k < helpers; k++) {
 			const worker = spares.shift() ?? startHelper();
 			if (!worker) break;
@@ -133,7 +143,7 @@ export class SignatureScan {
 			worker.on('message', end);
 			worker.on('error', end);
 			worker.on('exit', end);
-			worker.postMessage({ root, text, count: paths.length, shared, chunk: CHUNK });
+			worker.postMessage({ root, text, count: n, shared, chunk: CHUNK });
 			this.helpers.push(worker);
 		}
 	}
@@ -153,14 +163,14 @@ export class SignatureScan {
 	}
 
 	private async run(): Promise<Float64Array> {
-		const n = this.paths.length;
 		const { control, sigs, root, paths } = this;
+		const n = paths.count;
 		for (;;) {
 			const start = Atomics.add(control, 0, CHUNK);
 			if (start >= n) break;
 			const end = Math.min(start + CHUNK, n);
 			for (let i = start; i < end; i++) {
-				const p = paths[i];
+				const p = paths.at(i);
 				try {
 					const st = lstatSync(p.charCodeAt(0) === 47 ? p : p ? `${root}/${p}` : root, { throwIfNoEntry: false });
 					if (st) {
