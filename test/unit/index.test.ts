@@ -339,6 +339,10 @@ describe('persistent cache: directories and unchanged trees', () => {
 		expect(files(after.sources)).toEqual(['kvm/xen.c', 'kvm/b.c (neighbour)']);
 
 		await run('options');
+		// --all-files after a normal run: the files the prefilter rejected that were no neighbours were
+		// not hashed (mmu.c, mm/a.c, mm/b.h, top.c), so they are read again, and the tree walked.
+		const all = await run('options', { allFiles: true });
+		expect(all.stats).toMatchObject({ walked: true, read: 4 });
 		expect(files((await run('options', { exclude: ['mm/'] })).sources).filter((f) => f.startsWith('mm/'))).toEqual([]);
 		expect((await run('options', { exclude: ['mm/'] })).stats.walked).toBe(false);
 		expect(files((await run('options', { include: ['virt/'] })).sources)).toEqual(['virt/kvm/pfncache.c', 'virt/kvm/kvm_main.c (neighbour)']);

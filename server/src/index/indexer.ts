@@ -285,7 +285,12 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 			handle(scanFiles(task));
 			return false;
 		};
-		const verified = verifiable && cache!.unchanged(await signatures!.finish());
+		// A record without a hash for a file that will be parsed is incomplete (as below): such a file is read again, by a walk.
+		const complete = () => {
+			for (let i = 0; i < cache!.previousFiles; i++) if (parsedKind(cache!.kindAt(i)) && !cache!.hashAt(i)) return false;
+			return true;
+		};
+		const verified = verifiable && cache!.unchanged(await signatures!.finish()) && complete();
 		check();
 		if (verified) {
 			stats.walked = false;
