@@ -154,19 +154,21 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function readShared(path: string): Buffer {
 	const fd = openSync(path, 'r');
 	try {
-		let size = fstatSync(fd).size;
-		let buffer = Buffer.from(new SharedArrayBuffer(size));
-		for (let done = 0; ; ) {
-			if (done === size) {
-				// Grown since (another process wrote it in place, which cache.ts never does): read on.
-				const bigger = Buffer.from(new SharedArrayBuffer((size = size * 2 + 4096)));
-				buffer.copy(bigger);
-				buffer = bigger;
-			}
+		const size = fstatSync(fd).size;
+		const buffer = Buffer.from(new SharedArrayBuffer(size));
+		for (let done = 0; done < size; ) {
 			const n = readSync(fd, buffer, done, size - done, done);
 			if (n === 0) return buffer.subarray(0, done);
 			done += n;
 		}
+		// Grown since (written in place, which cache.ts never does): all of it, the slow way.
+		if (readSync(fd, Buffer.alloc(1), 0, 1, size) > 0) {
+			const all = readFileSync(path);
+			const shared = Buffer.from(new SharedArrayBuffer(all.length));
+			all.copy(shared);
+			return shared;
+		}
+		return buffer;
 	} finally {
 		closeSync(fd);
 	}
@@ -309,8 +311,8 @@ export class IndexCache implements WalkRecorder {
 	/** This run found the tree unchanged (`unchanged`): it records what the previous one did. */
 	keepAll(): void {
 		const p = this.previous!;
-		this.nextFiles = Array.from({ length: p.files }, (_, i) => i);
-		this.nextDirs = Array.from({ length: p.dirs }, (_, i) => i);
+		this.nextFiles = identity(p.files);
+		this.nextDirs = identity(p.dirs);
 		this.kept = p.files + p.dirs;
 		this.walk = p.walk;
 		this.complete = p.complete;
@@ -531,6 +533,13 @@ export class IndexCache implements WalkRecorder {
 		const index = what === 'file' ? (this.fileIndex ??= indexOf(p.paths, 0, p.files)) : (this.dirIndex ??= indexOf(p.paths, p.files, p.dirs));
 		return index.get(rel) ?? -1;
 	}
+}
+
+/** [0, 1, …, n - 1]. */
+function identity(n: number): number[] {
+	const a = new Array<number>(n);
+	for (let i = 0; i < n; i++) a[i] = i;
+	return a;
 }
 
 /** Path → index of `count` entries of `paths` from `from`. */
