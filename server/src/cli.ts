@@ -11,19 +11,16 @@ import { UNPARSED_CODE, type UnparsedNotice } from './analysis/findings';
 import { IMPLEMENTED_RULES } from './analysis/rules';
 import { RULE_IDS, ruleInfo, type RuleId } from './catalogue';
 import { checkTrees, type TreeCheck } from './index/check';
+import { defaultJobs } from './index/pool';
+import { helperCount, prestartHelpers } from './index/signatures';
 import { ProgressBar } from './index/progress';
-import { keepServerAlive, startServer } from './server';
-import { runSimulateCommand, type SimulateArgs } from './simulator/command';
-import { simulateFromSource } from './simulator/fromSourceCommand';
+import type { SimulateArgs } from './simulator/command';
 import { packageRoot } from './packageRoot';
 import { formatJson } from './report/json';
 import { cachedLineText } from './report/fingerprint';
 import { formatSarif } from './report/sarif';
 import { formatText } from './report/text';
-import { fixCommand } from './fix';
-import { FINDING_FIX_RULES, findingFixCommand } from './findingFix';
-import { runKbuild } from './kbuild';
-import { applyBaseline, ReviewError, runReviewCommand, type ReviewCommandOptions } from './review';
+import type { ReviewCommandOptions } from './review';
 import { VERSION } from './version';
 
 /** Exit codes of DESIGN.md §6. */
@@ -65,6 +62,8 @@ interface CheckOptions {
 
 async function check(paths: string[], options: CheckOptions): Promise<number> {
 	for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
+	// A warm cache's files are stat()ed on helper threads too: started now, they are ready when it is loaded.
+	if (options.cache !== false) prestartHelpers(helperCount(options.jobs ?? defaultJobs()));
 	// One file of a kernel tree is checked as kbuild checks it: the whole tree is analysed (the
 	// tree-wide rules need its callers and teardown), that file's findings are reported.
 	let only: string | undefined;
@@ -81,10 +80,11 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 	}
 	// Paths in reports are relative to the single path argument (DESIGN.md §6), or to the cwd.
 	const progress = ProgressBar.forStderr(!options.quiet);
-	const engine = await Engine.create();
+	// Created only if something must be parsed or analysed: a warm check of an unchanged tree needs no parser.
+	let engine: Promise<Engine> | undefined;
 	let checked;
 	try {
-		checked = await checkTrees(engine, paths, {
+		checked = await checkTrees(() => (engine ??= Engine.create()), paths, {
 			allFiles: options.allFiles,
 			gitignore,
 			jobs: options.jobs,
@@ -95,11 +95,12 @@ async function check(paths: string[], options: CheckOptions): Promise<number> {
 		});
 	} finally {
 		progress?.done();
-		engine.dispose();
+		(await engine?.catch(() => undefined))?.dispose();
 	}
 	const { root, result: tree, skipped } = checked;
 	let result = only ? { ...tree, findings: tree.findings.filter((f) => f.file === only) } : tree;
 	if (options.baseline || options.newOnly) {
+		const { applyBaseline, ReviewError } = await import('./review/index.js');
 		const lineText = cachedLineText((f) => readFileSync(join(root, f), 'utf8'));
 		try {
 			const r = await applyBaseline(result, root, lineText, { baseline: options.baseline, era: options.apiEra, rules: options.rule ? new Set(options.rule) : undefined });
@@ -211,6 +212,7 @@ export function buildProgram(): Command {
 		.option('--dry-run', 'print a unified diff instead of writing')
 		.argument('<tree>', 'kernel tree')
 		.action(async (tree: string, options: { rule: RuleId; dryRun?: boolean }) => {
+			const [{ fixCommand }, { FINDING_FIX_RULES, findingFixCommand }] = await Promise.all([import('./fix.js'), import('./findingFix.js')]);
 			process.exitCode = FINDING_FIX_RULES.has(options.rule)
 				? await findingFixCommand(tree, options, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) })
 				: await fixCommand(tree, options);
@@ -228,6 +230,7 @@ export function buildProgram(): Command {
 		.addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
 		.action(async (options: SimulateArgs & { from?: string; context?: string }) => {
 			const out = (s: string) => process.stdout.write(s);
+			const [{ runSimulateCommand }, { simulateFromSource }] = await Promise.all([import('./simulator/command.js'), import('./simulator/fromSourceCommand.js')]);
 			process.exitCode = options.from
 				? await simulateFromSource({ ...options, from: options.from }, out, (s) => process.stderr.write(s))
 				: runSimulateCommand(options, out);
@@ -257,6 +260,7 @@ export function buildProgram(): Command {
 		.allowExcessArguments()
 		.action(async (_args: string[], _options: unknown, command: Command) => {
 			// Raw arguments: kbuild's compiler flags are not ours to parse.
+			const { runKbuild } = await import('./kbuild.js');
 			process.exitCode = await runKbuild(command.args, { stderr: (s) => process.stderr.write(s) });
 		});
 
@@ -271,6 +275,7 @@ export function buildProgram(): Command {
 		.option('--all-files', 'analyse every .c/.h, not only files that mention the gpc API')
 		.option('-q, --quiet', 'no progress and summary on stderr')
 		.action(async (input: string, options: ReviewCommandOptions) => {
+			const { runReviewCommand } = await import('./review/index.js');
 			process.exitCode = await runReviewCommand(input, options, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
 		});
 
@@ -280,7 +285,9 @@ export function buildProgram(): Command {
 		.option('--stdio', 'talk LSP over stdin/stdout (default)')
 		.option('--node-ipc', 'talk LSP over Node IPC (VS Code)')
 		.option('--socket <port>', 'talk LSP over a socket')
-		.action(() => {
+		.action(async () => {
+			// Loaded only here: the language server's modules are most of what the CLI would load.
+			const { keepServerAlive, startServer } = await import('./server.js');
 			// vscode-languageserver reads the transport from process.argv itself.
 			if (!process.argv.some((a) => a === '--stdio' || a === '--node-ipc' || a.startsWith('--socket'))) process.argv.push('--stdio');
 			keepServerAlive();

@@ -45,9 +45,15 @@ export interface TreeCheck {
 	};
 }
 
-export async function checkTrees(engine: Engine, paths: string[], options: TreeCheckOptions): Promise<TreeCheck> {
+/**
+ * `engine` may be a function that creates it (once; the caller disposes of it): then it is
+ * created only when something must be parsed or analysed, not when the cached result of an
+ * unchanged tree is reused.
+ */
+export async function checkTrees(engine: Engine | (() => Promise<Engine>), paths: string[], options: TreeCheckOptions): Promise<TreeCheck> {
 	const started = performance.now();
-	const opened = await openTrees(engine.parser, paths, {
+	const theEngine = typeof engine === 'function' ? engine : () => Promise.resolve(engine);
+	const opened = await openTrees(typeof engine === 'function' ? async () => (await engine()).parser : engine.parser, paths, {
 		allFiles: options.allFiles,
 		gitignore: options.gitignore,
 		jobs: options.jobs,
@@ -66,8 +72,10 @@ export async function checkTrees(engine: Engine, paths: string[], options: TreeC
 	let result: CheckResult;
 	if (cached) result = { era: cached.era, findings: cached.findings, stats: cached.stats as unknown as EngineResult['stats'], skipped: [], unparsed: cached.unparsed ?? [] };
 	else {
+		const analyser = await theEngine();
+		await opened.parserReady();
 		try {
-			result = engine.analyze(sources, options.engine, {
+			result = analyser.analyze(sources, options.engine, {
 				...opened.hooks,
 				onProgress: (phase, done, total) => options.progress?.update(phase, done, total),
 			});

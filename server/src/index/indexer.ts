@@ -12,8 +12,9 @@ import { createCParser } from '../parse/parser';
 import { IndexCache } from './cache';
 import { defaultJobs, WorkerPool } from './pool';
 import { decodeText } from './prefilter';
-import { factsOf, Kind, scanFiles, type FactsReply, type ScanTask, type ScanVerdict, type Signature } from './tasks';
-import { resolveRoot, walkSources, type WalkEntry, type WalkOptions } from './walk';
+import { factsOf, Kind, scanFiles, type FactsReply, type ScanTask, type ScanVerdict } from './tasks';
+import { helperCount, SignatureScan } from './signatures';
+import { resolveRoot, walkKey, walkSources, type WalkEntry, type WalkOptions } from './walk';
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -37,6 +38,11 @@ export interface IndexOptions extends WalkOptions {
 	 * (pass 2 needs their trees) and may return their facts, which the index then keeps.
 	 */
 	onGpcFile?(file: string, abs: string, read: boolean, facts: FileFacts | undefined): FileFacts | undefined;
+	/**
+	 * Awaited before `onGpcFile` is first called for a file without cached facts (or for any file
+	 * after a file was read): the caller may create its parser only then.
+	 */
+	beforeParsing?(): Promise<void>;
 	onProgress?(phase: 'scan' | 'facts', done: number, total: number): void;
 	log?(message: string): void;
 	/** Which files only (the rewrite's list of gpc files): no facts are computed. */
@@ -56,6 +62,8 @@ export interface IndexStats {
 	parsed: number;
 	factsFromCache: number;
 	cache: string;
+	/** False when the cache showed the tree unchanged, so that the directories were not walked. */
+	walked: boolean;
 	jobs: number;
 	scanMs: number;
 	ms: number;
@@ -100,7 +108,7 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 	let inlineParser: Promise<Parser> | undefined;
 	const skipped: SkippedFile[] = [];
 	const stats: IndexStats = {
-		scanned: 0, read: 0, matched: 0, parsed: 0, factsFromCache: 0, cache: cache?.status ?? 'off', jobs: 1, scanMs: 0, ms: 0,
+		scanned: 0, read: 0, matched: 0, parsed: 0, factsFromCache: 0, cache: cache?.status ?? 'off', walked: true, jobs: 1, scanMs: 0, ms: 0,
 	};
 	let aborted = false;
 	const check = () => {
@@ -156,20 +164,26 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 	};
 	const inlineFacts = () => (inlineParser ??= createCParser());
 
-	const classify = (entry: WalkEntry, order: number, verdict: ScanVerdict | undefined, record: ReturnType<IndexCache['record']>) => {
+	/** `verdict`: the file was read; else it is file `known` of the cache, unchanged. */
+	const classify = (entry: WalkEntry, order: number, verdict: ScanVerdict | undefined, known: number) => {
 		let kind: Kind;
 		let hash: string | undefined;
-		let sig: Signature;
 		if (verdict) {
 			stats.read++;
-			({ kind, hash, sig } = verdict);
+			({ kind, hash } = verdict);
 			if (verdict.error) skipped.push({ file: entry.rel, reason: `unreadable: ${verdict.error}` });
+			if (kind !== Kind.Unreadable) cache?.setFile(order, entry.rel, [verdict.sig, kind, hash]);
+			else cache?.incomplete();
 		} else {
-			[sig, kind, hash] = record!;
+			kind = cache!.kindAt(known);
+			hash = cache!.hashAt(known);
+			cache!.keepFile(order, known);
 		}
-		if (kind !== Kind.Unreadable) cache?.setFile(entry.rel, [sig, kind, hash]);
 		const s: Seen = { entry, order, kind, hash };
-		if (kind === Kind.TooLarge) skipped.push({ file: entry.rel, reason: `larger than ${maxBytes} bytes (${sig[0]}); generated?` });
+		if (kind === Kind.TooLarge) {
+			const size = verdict ? verdict.sig[0] : cache!.recordAt(known)[0][0];
+			skipped.push({ file: entry.rel, reason: `larger than ${maxBytes} bytes (${size}); generated?` });
+		}
 		else if (kind === Kind.Binary) skipped.push({ file: entry.rel, reason: 'binary (NUL bytes)' });
 		if (kind === Kind.Gpc) {
 			stats.matched++;
@@ -216,37 +230,117 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 		wantFacts(s);
 	};
 
+	// A warm cache's files are stat()ed on this thread and helper threads at once, while
+	// this thread walks; the files it does not know are read meanwhile. When the previous
+	// walk recorded all it met, its directories and ignore files are stat()ed too, first:
+	// if nothing changed, the walk would find the recorded files, and is not needed.
+	const helpers = helperCount(jobs);
+	const key = cache && !file ? walkKey(root, options) : undefined;
+	const verifiable = key !== undefined && cache!.verifiable(key);
+	const signatures = cache?.status === 'warm' && !file ? new SignatureScan(root, cache.scanList(verifiable), helpers) : undefined;
+	/** The tree is the one the cache recorded, unchanged: its files in its order, classified as recorded. */
+	const unchangedTree = () => {
+		const n = cache!.previousFiles;
+		const path = (i: number) => cache!.pathAt(i);
+		cache!.keepAll();
+		stats.scanned = n;
+		const entry = (i: number): WalkEntry => {
+			const rel = path(i);
+			return { rel, abs: `${root}/${rel}` };
+		};
+		// Without --all-files, files that do not mention the gpc API only matter as neighbours
+		// of the gpc .c files (classify's bookkeeping, without an object per file).
+		for (let i = 0; i < n; i++) if (options.allFiles || cache!.kindAt(i) !== Kind.None) classify(entry(i), i, undefined, i);
+		if (options.allFiles || !dirs.size) return;
+		const byLength = new Map<number, string[]>();
+		for (const dir of dirs.keys()) {
+			const k = dir === '.' ? -1 : dir.length;
+			byLength.set(k, [...(byLength.get(k) ?? []), dir]);
+		}
+		const paths = cache!.previousPaths;
+		for (let i = 0; i < n; i++) {
+			if (cache!.kindAt(i) !== Kind.None) continue;
+			const k = paths.lastSlashAt(i);
+			const candidates = byLength.get(k);
+			if (candidates?.some((dir) => k < 0 || paths.startsWithAt(i, dir))) addNeighbour({ entry: entry(i), order: i, kind: Kind.None, hash: cache!.hashAt(i) });
+		}
+	};
 	try {
 		const batches: Promise<void>[] = [];
 		let order = 0;
 		let scanDone = 0;
-		const walk = file ? [[{ rel: file, abs: `${root}/${file}` }]] : walkSources(root, options, (s) => skipped.push(s));
-		for (const batch of walk) {
-			check();
-			const filesBefore = order;
-			order += batch.length;
-			stats.scanned += batch.length;
-			const records = batch.map((e) => cache?.record(e.rel));
-			const task: ScanTask = {
-				kind: 'scan',
-				maxBytes,
-				all: !!options.allFiles,
-				// A record without a hash for a file that will be parsed is incomplete: read it again.
-				files: batch.map((e, i) => ({ abs: e.abs, cached: records[i] && (!parsedKind(records[i]![1]) || records[i]![2]) ? records[i]![0] : undefined })),
-			};
+		const scan = (batch: WalkEntry[], orders: number[], files: ScanTask['files'], known: number[]) => {
+			const task: ScanTask = { kind: 'scan', maxBytes, all: !!options.allFiles, files };
 			const handle = (verdicts: (ScanVerdict | undefined)[]) => {
-				batch.forEach((e, i) => classify(e, filesBefore + i, verdicts[i], records[i]));
+				batch.forEach((e, i) => classify(e, orders[i], verdicts[i], known[i]));
 				scanDone += batch.length;
 				options.onProgress?.('scan', scanDone, order);
 			};
 			// A batch the cache knows entirely is only stat()ed: here, cheaper than a message (measured).
-			if (pool && task.files.some((f) => !f.cached)) {
+			if (pool && files.some((f) => !f.cached)) {
 				// A worker that died leaves its batch to this thread.
 				batches.push(pool.scan(task).then(handle, () => (aborted ? undefined : handle(scanFiles(task)))));
+				return true;
+			}
+			handle(scanFiles(task));
+			return false;
+		};
+		// A record without a hash for a file that will be parsed is incomplete (as below): such a file is read again, by a walk.
+		const complete = () => {
+			for (let i = 0; i < cache!.previousFiles; i++) if (parsedKind(cache!.kindAt(i)) && !cache!.hashAt(i)) return false;
+			return true;
+		};
+		const verified = verifiable && cache!.unchanged(await signatures!.finish()) && complete();
+		check();
+		if (verified) {
+			stats.walked = false;
+			unchangedTree();
+			options.onProgress?.('scan', stats.scanned, stats.scanned);
+		} else {
+			if (key !== undefined) cache!.beginWalk(key);
+			/** Files the cache knows, compared once `signatures` has them: entry, order and the cache's index. */
+			const deferred: { entry: WalkEntry; order: number; known: number }[] = [];
+			const walk = file ? [[{ rel: file, abs: `${root}/${file}` }]] : walkSources(root, options, (s) => skipped.push(s), 512, cache);
+			for (const batch of walk) {
+				check();
+				const files: ScanTask['files'] = [];
+				const entries: WalkEntry[] = [];
+				const orders: number[] = [];
+				const known: number[] = [];
+				for (const entry of batch) {
+					const i = cache ? cache.lookup(entry.rel) : -1;
+					// A record without a hash for a file that will be parsed is incomplete: read it again.
+					const usable = i >= 0 && (!parsedKind(cache!.kindAt(i)) || !!cache!.hashAt(i));
+					if (usable && signatures) deferred.push({ entry, order: order++, known: i });
+					else {
+						entries.push(entry);
+						orders.push(order++);
+						known.push(i);
+						files.push({ abs: entry.abs, cached: usable ? cache!.recordAt(i)[0] : undefined });
+					}
+				}
+				stats.scanned += batch.length;
 				// Let replies in while the walk goes on.
-				await new Promise((resolve) => setImmediate(resolve));
-			} else handle(scanFiles(task));
+				if (entries.length && scan(entries, orders, files, known)) await new Promise((resolve) => setImmediate(resolve));
+			}
+			if (signatures) {
+				const sigs = await signatures.finish();
+				check();
+				const changed: typeof deferred = [];
+				for (const d of deferred) {
+					if (cache!.sameSignatureAt(d.known, sigs, d.known * 4)) classify(d.entry, d.order, undefined, d.known);
+					else changed.push(d);
+				}
+				scanDone += deferred.length - changed.length;
+				for (let k = 0; k < changed.length; k += 512) {
+					const part = changed.slice(k, k + 512);
+					const files = part.map((d) => ({ abs: d.entry.abs }));
+					scan(part.map((d) => d.entry), part.map((d) => d.order), files, part.map((d) => d.known));
+				}
+			}
 		}
+		// Files read now, or gpc files without cached facts, may be parsed by the caller.
+		if (batches.length || later.some((l) => !facts.has(l.s.entry.rel))) await options.beforeParsing?.();
 		walking = false;
 		// The workers have every batch now: hand gpc files over one at a time, letting replies in between.
 		for (let i = 0; i < later.length; i++) {
@@ -264,6 +358,7 @@ export async function indexTree(path: string, options: IndexOptions = {}): Promi
 		aborted = true;
 		throw e;
 	} finally {
+		signatures?.dispose();
 		await ownPool?.dispose();
 		(await inlineParser)?.delete();
 	}

@@ -10,6 +10,7 @@ import type { SourceFile } from '../analysis/source';
 import type { Parser } from 'web-tree-sitter';
 import { indexTree, type IndexOptions, type IndexResult, type SkippedFile } from './indexer';
 import { defaultJobs, WorkerPool } from './pool';
+import { releaseHelpers } from './signatures';
 import { SourceTrees } from './trees';
 
 export interface OpenOptions extends Pick<IndexOptions, 'include' | 'exclude' | 'gitignore' | 'maxFileBytes' | 'cancelled' | 'allFiles'> {
@@ -40,14 +41,26 @@ export interface OpenTrees {
 	hooks: Pick<EngineHooks, 'onFacts'>;
 	/** Writes every index's cache. */
 	persist(): void;
+	/** Resolves once the parser `trees` use is there (when it was given as a function, it is created now if it was not yet). */
+	parserReady(): Promise<void>;
 }
 
-/** Indexes `paths` (each a tree, a directory or a file) into the engine's sources. */
-export async function openTrees(parser: Parser, paths: readonly string[], options: OpenOptions = {}): Promise<OpenTrees> {
+/**
+ * Indexes `paths` (each a tree, a directory or a file) into the engine's sources. `parser`
+ * may be a function that creates it: then it is called only when a file must be parsed
+ * (a warm check of an unchanged tree parses nothing).
+ */
+export async function openTrees(parser: Parser | (() => Promise<Parser>), paths: readonly string[], options: OpenOptions = {}): Promise<OpenTrees> {
 	const single = paths.length === 1;
 	const jobs = Math.max(1, options.jobs ?? defaultJobs());
 	const pool = jobs > 1 ? WorkerPool.create(jobs) : undefined;
-	const trees = options.trees ?? new SourceTrees(parser);
+	let made = typeof parser === 'function' ? undefined : parser;
+	let making: Promise<void> | undefined;
+	const parserReady = () => (making ??= made ? Promise.resolve() : (parser as () => Promise<Parser>)().then((p) => void (made = p)));
+	const trees = options.trees ?? new SourceTrees(() => {
+		if (!made) throw new Error('gpcscope: parsing before the parser was created');
+		return made;
+	});
 	// The files that mention the gpc API (with --all-files the others are analysed too, but
 	// their facts come from the workers and their trees are parsed and freed by the engine).
 	const gpcFiles = new Set<string>();
@@ -63,6 +76,7 @@ export async function openTrees(parser: Parser, paths: readonly string[], option
 				allFiles: options.allFiles, include: options.include, exclude: options.exclude, gitignore: options.gitignore,
 				maxFileBytes: options.maxFileBytes, pool, jobs, cacheDir: options.cacheDir, log: options.log, cancelled: options.cancelled,
 				onProgress: options.onProgress,
+				beforeParsing: parserReady,
 				// A file without cached facts is parsed now, while the workers scan; one the
 				// cache knows is parsed only if the cached result cannot be used. One that
 				// changed on disk is parsed afresh.
@@ -95,6 +109,7 @@ export async function openTrees(parser: Parser, paths: readonly string[], option
 			for (const s of index.skipped) skipped.push({ file: rebase(s.file), reason: s.reason });
 		}
 	} finally {
+		releaseHelpers();
 		await pool?.dispose();
 	}
 	const owner = new Map<string, { index: IndexResult; rel: string }>();
@@ -117,6 +132,7 @@ export async function openTrees(parser: Parser, paths: readonly string[], option
 		persist: () => {
 			for (const { index } of indexes) index.persist();
 		},
+		parserReady,
 	};
 }
 

@@ -8,7 +8,7 @@
 // whose last line is `/*`, so a `git init` there ignores the whole tree).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { walkSources } from './walk';
+import { hasSource } from './walk';
 
 /** The kernel tree holding `path` (a file or a directory, itself included), or undefined. */
 export function findKernelRoot(path: string): string | undefined {
@@ -62,7 +62,7 @@ export function checkRoot(path: string, options: { include?: readonly string[]; 
 	}
 	const walk = { include: options.include, exclude: options.exclude };
 	let ignoreGitignore = false;
-	if (!firstSource(root, { ...walk }) && firstSource(root, { ...walk, gitignore: false })) {
+	if (!hasSource(root, { ...walk }) && hasSource(root, { ...walk, gitignore: false })) {
 		ignoreGitignore = true;
 		warnings.push(
 			`.gitignore hides every C file of ${root} (Debian's linux-source tree ships one ending in "/*"): ` +
@@ -72,10 +72,6 @@ export function checkRoot(path: string, options: { include?: readonly string[]; 
 	return { root, kernel: !!found, ignoreGitignore, warnings };
 }
 
-function firstSource(root: string, options: { include?: readonly string[]; exclude?: readonly string[]; gitignore?: boolean }): boolean {
-	for (const batch of walkSources(root, options, () => undefined, 1)) if (batch.length) return true;
-	return false;
-}
 
 function safeIsDirectory(path: string): boolean {
 	try {

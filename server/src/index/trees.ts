@@ -20,7 +20,8 @@ export class SourceTrees {
 	/** Trees built so far. */
 	parsed = 0;
 
-	constructor(private readonly parser: Parser) {}
+	/** `parser`: the parser, or how to get it once it is needed (it is created on first use; see open.ts). */
+	constructor(private readonly parser: Parser | (() => Parser)) {}
 
 	text(abs: string): string {
 		return this.entry(abs).text;
@@ -32,9 +33,10 @@ export class SourceTrees {
 		if (!entry.tried) {
 			entry.tried = true;
 			const deadline = performance.now() + PARSE_BUDGET_MS;
-			entry.tree = this.parser.parse(entry.text, null, { progressCallback: () => performance.now() > deadline }) ?? undefined;
+			const parser = typeof this.parser === 'function' ? this.parser() : this.parser;
+			entry.tree = parser.parse(entry.text, null, { progressCallback: () => performance.now() > deadline }) ?? undefined;
 			if (entry.tree) this.parsed++;
-			else this.parser.reset();
+			else parser.reset();
 		}
 		return entry.tree;
 	}
