@@ -135,7 +135,9 @@ function recording(knowledge: TreeKnowledge, answers: Map<string, string | undef
 		if (!ask) continue;
 		(recorded as Record<Question, unknown>)[question] = (name: string) => {
 			const answer = ask(name);
-			answers.set(`${question}\0${name}`, JSON.stringify(answer));
+			// A knowledge answers a question the same way each time: recorded once (the dataflow asks at every call it passes).
+			const key = `${question}\0${name}`;
+			if (!answers.has(key)) answers.set(key, JSON.stringify(answer));
 			return answer;
 		};
 	}
