@@ -153,6 +153,7 @@ async function main(): Promise<void> {
 
 	(globalThis as { gc?: () => void }).gc?.();
 	const rssAfter = process.memoryUsage().rss;
+	const memoryAfter = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)]));
 
 	// Correctness: back at the original text, the diagnostics are the initial ones.
 	const final = new Map<string, unknown>();
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
 		peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
 		consistent,
 		memoryBefore,
+		memoryAfter,
 		slowest: [...latencies].sort((a, b) => b.ms - a.ms).slice(0, 5),
 	}) + '\n');
 	process.exit(0);
