@@ -6,7 +6,7 @@
 // (may-sleep chains, callers' contexts, ...) is recorded with the answers; the
 // result is reused only while every answer is still the same. No SyntaxNode is
 // kept: trees are deleted after each pass.
-import type { NodeSpan } from '../parse/positions';
+import { movedSpan, type NodeSpan } from '../parse/positions';
 import type { Finding, Range } from './findings';
 import type { FunctionAnalysis, TreeKnowledge } from './flow';
 import type { LifecycleSite } from './rules/treeRule';
@@ -180,11 +180,7 @@ function moved(result: FunctionResult, by: Origin): FunctionResult {
 		start: { line: r.start.line + by.row, character: r.start.character },
 		end: { line: r.end.line + by.row, character: r.end.character },
 	});
-	const node = (n: NodeSpan): NodeSpan => ({
-		type: n.type, text: n.text, startIndex: n.startIndex + by.index, endIndex: n.endIndex + by.index,
-		startPosition: { row: n.startPosition.row + by.row, column: n.startPosition.column },
-		endPosition: { row: n.endPosition.row + by.row, column: n.endPosition.column },
-	});
+	const node = (n: NodeSpan): NodeSpan => movedSpan(n, by.row, by.index);
 	const { summary } = result;
 	return {
 		...result,

@@ -13,7 +13,7 @@ import { analyzeFunction } from '../analysis/flow';
 import { functionName, variableTypes } from '../parse/declarations';
 import type { NodeSpan } from '../parse/positions';
 import type { AtomicContext } from '../analysis/observations';
-import { hoverFact, placedFact, type HoverFact, type PlacedFact } from '../analysis/hoverFacts';
+import { hoverFact, placedFact, type HoverFact } from '../analysis/hoverFacts';
 import { canonicalPath, displayPath } from '../analysis/paths';
 import { ruleInfo, type RuleId } from '../catalogue';
 import { packageRoot } from '../packageRoot';
@@ -87,7 +87,7 @@ function contains(range: { start: Position; end: Position }, p: Position): boole
  * What the analysis saw at `target` on every path that reaches it: kept from the last
  * analysis when the function still has the text it saw, else from its dataflow run now.
  */
-function observationsAt(ctx: HoverContext, target: SyntaxNode): PlacedFact[] {
+function observationsAt(ctx: HoverContext, target: SyntaxNode): HoverFact[] {
 	const fn = enclosingDefinition(target);
 	if (!fn) return [];
 	const origin = { row: fn.startPosition.row, index: fn.startIndex };
@@ -176,7 +176,7 @@ function mappingHover(ctx: HoverContext, use: SyntaxNode): string | undefined {
 	return [verdict, stateSummary(ctx, obs[0].instance, states, [])].join('\n\n');
 }
 
-function stateSummary(ctx: HoverContext, instance: string, states: PlacedFact[], atomic: (AtomicContext | undefined)[]): string {
+function stateSummary(ctx: HoverContext, instance: string, states: HoverFact[], atomic: (AtomicContext | undefined)[]): string {
 	const inst = displayPath(instance);
 	const out: string[] = [];
 	// The number of merged path states says nothing to a reader; "some paths only" below does.

@@ -39,6 +39,15 @@ export function detach(node: NodeSpan): NodeSpan {
 	return { type: node.type, startIndex: node.startIndex, endIndex: node.endIndex, startPosition: node.startPosition, endPosition: node.endPosition, text: first };
 }
 
+/** `n` moved by `rows` and `offset` (its columns unchanged). */
+export function movedSpan(n: NodeSpan, rows: number, offset: number): NodeSpan {
+	return {
+		type: n.type, text: n.text, startIndex: n.startIndex + offset, endIndex: n.endIndex + offset,
+		startPosition: { row: n.startPosition.row + rows, column: n.startPosition.column },
+		endPosition: { row: n.endPosition.row + rows, column: n.endPosition.column },
+	};
+}
+
 /** A node's range; a node over several lines is cut at the end of its first (the editor underlines that). */
 export function rangeOf(node: NodeSpan): Range {
 	const end = node.startPosition.row === node.endPosition.row ? node.endPosition : { row: node.startPosition.row, column: node.startPosition.column + firstLineLength(node) };
